@@ -1,0 +1,291 @@
+//! One lane: one estimator training its own copy of the gated network.
+//!
+//! A training step: gater forward (a), gate sample (h), main path forward (loss), backward through
+//! the classifier and the experts (∂L/∂h), the estimator's ∂L/∂a plus the sparsity penalty's,
+//! backward through the gater, SGD with momentum, max-norm.
+
+use ndarray::{Array2, ArrayView2, s};
+
+use crate::config::{GaterReduction, LaneSettings};
+use crate::data::Dataset;
+use crate::estimators::{GateEstimator, SparsityForm, deterministic_gates};
+use crate::net::{Activations, AdaptiveL1, GatedNet, Gradients, firing_rate_penalty};
+use crate::nn::{Sgd, SgdSettings};
+use crate::seed::Rng;
+
+/// What one training step measured.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct StepStats {
+    /// Batch-mean cross-entropy.
+    pub cross_entropy: f32,
+    /// Sparsity penalty Ω.
+    pub sparsity_penalty: f32,
+    /// Examples classified correctly.
+    pub correct: usize,
+    /// Examples in the batch.
+    pub batch: usize,
+    /// Fraction of gates not exactly zero.
+    pub firing_rate: f32,
+    /// Current λ of the sparsity penalty (adapted for rectifiers).
+    pub sparsity_weight: f32,
+    /// Multiply-adds of the main path (experts and classifier) if every expert were computed.
+    pub dense_main_macs: u64,
+    /// Multiply-adds of the main path for the active experts only.
+    pub active_main_macs: u64,
+    /// Multiply-adds of the gater.
+    pub gater_macs: u64,
+}
+
+impl StepStats {
+    /// Minibatch accuracy.
+    pub fn accuracy(&self) -> f32 {
+        self.correct as f32 / self.batch.max(1) as f32
+    }
+}
+
+/// Held-out performance with the test-time deterministic gates.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Evaluation {
+    /// Mean cross-entropy.
+    pub loss: f32,
+    /// Fraction misclassified.
+    pub error: f32,
+    /// Fraction of gates not exactly zero.
+    pub firing_rate: f32,
+    /// Examples evaluated.
+    pub examples: usize,
+}
+
+/// An estimator training one gated network.
+pub struct Lane {
+    /// The network's parameters.
+    pub net: GatedNet,
+    estimator: Box<dyn GateEstimator>,
+    settings: LaneSettings,
+    optimisers: [Sgd; 4],
+    l1: Option<AdaptiveL1>,
+    rng: Rng,
+    acts: Activations,
+    grads: Gradients,
+    steps: u64,
+}
+
+impl Lane {
+    /// A lane starting from `net` (cloned from the race's common initialisation), drawing its gate
+    /// noise from `rng`.
+    pub fn new(mut net: GatedNet, settings: LaneSettings, rng: Rng) -> Self {
+        net.expert_activation = settings.expert_activation;
+        let estimator = settings.estimator.build();
+        let l1 = (estimator.sparsity() == SparsityForm::L1Adaptive)
+            .then(|| AdaptiveL1::new(settings.sparsity_target, settings.sparsity_weight));
+        let optimisers = [
+            Sgd::new(&net.gater_hidden),
+            Sgd::new(&net.gater_gates),
+            Sgd::new(&net.experts),
+            Sgd::new(&net.output),
+        ];
+        let acts = net.activations(0);
+        let grads = net.gradients(0);
+        Lane {
+            net,
+            estimator,
+            settings,
+            optimisers,
+            l1,
+            rng,
+            acts,
+            grads,
+            steps: 0,
+        }
+    }
+
+    /// The lane's settings.
+    pub fn settings(&self) -> &LaneSettings {
+        &self.settings
+    }
+
+    /// The lane's estimator.
+    pub fn estimator(&self) -> &dyn GateEstimator {
+        self.estimator.as_ref()
+    }
+
+    /// Training steps taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    fn ensure_batch(&mut self, batch: usize) {
+        if self.acts.logits.nrows() != batch {
+            self.acts = self.net.activations(batch);
+            self.grads = self.net.gradients(batch);
+        }
+    }
+
+    /// One SGD step on the minibatch (x, labels).
+    pub fn train_step(&mut self, x: ArrayView2<f32>, labels: &[u8]) -> StepStats {
+        let batch = labels.len();
+        self.ensure_batch(batch);
+        let gated = self.estimator.is_gated();
+        let (net, acts, grads) = (&self.net, &mut self.acts, &mut self.grads);
+
+        if gated {
+            net.forward_gater(x, acts);
+            self.estimator
+                .sample(acts.gate_pre.view(), &mut self.rng, &mut acts.gates);
+        } else {
+            acts.gates.h.fill(1.0);
+        }
+        let cross_entropy = net.forward_main(x, labels, acts);
+        let correct = acts.loss.correct(labels);
+        net.backward_main(x, labels, acts, grads);
+
+        let mut penalty = 0.0;
+        let firing_rate = acts.gates.firing_rate();
+        if gated {
+            if let Some(l1) = &self.l1 {
+                penalty += l1.apply(acts.gates.h.view(), &mut grads.dgates);
+            }
+            self.estimator.gate_gradient(
+                &acts.gates,
+                grads.dgates.view(),
+                acts.loss.losses.view(),
+                &mut grads.dgate_pre,
+            );
+            if self.settings.gater_reduction == GaterReduction::Sum {
+                let b = batch as f32;
+                grads.dgate_pre.mapv_inplace(|v| v * b);
+            }
+            if self.estimator.sparsity() == SparsityForm::FiringRateCrossEntropy {
+                penalty += firing_rate_penalty(
+                    self.estimator.as_ref(),
+                    acts.gate_pre.view(),
+                    self.settings.sparsity_target,
+                    self.settings.sparsity_weight,
+                    &mut grads.dgate_pre,
+                );
+            }
+            net.backward_gater(x, acts, grads);
+            self.estimator
+                .observe(&acts.gates, acts.loss.losses.view());
+        }
+
+        self.apply_updates(gated);
+        let sparsity_weight = match &mut self.l1 {
+            Some(l1) => {
+                l1.adapt(firing_rate);
+                l1.lambda
+            }
+            None => self.settings.sparsity_weight,
+        };
+        self.steps += 1;
+        let (d, n, c, hg) = (
+            self.net.input_dim() as u64,
+            self.net.units() as u64,
+            self.net.classes() as u64,
+            self.net.gater_hidden_units() as u64,
+        );
+        let active = self.acts.gates.active() as u64;
+        StepStats {
+            cross_entropy,
+            sparsity_penalty: penalty,
+            correct,
+            batch,
+            firing_rate,
+            sparsity_weight,
+            dense_main_macs: batch as u64 * n * (d + c),
+            active_main_macs: active * (d + c),
+            gater_macs: if gated {
+                batch as u64 * hg * (d + n)
+            } else {
+                0
+            },
+        }
+    }
+
+    fn apply_updates(&mut self, gated: bool) {
+        let main = SgdSettings {
+            learning_rate: self.settings.learning_rate,
+            momentum: self.settings.momentum,
+        };
+        let gater = SgdSettings {
+            learning_rate: self.settings.gater_learning_rate,
+            momentum: self.settings.momentum,
+        };
+        let [o_gh, o_gg, o_ex, o_out] = &mut self.optimisers;
+        let net = &mut self.net;
+        o_ex.step(&mut net.experts, &self.grads.experts, main);
+        o_out.step(&mut net.output, &self.grads.output, main);
+        if gated {
+            o_gh.step(&mut net.gater_hidden, &self.grads.gater_hidden, gater);
+            o_gg.step(&mut net.gater_gates, &self.grads.gater_gates, gater);
+        }
+        if let Some(c) = self.settings.max_norm {
+            net.experts.clip_incoming_norms(c);
+            net.output.clip_incoming_norms(c);
+            if gated {
+                net.gater_hidden.clip_incoming_norms(c);
+                net.gater_gates.clip_incoming_norms(c);
+            }
+        }
+    }
+
+    /// Loss, error and firing rate on `data` with the test-time deterministic gates (the
+    /// `sparsity_target` fraction of gates with the largest pre-activations fire), evaluated in
+    /// chunks of `chunk` examples.
+    pub fn evaluate(&self, data: &Dataset, chunk: usize) -> Evaluation {
+        evaluate_net(
+            &self.net,
+            self.estimator.as_ref(),
+            Some(self.settings.sparsity_target),
+            data,
+            chunk,
+        )
+    }
+}
+
+/// Held-out evaluation of `net` with `estimator`'s deterministic test-time gates.
+pub fn evaluate_net(
+    net: &GatedNet,
+    estimator: &dyn GateEstimator,
+    target_rate: Option<f32>,
+    data: &Dataset,
+    chunk: usize,
+) -> Evaluation {
+    let n = data.len();
+    if n == 0 {
+        return Evaluation::default();
+    }
+    let chunk = chunk.clamp(1, n);
+    let mut acts = net.activations(chunk);
+    let (mut loss, mut wrong, mut active, mut gates) = (0.0f64, 0usize, 0usize, 0usize);
+    let mut start = 0;
+    while start < n {
+        let end = (start + chunk).min(n);
+        let len = end - start;
+        if acts.logits.nrows() != len {
+            acts = net.activations(len);
+        }
+        let x = data.images.slice(s![start..end, ..]);
+        let labels = &data.labels[start..end];
+        if estimator.is_gated() {
+            net.forward_gater(x, &mut acts);
+            let mut h = Array2::zeros(acts.gate_pre.raw_dim());
+            deterministic_gates(estimator, acts.gate_pre.view(), target_rate, &mut h);
+            acts.gates.h = h;
+        } else {
+            acts.gates.h.fill(1.0);
+        }
+        let l = net.forward_main(x, labels, &mut acts);
+        loss += l as f64 * len as f64;
+        wrong += len - acts.loss.correct(labels);
+        active += acts.gates.active();
+        gates += acts.gates.h.len();
+        start = end;
+    }
+    Evaluation {
+        loss: (loss / n as f64) as f32,
+        error: wrong as f32 / n as f32,
+        firing_rate: active as f32 / gates.max(1) as f32,
+        examples: n,
+    }
+}

@@ -1,0 +1,209 @@
+//! The gradient estimators for stochastic (or hard) gates compared by the paper, one file per
+//! family, all behind one trait, [`GateEstimator`].
+//!
+//! A gate sees its pre-activation a (one per example and gate unit, computed by the gater). In
+//! training the estimator draws the gate values h = f(a, z) and later turns ∂L/∂h (from backprop
+//! through the main path) and the per-example losses L_b into an estimate of ∂L/∂a, from which
+//! the gater learns. At test time every gated lane uses a deterministic gate, keeping only the
+//! fraction of gates with the largest pre-activations that the sparsity target asks for.
+//!
+//! Convention: the gradient an estimator writes is that of the *batch-mean* loss
+//! L = (1/B) Σ_b L_b, so it is directly comparable between estimators.
+
+pub mod dense;
+pub mod noisy_rectifier;
+pub mod sigmoid;
+pub mod spec;
+pub mod straight_through;
+pub mod stochastic_times_smooth;
+pub mod unbiased;
+
+use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
+
+use crate::seed::Rng;
+
+pub use dense::NoGates;
+pub use noisy_rectifier::{NoisyRectifier, RectifierNoise};
+pub use sigmoid::SigmoidGate;
+pub use spec::{EstimatorSpec, Family};
+pub use stochastic_times_smooth::{BetaNoise, StochasticTimesSmooth, StsBernoulli};
+pub use straight_through::{StraightThrough, StraightThroughVariant};
+pub use unbiased::{Baseline, BaselineState, UnbiasedBinary};
+
+/// One draw of the gates of a minibatch, with what the gradient needs to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateSample {
+    /// Gate values h, batch × gate units. Exact zeros mark experts that need not be computed.
+    pub h: Array2<f32>,
+    /// Per-gate quantity the estimator's gradient uses: the local derivative ∂h/∂a of the sampled
+    /// path for the back-propagating estimators, the firing probability p for the unbiased one.
+    pub aux: Array2<f32>,
+}
+
+impl GateSample {
+    /// Zeroed buffers for `batch` examples and `units` gates.
+    pub fn zeros(batch: usize, units: usize) -> Self {
+        GateSample {
+            h: Array2::zeros((batch, units)),
+            aux: Array2::zeros((batch, units)),
+        }
+    }
+
+    /// Reshapes the buffers when the batch or the number of units changed.
+    pub fn ensure_shape(&mut self, batch: usize, units: usize) {
+        if self.h.dim() != (batch, units) {
+            *self = GateSample::zeros(batch, units);
+        }
+    }
+
+    /// Number of gates that are not exactly zero.
+    pub fn active(&self) -> usize {
+        self.h.iter().filter(|&&v| v != 0.0).count()
+    }
+
+    /// Fraction of gates that are not exactly zero.
+    pub fn firing_rate(&self) -> f32 {
+        if self.h.is_empty() {
+            0.0
+        } else {
+            self.active() as f32 / self.h.len() as f32
+        }
+    }
+}
+
+/// How the sparsity target s is enforced for an estimator's gates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SparsityForm {
+    /// −λ Σ_i [s log q̄_i + (1 − s) log(1 − q̄_i)], q̄_i the minibatch mean of the gate's firing
+    /// probability q(a) (see [`GateEstimator::firing_probability`]).
+    FiringRateCrossEntropy,
+    /// λ Σ_i mean_b h_bi, with λ adapted to keep the firing rate within s ± 0.01.
+    L1Adaptive,
+    /// No gates, no penalty.
+    None,
+}
+
+/// A gradient estimator for a layer of gates.
+pub trait GateEstimator: Send + Sync {
+    /// The paper's family this estimator belongs to.
+    fn family(&self) -> Family;
+
+    /// Short human-readable description including the variant, e.g. `"sts (b~Bern(√p))"`.
+    fn describe(&self) -> String;
+
+    /// False only for the dense baseline, which has no gater at all (h ≡ 1).
+    fn is_gated(&self) -> bool {
+        true
+    }
+
+    /// False for estimators that never use ∂L/∂h (the unbiased estimator only broadcasts L).
+    fn uses_backprop(&self) -> bool {
+        true
+    }
+
+    /// Draws training-time gates for pre-activations `a` into `out` (already shaped like `a`).
+    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample);
+
+    /// Writes the estimate of ∂L/∂a for the batch-mean loss, given the sample, ∂L/∂h (of the
+    /// batch-mean loss) and the per-example losses L_b.
+    fn gate_gradient(
+        &self,
+        sample: &GateSample,
+        dl_dh: ArrayView2<f32>,
+        losses: ArrayView1<f32>,
+        da: &mut Array2<f32>,
+    );
+
+    /// Updates internal state (moving-average baselines) after a training step.
+    fn observe(&mut self, _sample: &GateSample, _losses: ArrayView1<f32>) {}
+
+    /// Deterministic test-time gate value for pre-activation `a` (noise replaced by its mean).
+    fn test_gate(&self, a: f32) -> f32;
+
+    /// How sparsity is encouraged.
+    fn sparsity(&self) -> SparsityForm;
+
+    /// The gate's firing probability q(a) = P(h ≠ 0) and dq/da, used by the cross-entropy
+    /// sparsity penalty (`None` for estimators whose sparsity is not of that form).
+    fn firing_probability(&self, a: f32) -> Option<(f32, f32)>;
+
+    /// Baseline state to checkpoint (empty for stateless estimators).
+    fn baseline_state(&self) -> Option<BaselineState> {
+        None
+    }
+
+    /// Restores checkpointed baseline state.
+    fn restore_baseline_state(&mut self, _state: BaselineState) {}
+}
+
+/// da ← ∂L/∂h ⊙ (∂h/∂a), the chain rule through the sampled path used by every back-propagating
+/// estimator; `local` holds the estimator's own ∂h/∂a.
+pub(crate) fn chain_through_local_derivative(
+    dl_dh: ArrayView2<f32>,
+    local: &Array2<f32>,
+    da: &mut Array2<f32>,
+) {
+    Zip::from(da)
+        .and(dl_dh)
+        .and(local)
+        .for_each(|d, &g, &l| *d = g * l);
+}
+
+/// Test-time gates: h = test_gate(a) for the `target_rate` fraction of (example, unit) pairs with
+/// the largest pre-activations, 0 elsewhere; with `None`, the deterministic gate everywhere.
+pub fn deterministic_gates(
+    estimator: &dyn GateEstimator,
+    a: ArrayView2<f32>,
+    target_rate: Option<f32>,
+    out: &mut Array2<f32>,
+) {
+    if !estimator.is_gated() {
+        out.fill(1.0);
+        return;
+    }
+    let threshold = match target_rate {
+        Some(rate) => firing_threshold(a, rate),
+        None => f32::NEG_INFINITY,
+    };
+    Zip::from(out).and(a).for_each(|h, &x| {
+        *h = if x >= threshold {
+            estimator.test_gate(x)
+        } else {
+            0.0
+        }
+    });
+}
+
+/// The smallest pre-activation among the ⌈rate · count⌉ largest ones (+∞ when none may fire).
+pub fn firing_threshold(a: ArrayView2<f32>, rate: f32) -> f32 {
+    let n = a.len();
+    let keep = ((rate.clamp(0.0, 1.0) as f64) * n as f64).round() as usize;
+    if keep == 0 || n == 0 {
+        return f32::INFINITY;
+    }
+    let mut values: Vec<f32> = a.iter().copied().collect();
+    let idx = n - keep;
+    let (_, nth, _) = values.select_nth_unstable_by(idx, f32::total_cmp);
+    *nth
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn threshold_keeps_requested_fraction() {
+        let a = Array2::from_shape_fn((10, 20), |(i, j)| (i * 20 + j) as f32 * 0.37 - 11.0);
+        let st = StraightThrough::new(StraightThroughVariant::Identity);
+        let mut h = Array2::zeros(a.raw_dim());
+        deterministic_gates(&st, a.view(), Some(0.1), &mut h);
+        assert_eq!(h.iter().filter(|&&v| v != 0.0).count(), 20);
+        assert!(h.iter().all(|&v| v == 0.0 || v == 1.0));
+        deterministic_gates(&st, a.view(), Some(0.0), &mut h);
+        assert!(h.iter().all(|&v| v == 0.0));
+        let dense = NoGates;
+        deterministic_gates(&dense, array![[-3.0f32]].view(), Some(0.1), &mut h);
+        assert!(h.iter().all(|&v| v == 1.0));
+    }
+}

@@ -1,0 +1,136 @@
+//! Family 3: noise injection, the noisy rectifier.
+//!
+//! Additive noise: h = max(0, a + z) with z zero-mean noise, back-propagated through the sampled
+//! path: ∂h/∂a = 1[a + z > 0]. With logistic noise P(h > 0) = σ(a/s) and, for s = 1,
+//! E[h] = softplus(a). Multiplicative (dropout-like) noise: h = max(0, a)·z with
+//! z ∈ {0, 1/κ}, P(z = 1/κ) = κ, so E[h] = max(0, a) and ∂h/∂a = z·1[a > 0].
+//! With no noise this is the paper's "baseline rectifier" gate.
+
+use ndarray::{ArrayView1, ArrayView2, Zip};
+use rand::Rng as _;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+use super::{GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family};
+use crate::seed::Rng;
+
+/// The noise injected into a rectifier gate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum RectifierNoise {
+    /// No noise: the deterministic rectifier baseline.
+    None,
+    /// z ~ N(0, std²), added before the rectifier (the paper used std 1.0).
+    Gaussian {
+        /// Standard deviation.
+        std: f32,
+    },
+    /// z = s·log(u / (1 − u)), u ~ U(0, 1): logistic noise of scale s, added.
+    Logistic {
+        /// Scale s.
+        scale: f32,
+    },
+    /// h = max(0, a)·z, z = 1/κ with probability κ and 0 otherwise.
+    Multiplicative {
+        /// Keep probability κ ∈ (0, 1].
+        keep: f32,
+    },
+}
+
+impl Default for RectifierNoise {
+    fn default() -> Self {
+        RectifierNoise::Gaussian { std: 1.0 }
+    }
+}
+
+/// The noisy rectifier gate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NoisyRectifier {
+    /// The injected noise.
+    pub noise: RectifierNoise,
+}
+
+impl NoisyRectifier {
+    /// A rectifier gate with `noise`.
+    pub fn new(noise: RectifierNoise) -> Self {
+        NoisyRectifier { noise }
+    }
+}
+
+impl GateEstimator for NoisyRectifier {
+    fn family(&self) -> Family {
+        Family::NoisyRectifier
+    }
+
+    fn describe(&self) -> String {
+        match self.noise {
+            RectifierNoise::None => "rectifier (no noise)".into(),
+            RectifierNoise::Gaussian { std } => format!("noisy rectifier (Gaussian σ={std})"),
+            RectifierNoise::Logistic { scale } => format!("noisy rectifier (logistic s={scale})"),
+            RectifierNoise::Multiplicative { keep } => {
+                format!("noisy rectifier (multiplicative κ={keep})")
+            }
+        }
+    }
+
+    /// Additive: h = max(0, a + z), aux = 1[a + z > 0]. Multiplicative: h = max(0, a)·z,
+    /// aux = z·1[a > 0].
+    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
+        let noise = self.noise;
+        Zip::from(&mut out.h)
+            .and(&mut out.aux)
+            .and(a)
+            .for_each(|h, local, &x| match noise {
+                RectifierNoise::Multiplicative { keep } => {
+                    let z = if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 };
+                    let on = if x > 0.0 { z } else { 0.0 };
+                    *h = x.max(0.0) * z;
+                    *local = on;
+                }
+                additive => {
+                    let z = match additive {
+                        RectifierNoise::Gaussian { std } => {
+                            std * <StandardNormal as Distribution<f32>>::sample(&StandardNormal, rng)
+                        }
+                        RectifierNoise::Logistic { scale } => {
+                            // u ∈ (0, 1) strictly, so the logit is finite.
+                            let u: f32 = rng.random_range(f32::EPSILON..1.0);
+                            scale * (u / (1.0 - u)).ln()
+                        }
+                        _ => 0.0,
+                    };
+                    let s = x + z;
+                    if s > 0.0 {
+                        *h = s;
+                        *local = 1.0;
+                    } else {
+                        *h = 0.0;
+                        *local = 0.0;
+                    }
+                }
+            });
+    }
+
+    /// da = ∂L/∂h · ∂h/∂a along the sampled path.
+    fn gate_gradient(
+        &self,
+        sample: &GateSample,
+        dl_dh: ArrayView2<f32>,
+        _losses: ArrayView1<f32>,
+        da: &mut ndarray::Array2<f32>,
+    ) {
+        chain_through_local_derivative(dl_dh, &sample.aux, da);
+    }
+
+    /// max(0, a): noise at its mean (0 additive, 1 multiplicative).
+    fn test_gate(&self, a: f32) -> f32 {
+        a.max(0.0)
+    }
+
+    fn sparsity(&self) -> SparsityForm {
+        SparsityForm::L1Adaptive
+    }
+
+    fn firing_probability(&self, _a: f32) -> Option<(f32, f32)> {
+        None
+    }
+}

@@ -1,0 +1,72 @@
+//! Baseline: deterministic sigmoid gates h = σ(a + n), optionally with Gaussian noise n during
+//! training. No sampling, no exact zeros in training; ordinary backprop: ∂h/∂a = h(1 − h).
+
+use ndarray::{ArrayView1, ArrayView2, Zip};
+use rand_distr::{Distribution, StandardNormal};
+
+use super::{GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family};
+use crate::nn::math::sigmoid;
+use crate::seed::Rng;
+
+/// The deterministic sigmoid gate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SigmoidGate {
+    /// Standard deviation of the Gaussian noise added before the sigmoid in training (0: none).
+    pub noise_std: f32,
+}
+
+impl GateEstimator for SigmoidGate {
+    fn family(&self) -> Family {
+        Family::Sigmoid
+    }
+
+    fn describe(&self) -> String {
+        if self.noise_std > 0.0 {
+            format!("sigmoid gates (+ Gaussian noise σ={})", self.noise_std)
+        } else {
+            "sigmoid gates".into()
+        }
+    }
+
+    /// h = σ(a + n), aux = h(1 − h).
+    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
+        let std = self.noise_std;
+        Zip::from(&mut out.h)
+            .and(&mut out.aux)
+            .and(a)
+            .for_each(|h, local, &x| {
+                let n = if std > 0.0 {
+                    std * <StandardNormal as Distribution<f32>>::sample(&StandardNormal, rng)
+                } else {
+                    0.0
+                };
+                *h = sigmoid(x + n);
+                *local = *h * (1.0 - *h);
+            });
+    }
+
+    fn gate_gradient(
+        &self,
+        sample: &GateSample,
+        dl_dh: ArrayView2<f32>,
+        _losses: ArrayView1<f32>,
+        da: &mut ndarray::Array2<f32>,
+    ) {
+        chain_through_local_derivative(dl_dh, &sample.aux, da);
+    }
+
+    /// σ(a).
+    fn test_gate(&self, a: f32) -> f32 {
+        sigmoid(a)
+    }
+
+    fn sparsity(&self) -> SparsityForm {
+        SparsityForm::FiringRateCrossEntropy
+    }
+
+    /// The gate's mean value p = σ(a) plays the role of the firing rate.
+    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
+        let p = sigmoid(a);
+        Some((p, p * (1.0 - p)))
+    }
+}

@@ -1,0 +1,147 @@
+//! Family 2: stochastic times smooth (STS), the paper's decomposition of a stochastic gate into a
+//! binary stochastic factor and a smooth one.
+//!
+//! p = σ(a + n) (n optional Beta noise), b ~ Bernoulli(√p), h = b·√p, so E[h] = p and
+//! P(h > 0) = √p. Backprop treats b as a constant: ∂h/∂a = b · d√p/da = b · √p (1 − p) / 2.
+
+use ndarray::{ArrayView1, ArrayView2, Zip};
+use rand::Rng as _;
+use rand_distr::{Beta, Distribution};
+use serde::{Deserialize, Serialize};
+
+use super::{GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family};
+use crate::nn::math::sigmoid;
+use crate::seed::Rng;
+
+/// Which Bernoulli the binary factor b is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum StsBernoulli {
+    /// b ~ Bernoulli(√p), the paper's form (E[h] = p).
+    #[default]
+    SqrtP,
+    /// b ~ Bernoulli(p), as in the authors' released code.
+    P,
+}
+
+/// Beta noise added to the pre-activation during training, replaced by its mean at test time.
+/// Given, as in the paper, by its mode and β (the paper's best: mode 0.1, β ≈ 40).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BetaNoise {
+    /// Mode (α − 1)/(α + β − 2), in (0, 1).
+    pub mode: f32,
+    /// β > 1.
+    pub beta: f32,
+}
+
+impl BetaNoise {
+    /// α from the mode and β: α = (1 + mode·(β − 2)) / (1 − mode).
+    pub fn alpha(&self) -> f32 {
+        (1.0 + self.mode * (self.beta - 2.0)) / (1.0 - self.mode)
+    }
+
+    /// E[n] = α / (α + β).
+    pub fn mean(&self) -> f32 {
+        let a = self.alpha();
+        a / (a + self.beta)
+    }
+}
+
+/// The STS estimator.
+#[derive(Debug, Clone)]
+pub struct StochasticTimesSmooth {
+    /// Distribution of the binary factor.
+    pub bernoulli: StsBernoulli,
+    /// Optional noise before the sigmoid.
+    pub noise: Option<BetaNoise>,
+    beta: Option<Beta<f32>>,
+}
+
+impl StochasticTimesSmooth {
+    /// STS with the given variant and noise. Invalid Beta parameters are rejected by the config
+    /// validation; here they disable the noise.
+    pub fn new(bernoulli: StsBernoulli, noise: Option<BetaNoise>) -> Self {
+        let beta = noise.and_then(|n| Beta::new(n.alpha(), n.beta).ok());
+        StochasticTimesSmooth {
+            bernoulli,
+            noise,
+            beta,
+        }
+    }
+
+    fn noise_mean(&self) -> f32 {
+        self.noise.map_or(0.0, |n| n.mean())
+    }
+}
+
+impl GateEstimator for StochasticTimesSmooth {
+    fn family(&self) -> Family {
+        Family::StochasticTimesSmooth
+    }
+
+    fn describe(&self) -> String {
+        let b = match self.bernoulli {
+            StsBernoulli::SqrtP => "b~Bern(√p)",
+            StsBernoulli::P => "b~Bern(p)",
+        };
+        match self.noise {
+            Some(n) => format!("sts ({b}, Beta noise mode {} β {})", n.mode, n.beta),
+            None => format!("sts ({b})"),
+        }
+    }
+
+    /// h = b√p with p = σ(a + n); aux = ∂h/∂a = b·√p(1 − p)/2.
+    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
+        let variant = self.bernoulli;
+        Zip::from(&mut out.h)
+            .and(&mut out.aux)
+            .and(a)
+            .for_each(|h, local, &x| {
+                let n = self.beta.as_ref().map_or(0.0, |d| d.sample(rng));
+                let p = sigmoid(x + n);
+                let sp = p.sqrt();
+                let fire_prob = match variant {
+                    StsBernoulli::SqrtP => sp,
+                    StsBernoulli::P => p,
+                };
+                if rng.random::<f32>() < fire_prob {
+                    *h = sp;
+                    *local = sp * (1.0 - p) * 0.5;
+                } else {
+                    *h = 0.0;
+                    *local = 0.0;
+                }
+            });
+    }
+
+    /// da = ∂L/∂h · b · √p(1 − p)/2.
+    fn gate_gradient(
+        &self,
+        sample: &GateSample,
+        dl_dh: ArrayView2<f32>,
+        _losses: ArrayView1<f32>,
+        da: &mut ndarray::Array2<f32>,
+    ) {
+        chain_through_local_derivative(dl_dh, &sample.aux, da);
+    }
+
+    /// √σ(a + E[n]): the value a firing gate takes, with the noise at its mean.
+    fn test_gate(&self, a: f32) -> f32 {
+        sigmoid(a + self.noise_mean()).sqrt()
+    }
+
+    fn sparsity(&self) -> SparsityForm {
+        SparsityForm::FiringRateCrossEntropy
+    }
+
+    /// q = √p (paper) or p (released code), with p = σ(a + E[n]).
+    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
+        let p = sigmoid(a + self.noise_mean());
+        Some(match self.bernoulli {
+            StsBernoulli::SqrtP => {
+                let sp = p.sqrt();
+                (sp, sp * (1.0 - p) * 0.5)
+            }
+            StsBernoulli::P => (p, p * (1.0 - p)),
+        })
+    }
+}

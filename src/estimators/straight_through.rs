@@ -1,0 +1,86 @@
+//! Family 4: the straight-through estimator.
+//!
+//! Forward as the stochastic binary neuron: p = σ(a), h = 1[u < p]. Backward copies the gradient:
+//! ∂L/∂a := ∂L/∂h (identity), or ∂L/∂a := ∂L/∂h · σ'(a) = ∂L/∂h · p(1 − p) (sigmoid-adjusted).
+
+use ndarray::{ArrayView1, ArrayView2, Zip};
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+
+use super::{GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family};
+use crate::nn::math::sigmoid;
+use crate::seed::Rng;
+
+/// The backward rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum StraightThroughVariant {
+    /// ∂L/∂a := ∂L/∂h (the paper found it better).
+    #[default]
+    Identity,
+    /// ∂L/∂a := ∂L/∂h · p(1 − p).
+    SigmoidAdjusted,
+}
+
+/// The straight-through estimator.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StraightThrough {
+    /// Backward rule.
+    pub variant: StraightThroughVariant,
+}
+
+impl StraightThrough {
+    /// The estimator with `variant`.
+    pub fn new(variant: StraightThroughVariant) -> Self {
+        StraightThrough { variant }
+    }
+}
+
+impl GateEstimator for StraightThrough {
+    fn family(&self) -> Family {
+        Family::StraightThrough
+    }
+
+    fn describe(&self) -> String {
+        match self.variant {
+            StraightThroughVariant::Identity => "straight-through (identity)".into(),
+            StraightThroughVariant::SigmoidAdjusted => "straight-through (σ'-adjusted)".into(),
+        }
+    }
+
+    /// h = 1[u < σ(a)]; aux = the pretended ∂h/∂a: 1, or p(1 − p).
+    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
+        let adjusted = self.variant == StraightThroughVariant::SigmoidAdjusted;
+        Zip::from(&mut out.h)
+            .and(&mut out.aux)
+            .and(a)
+            .for_each(|h, local, &x| {
+                let p = sigmoid(x);
+                *h = if rng.random::<f32>() < p { 1.0 } else { 0.0 };
+                *local = if adjusted { p * (1.0 - p) } else { 1.0 };
+            });
+    }
+
+    fn gate_gradient(
+        &self,
+        sample: &GateSample,
+        dl_dh: ArrayView2<f32>,
+        _losses: ArrayView1<f32>,
+        da: &mut ndarray::Array2<f32>,
+    ) {
+        chain_through_local_derivative(dl_dh, &sample.aux, da);
+    }
+
+    fn test_gate(&self, _a: f32) -> f32 {
+        1.0
+    }
+
+    fn sparsity(&self) -> SparsityForm {
+        SparsityForm::FiringRateCrossEntropy
+    }
+
+    /// q = σ(a).
+    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
+        let p = sigmoid(a);
+        Some((p, p * (1.0 - p)))
+    }
+}

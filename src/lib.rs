@@ -1,0 +1,22 @@
+//! gradrace: race gradient estimators for stochastic neurons side by side.
+//!
+//! The science is Bengio, Léonard & Courville (2013), "Estimating or Propagating Gradients
+//! Through Stochastic Neurons for Conditional Computation": a conditional-computation network
+//! whose gates are stochastic or hard neurons, trained with each of the paper's gradient
+//! estimators. This library holds everything the binary, the tests and the benches share:
+//! data sets ([`data`]), layers ([`nn`]), the gated network ([`net`]), the estimators
+//! ([`estimators`]), the exact-gradient oracle ([`oracle`]) and training ([`engine`]).
+
+pub mod config;
+pub mod data;
+pub mod engine;
+pub mod estimators;
+pub mod net;
+pub mod nn;
+pub mod oracle;
+pub mod seed;
+
+pub use config::{GaterReduction, LaneSettings};
+pub use engine::{Evaluation, Lane, StepStats};
+pub use estimators::{EstimatorSpec, Family, GateEstimator};
+pub use net::{GatedNet, NetConfig};

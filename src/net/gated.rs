@@ -1,0 +1,275 @@
+//! The gated network: parameters, forward pass and hand-written backward pass.
+
+use ndarray::{Array1, Array2, ArrayView2, Zip};
+use serde::{Deserialize, Serialize};
+
+use crate::estimators::GateSample;
+use crate::nn::{Activation, Dense, DenseGrad, SoftmaxCrossEntropy};
+use crate::seed::Rng;
+
+/// Sizes and non-linearities of the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetConfig {
+    /// Hidden units of the gater path (paper: 400).
+    pub gater_hidden: usize,
+    /// Non-linearity of the gater's hidden layer (paper: tanh).
+    #[serde(default = "default_gater_activation")]
+    pub gater_activation: Activation,
+    /// Expert units of the main path, one gate each (paper: 2000).
+    pub experts: usize,
+    /// Non-linearity of the experts (paper: linear).
+    #[serde(default)]
+    pub expert_activation: Activation,
+}
+
+fn default_gater_activation() -> Activation {
+    Activation::Tanh
+}
+
+impl NetConfig {
+    /// The paper's network: 400 tanh gater units, 2000 linear experts.
+    pub fn paper() -> Self {
+        NetConfig {
+            gater_hidden: 400,
+            gater_activation: Activation::Tanh,
+            experts: 2000,
+            expert_activation: Activation::Linear,
+        }
+    }
+}
+
+/// Parameters of the gated network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatedNet {
+    /// Gater hidden layer, inputs × gater_hidden.
+    pub gater_hidden: Dense,
+    /// Gate pre-activations, gater_hidden × experts.
+    pub gater_gates: Dense,
+    /// Main path, inputs × experts.
+    pub experts: Dense,
+    /// Softmax layer, experts × classes.
+    pub output: Dense,
+    /// Gater hidden non-linearity.
+    pub gater_activation: Activation,
+    /// Expert non-linearity.
+    pub expert_activation: Activation,
+}
+
+/// Everything the forward pass computes for one minibatch, kept for the backward pass.
+#[derive(Debug, Clone)]
+pub struct Activations {
+    /// z, batch × gater_hidden.
+    pub gater_hidden: Array2<f32>,
+    /// a, the gate pre-activations, batch × experts.
+    pub gate_pre: Array2<f32>,
+    /// The gates h (and what their estimator needs).
+    pub gates: GateSample,
+    /// H, the expert outputs, batch × experts.
+    pub experts: Array2<f32>,
+    /// c = H ⊙ h, batch × experts.
+    pub conditional: Array2<f32>,
+    /// Softmax inputs, batch × classes.
+    pub logits: Array2<f32>,
+    /// Probabilities and per-example losses.
+    pub loss: SoftmaxCrossEntropy,
+}
+
+/// Parameter gradients of the whole network plus the intermediate gradients of the backward pass.
+#[derive(Debug, Clone)]
+pub struct Gradients {
+    /// ∂/∂(gater hidden layer).
+    pub gater_hidden: DenseGrad,
+    /// ∂/∂(gate layer).
+    pub gater_gates: DenseGrad,
+    /// ∂/∂(experts).
+    pub experts: DenseGrad,
+    /// ∂/∂(softmax layer).
+    pub output: DenseGrad,
+    /// ∂L/∂logits.
+    pub dlogits: Array2<f32>,
+    /// ∂L/∂c.
+    pub dconditional: Array2<f32>,
+    /// ∂L/∂(expert pre-activation).
+    pub dexperts: Array2<f32>,
+    /// ∂L/∂h, what back-propagating estimators consume.
+    pub dgates: Array2<f32>,
+    /// ∂L/∂a, the estimator's output plus the sparsity penalty's exact gradient.
+    pub dgate_pre: Array2<f32>,
+    /// ∂L/∂(gater hidden pre-activation).
+    pub dgater_hidden: Array2<f32>,
+}
+
+impl GatedNet {
+    /// Glorot-uniform weights, zero biases, all drawn from `rng` in a fixed order.
+    pub fn init(input_dim: usize, classes: usize, config: &NetConfig, rng: &mut Rng) -> Self {
+        let gater_hidden = Dense::glorot(input_dim, config.gater_hidden, rng);
+        let gater_gates = Dense::glorot(config.gater_hidden, config.experts, rng);
+        let experts = Dense::glorot(input_dim, config.experts, rng);
+        let output = Dense::glorot(config.experts, classes, rng);
+        GatedNet {
+            gater_hidden,
+            gater_gates,
+            experts,
+            output,
+            gater_activation: config.gater_activation,
+            expert_activation: config.expert_activation,
+        }
+    }
+
+    /// Input dimension.
+    pub fn input_dim(&self) -> usize {
+        self.experts.inputs()
+    }
+
+    /// Number of experts (= gates).
+    pub fn units(&self) -> usize {
+        self.experts.outputs()
+    }
+
+    /// Number of classes.
+    pub fn classes(&self) -> usize {
+        self.output.outputs()
+    }
+
+    /// Number of gater hidden units.
+    pub fn gater_hidden_units(&self) -> usize {
+        self.gater_hidden.outputs()
+    }
+
+    /// Total number of parameters.
+    pub fn parameter_count(&self) -> usize {
+        self.gater_hidden.len() + self.gater_gates.len() + self.experts.len() + self.output.len()
+    }
+
+    /// True when every parameter is finite.
+    pub fn is_finite(&self) -> bool {
+        self.gater_hidden.is_finite()
+            && self.gater_gates.is_finite()
+            && self.experts.is_finite()
+            && self.output.is_finite()
+    }
+
+    /// Zeroed activation buffers for a batch of `batch`.
+    pub fn activations(&self, batch: usize) -> Activations {
+        let n = self.units();
+        Activations {
+            gater_hidden: Array2::zeros((batch, self.gater_hidden_units())),
+            gate_pre: Array2::zeros((batch, n)),
+            gates: GateSample::zeros(batch, n),
+            experts: Array2::zeros((batch, n)),
+            conditional: Array2::zeros((batch, n)),
+            logits: Array2::zeros((batch, self.classes())),
+            loss: SoftmaxCrossEntropy::new(batch, self.classes()),
+        }
+    }
+
+    /// Zeroed gradient buffers for a batch of `batch`.
+    pub fn gradients(&self, batch: usize) -> Gradients {
+        let n = self.units();
+        Gradients {
+            gater_hidden: DenseGrad::zeros_like(&self.gater_hidden),
+            gater_gates: DenseGrad::zeros_like(&self.gater_gates),
+            experts: DenseGrad::zeros_like(&self.experts),
+            output: DenseGrad::zeros_like(&self.output),
+            dlogits: Array2::zeros((batch, self.classes())),
+            dconditional: Array2::zeros((batch, n)),
+            dexperts: Array2::zeros((batch, n)),
+            dgates: Array2::zeros((batch, n)),
+            dgate_pre: Array2::zeros((batch, n)),
+            dgater_hidden: Array2::zeros((batch, self.gater_hidden_units())),
+        }
+    }
+
+    /// Gater path: z = f(x W₁ + b₁), a = z W₂ + b₂.
+    pub fn forward_gater(&self, x: ArrayView2<f32>, acts: &mut Activations) {
+        self.gater_hidden.forward_into(x, &mut acts.gater_hidden);
+        self.gater_activation.apply(&mut acts.gater_hidden);
+        self.gater_gates
+            .forward_into(acts.gater_hidden.view(), &mut acts.gate_pre);
+    }
+
+    /// Main path and classifier given the gates in `acts.gates.h`: H = g(x Wₑ + bₑ), c = H ⊙ h,
+    /// logits = c Wₒ + bₒ, softmax cross-entropy. Returns the batch-mean loss.
+    pub fn forward_main(&self, x: ArrayView2<f32>, labels: &[u8], acts: &mut Activations) -> f32 {
+        self.experts.forward_into(x, &mut acts.experts);
+        self.expert_activation.apply(&mut acts.experts);
+        Zip::from(&mut acts.conditional)
+            .and(&acts.experts)
+            .and(&acts.gates.h)
+            .for_each(|c, &e, &h| *c = e * h);
+        self.output
+            .forward_into(acts.conditional.view(), &mut acts.logits);
+        acts.loss.forward(acts.logits.view(), labels)
+    }
+
+    /// Backward pass of the batch-mean loss through the classifier and the main path:
+    /// ∂L/∂logits = (p − y)/B, ∂L/∂c = ∂L/∂logits Wₒᵀ, ∂L/∂H = ∂L/∂c ⊙ h, ∂L/∂h = ∂L/∂c ⊙ H,
+    /// and the parameter gradients of the softmax layer and the experts.
+    pub fn backward_main(
+        &self,
+        x: ArrayView2<f32>,
+        labels: &[u8],
+        acts: &Activations,
+        grads: &mut Gradients,
+    ) {
+        let batch = labels.len();
+        acts.loss
+            .backward_into(labels, 1.0 / batch as f32, &mut grads.dlogits);
+        self.output.param_grad_into(
+            acts.conditional.view(),
+            grads.dlogits.view(),
+            1.0,
+            &mut grads.output,
+        );
+        self.output
+            .input_grad_into(grads.dlogits.view(), &mut grads.dconditional);
+        Zip::from(&mut grads.dexperts)
+            .and(&mut grads.dgates)
+            .and(&grads.dconditional)
+            .and(&acts.gates.h)
+            .and(&acts.experts)
+            .for_each(|de, dh, &dc, &h, &e| {
+                *de = dc * h;
+                *dh = dc * e;
+            });
+        self.expert_activation
+            .backprop_inplace(acts.experts.view(), &mut grads.dexperts);
+        self.experts
+            .param_grad_into(x, grads.dexperts.view(), 1.0, &mut grads.experts);
+    }
+
+    /// Backward pass through the gater from ∂L/∂a in `grads.dgate_pre`:
+    /// ∂L/∂W₂ = zᵀ ∂L/∂a, ∂L/∂z = ∂L/∂a W₂ᵀ, then through f and ∂L/∂W₁ = xᵀ ∂L/∂(x W₁ + b₁).
+    pub fn backward_gater(&self, x: ArrayView2<f32>, acts: &Activations, grads: &mut Gradients) {
+        self.gater_gates.param_grad_into(
+            acts.gater_hidden.view(),
+            grads.dgate_pre.view(),
+            1.0,
+            &mut grads.gater_gates,
+        );
+        self.gater_gates
+            .input_grad_into(grads.dgate_pre.view(), &mut grads.dgater_hidden);
+        self.gater_activation
+            .backprop_inplace(acts.gater_hidden.view(), &mut grads.dgater_hidden);
+        self.gater_hidden.param_grad_into(
+            x,
+            grads.dgater_hidden.view(),
+            1.0,
+            &mut grads.gater_hidden,
+        );
+    }
+
+    /// Per-example losses of the main path for fixed gates `h` (allocating; used by oracles).
+    pub fn losses_for_gates(
+        &self,
+        x: ArrayView2<f32>,
+        labels: &[u8],
+        h: ArrayView2<f32>,
+    ) -> Array1<f32> {
+        let mut acts = self.activations(labels.len());
+        acts.gates.h.assign(&h);
+        self.forward_main(x, labels, &mut acts);
+        acts.loss.losses
+    }
+}

@@ -1,0 +1,15 @@
+//! The conditional-computation network of the paper (Appendix A).
+//!
+//! ```text
+//!            ┌─ gater path: x → tanh(x W₁ + b₁) = z → a = z W₂ + b₂ → gates h = f(a, noise)
+//!  x (784) ──┤
+//!            └─ main path:  x → H = g(x Wₑ + bₑ)   (one "expert" unit per gate)
+//!  conditional layer: c = H ⊙ h  →  logits = c Wₒ + bₒ  →  softmax cross-entropy
+//! ```
+//! A gate at exactly 0 means its expert need not be computed at all.
+
+pub mod gated;
+pub mod sparsity;
+
+pub use gated::{Activations, GatedNet, Gradients, NetConfig};
+pub use sparsity::{AdaptiveL1, firing_rate_penalty};

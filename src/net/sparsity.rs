@@ -1,0 +1,92 @@
+//! The sparsity penalties that push the gates towards the target firing rate s.
+
+use ndarray::{Array2, ArrayView2, Zip};
+use serde::{Deserialize, Serialize};
+
+use crate::estimators::GateEstimator;
+
+/// Smallest/largest mean firing probability fed to the logarithms.
+const RATE_FLOOR: f32 = 1e-6;
+
+/// The cross-entropy sparsity penalty of sigmoid-type gates,
+/// Ω = −λ Σ_i [ s log q̄_i + (1 − s) log(1 − q̄_i) ], q̄_i = (1/B) Σ_b q(a_bi),
+/// with q the estimator's firing probability. Adds ∂Ω/∂a_bi = −λ [s/q̄_i − (1−s)/(1−q̄_i)] q'(a_bi)/B
+/// to `da` and returns Ω. Does nothing (and returns 0) for estimators without a firing probability.
+pub fn firing_rate_penalty(
+    estimator: &dyn GateEstimator,
+    a: ArrayView2<f32>,
+    target: f32,
+    weight: f32,
+    da: &mut Array2<f32>,
+) -> f32 {
+    let batch = a.nrows();
+    if batch == 0 || weight == 0.0 || estimator.firing_probability(0.0).is_none() {
+        return 0.0;
+    }
+    let inv_b = 1.0 / batch as f32;
+    let units = a.ncols();
+    let mut dq = Array2::<f32>::zeros(a.raw_dim());
+    let mut mean = vec![0.0f32; units];
+    Zip::indexed(&mut dq).and(a).for_each(|(_, i), d, &x| {
+        let (q, dqda) = estimator.firing_probability(x).unwrap_or((0.0, 0.0));
+        mean[i] += q * inv_b;
+        *d = dqda;
+    });
+    let mut penalty = 0.0f32;
+    let coef: Vec<f32> = mean
+        .iter()
+        .map(|&m| {
+            let m = m.clamp(RATE_FLOOR, 1.0 - RATE_FLOOR);
+            penalty -= weight * (target * m.ln() + (1.0 - target) * (1.0 - m).ln());
+            -weight * (target / m - (1.0 - target) / (1.0 - m)) * inv_b
+        })
+        .collect();
+    Zip::indexed(da)
+        .and(&dq)
+        .for_each(|(_, i), d, &g| *d += coef[i] * g);
+    penalty
+}
+
+/// The L1 penalty of rectifier gates, Ω = λ Σ_i (1/B) Σ_b h_bi, with λ adapted after every step:
+/// multiplied by 1 + r when the firing rate is above s + tolerance, by 1 − r when below
+/// s − tolerance (paper: start 1e-5, r = 0.1, tolerance 0.01).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdaptiveL1 {
+    /// Current λ.
+    pub lambda: f32,
+    /// Target firing rate s.
+    pub target: f32,
+    /// Dead band around the target.
+    pub tolerance: f32,
+    /// Relative change r of λ per step.
+    pub rate: f32,
+}
+
+impl AdaptiveL1 {
+    /// The paper's schedule for target `s` starting at λ = `initial`.
+    pub fn new(target: f32, initial: f32) -> Self {
+        AdaptiveL1 {
+            lambda: initial,
+            target,
+            tolerance: 0.01,
+            rate: 0.1,
+        }
+    }
+
+    /// Ω for gates `h`; adds ∂Ω/∂h_bi = λ/B to `dh`.
+    pub fn apply(&self, h: ArrayView2<f32>, dh: &mut Array2<f32>) -> f32 {
+        let batch = h.nrows().max(1) as f32;
+        let g = self.lambda / batch;
+        dh.mapv_inplace(|v| v + g);
+        self.lambda * h.sum() / batch
+    }
+
+    /// Adapts λ to the firing rate observed in the last step.
+    pub fn adapt(&mut self, firing_rate: f32) {
+        if firing_rate > self.target + self.tolerance {
+            self.lambda *= 1.0 + self.rate;
+        } else if firing_rate < self.target - self.tolerance {
+            self.lambda *= 1.0 - self.rate;
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Fully connected layer y = x W + b, with W stored as (inputs × outputs) so that column j is the
+//! incoming weight vector of unit j.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use super::init::glorot_uniform;
+use crate::seed::Rng;
+
+/// A dense layer's parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dense {
+    /// Weights, inputs × outputs.
+    pub w: Array2<f32>,
+    /// Biases, one per output unit.
+    pub b: Array1<f32>,
+}
+
+/// Gradient of a loss with respect to a dense layer's parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseGrad {
+    /// ∂L/∂W, inputs × outputs.
+    pub w: Array2<f32>,
+    /// ∂L/∂b.
+    pub b: Array1<f32>,
+}
+
+impl DenseGrad {
+    /// A zero gradient shaped like `layer`.
+    pub fn zeros_like(layer: &Dense) -> Self {
+        DenseGrad {
+            w: Array2::zeros(layer.w.raw_dim()),
+            b: Array1::zeros(layer.b.raw_dim()),
+        }
+    }
+
+    /// Sets every entry to zero.
+    pub fn clear(&mut self) {
+        self.w.fill(0.0);
+        self.b.fill(0.0);
+    }
+}
+
+impl Dense {
+    /// Glorot-uniform weights and zero biases.
+    pub fn glorot(inputs: usize, outputs: usize, rng: &mut Rng) -> Self {
+        Dense {
+            w: glorot_uniform(inputs, outputs, rng),
+            b: Array1::zeros(outputs),
+        }
+    }
+
+    /// Number of inputs.
+    pub fn inputs(&self) -> usize {
+        self.w.nrows()
+    }
+
+    /// Number of output units.
+    pub fn outputs(&self) -> usize {
+        self.w.ncols()
+    }
+
+    /// Number of parameters.
+    pub fn len(&self) -> usize {
+        self.w.len() + self.b.len()
+    }
+
+    /// True when the layer has no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// y ← x W + b (y must be batch × outputs).
+    pub fn forward_into(&self, x: ArrayView2<f32>, y: &mut Array2<f32>) {
+        for mut row in y.rows_mut() {
+            row.assign(&self.b);
+        }
+        general_mat_mul(1.0, &x, &self.w, 1.0, y);
+    }
+
+    /// y = x W + b, allocating.
+    pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let mut y = Array2::zeros((x.nrows(), self.outputs()));
+        self.forward_into(x, &mut y);
+        y
+    }
+
+    /// Parameter gradient: ∂L/∂W = xᵀ dy, ∂L/∂b = Σ_batch dy (written into `grad`, scaled by
+    /// `scale`).
+    pub fn param_grad_into(
+        &self,
+        x: ArrayView2<f32>,
+        dy: ArrayView2<f32>,
+        scale: f32,
+        grad: &mut DenseGrad,
+    ) {
+        general_mat_mul(scale, &x.t(), &dy, 0.0, &mut grad.w);
+        grad.b.assign(&dy.sum_axis(Axis(0)));
+        if scale != 1.0 {
+            grad.b.mapv_inplace(|v| v * scale);
+        }
+    }
+
+    /// Input gradient: ∂L/∂x = dy Wᵀ (dx must be batch × inputs).
+    pub fn input_grad_into(&self, dy: ArrayView2<f32>, dx: &mut Array2<f32>) {
+        general_mat_mul(1.0, &dy, &self.w.t(), 0.0, dx);
+    }
+
+    /// Rescales every incoming weight vector (column of W) whose L2 norm exceeds `max_norm` to
+    /// norm `max_norm`: w_j ← w_j · min(1, c / ‖w_j‖).
+    pub fn clip_incoming_norms(&mut self, max_norm: f32) {
+        for mut col in self.w.columns_mut() {
+            let norm = col.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > max_norm {
+                let s = max_norm / norm;
+                col.mapv_inplace(|v| v * s);
+            }
+        }
+    }
+
+    /// True when every parameter is finite.
+    pub fn is_finite(&self) -> bool {
+        self.w.iter().chain(self.b.iter()).all(|v| v.is_finite())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::rng_for;
+    use ndarray::array;
+
+    #[test]
+    fn forward_matches_hand_computation() {
+        let layer = Dense {
+            w: array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
+            b: array![0.5, -0.5],
+        };
+        let x = array![[1.0, 0.0, -1.0]];
+        assert_eq!(layer.forward(x.view()), array![[-3.5, -4.5]]);
+    }
+
+    #[test]
+    fn max_norm_clips_only_long_columns() {
+        let mut layer = Dense {
+            w: array![[3.0, 0.1], [4.0, 0.1]],
+            b: array![0.0, 0.0],
+        };
+        layer.clip_incoming_norms(2.0);
+        assert!((layer.w[[0, 0]] - 1.2).abs() < 1e-6);
+        assert!((layer.w[[1, 0]] - 1.6).abs() < 1e-6);
+        assert_eq!(layer.w[[0, 1]], 0.1);
+    }
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        // L = Σ r ⊙ (x W + b) for a fixed random r: ∂L/∂W = xᵀ r, ∂L/∂x = r Wᵀ.
+        let mut rng = rng_for(3, "dense-fd");
+        let layer = Dense::glorot(5, 4, &mut rng);
+        let x = crate::nn::init::glorot_uniform(3, 5, &mut rng);
+        let r = crate::nn::init::glorot_uniform(3, 4, &mut rng);
+        let loss = |l: &Dense, x: &Array2<f32>| -> f64 {
+            let y = l.forward(x.view());
+            y.iter().zip(r.iter()).map(|(a, b)| (*a as f64) * (*b as f64)).sum()
+        };
+        let mut g = DenseGrad::zeros_like(&layer);
+        layer.param_grad_into(x.view(), r.view(), 1.0, &mut g);
+        let mut dx = Array2::zeros(x.raw_dim());
+        layer.input_grad_into(r.view(), &mut dx);
+        let eps = 1e-2f32; // L is linear in every parameter, so central differences are exact up to rounding
+        for i in 0..5 {
+            for j in 0..4 {
+                let mut p = layer.clone();
+                p.w[[i, j]] += eps;
+                let mut m = layer.clone();
+                m.w[[i, j]] -= eps;
+                let fd = (loss(&p, &x) - loss(&m, &x)) / (2.0 * eps as f64);
+                assert!((fd - g.w[[i, j]] as f64).abs() < 1e-3, "dW[{i},{j}]");
+            }
+        }
+        for j in 0..4 {
+            let mut p = layer.clone();
+            p.b[j] += eps;
+            let mut m = layer.clone();
+            m.b[j] -= eps;
+            let fd = (loss(&p, &x) - loss(&m, &x)) / (2.0 * eps as f64);
+            assert!((fd - g.b[j] as f64).abs() < 1e-3, "db[{j}]");
+        }
+        for b in 0..3 {
+            for i in 0..5 {
+                let mut xp = x.clone();
+                xp[[b, i]] += eps;
+                let mut xm = x.clone();
+                xm[[b, i]] -= eps;
+                let fd = (loss(&layer, &xp) - loss(&layer, &xm)) / (2.0 * eps as f64);
+                assert!((fd - dx[[b, i]] as f64).abs() < 1e-3, "dx[{b},{i}]");
+            }
+        }
+    }
+}

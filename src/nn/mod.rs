@@ -1,0 +1,15 @@
+//! Building blocks of the networks: dense layers, activations, the softmax cross-entropy loss,
+//! Glorot initialisation, SGD with momentum and max-norm. Every backward pass is written by hand
+//! and checked against finite differences in the tests.
+
+pub mod activation;
+pub mod dense;
+pub mod init;
+pub mod loss;
+pub mod math;
+pub mod optim;
+
+pub use activation::Activation;
+pub use dense::{Dense, DenseGrad};
+pub use loss::SoftmaxCrossEntropy;
+pub use optim::{Sgd, SgdSettings};
