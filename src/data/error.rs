@@ -141,7 +141,7 @@ pub enum DataError {
 
     /// Bytes follow the payload the header declares.
     #[error(
-        "{file} has {extra} unexpected trailing bytes after the {expected} bytes of data its header declares"
+        "{file} has {extra} unexpected byte(s) after the {expected} bytes of data its header declares"
     )]
     TrailingBytes {
         /// The file.

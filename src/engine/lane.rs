@@ -165,8 +165,7 @@ impl Lane {
                 );
             }
             net.backward_gater(x, acts, grads);
-            self.estimator
-                .observe(&acts.gates, acts.loss.losses.view());
+            self.estimator.observe(&acts.gates, acts.loss.losses.view());
         }
 
         self.apply_updates(gated);

@@ -14,8 +14,8 @@ pub mod dense;
 pub mod noisy_rectifier;
 pub mod sigmoid;
 pub mod spec;
-pub mod straight_through;
 pub mod stochastic_times_smooth;
+pub mod straight_through;
 pub mod unbiased;
 
 use ndarray::{Array2, ArrayView1, ArrayView2, Zip};

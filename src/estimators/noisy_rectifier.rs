@@ -11,7 +11,9 @@ use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::{GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family};
+use super::{
+    GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family,
+};
 use crate::seed::Rng;
 
 /// The noise injected into a rectifier gate.
@@ -81,7 +83,11 @@ impl GateEstimator for NoisyRectifier {
             .and(a)
             .for_each(|h, local, &x| match noise {
                 RectifierNoise::Multiplicative { keep } => {
-                    let z = if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 };
+                    let z = if rng.random::<f32>() < keep {
+                        1.0 / keep
+                    } else {
+                        0.0
+                    };
                     let on = if x > 0.0 { z } else { 0.0 };
                     *h = x.max(0.0) * z;
                     *local = on;
@@ -89,7 +95,10 @@ impl GateEstimator for NoisyRectifier {
                 additive => {
                     let z = match additive {
                         RectifierNoise::Gaussian { std } => {
-                            std * <StandardNormal as Distribution<f32>>::sample(&StandardNormal, rng)
+                            std * <StandardNormal as Distribution<f32>>::sample(
+                                &StandardNormal,
+                                rng,
+                            )
                         }
                         RectifierNoise::Logistic { scale } => {
                             // u ∈ (0, 1) strictly, so the logit is finite.

@@ -4,7 +4,9 @@
 use ndarray::{ArrayView1, ArrayView2, Zip};
 use rand_distr::{Distribution, StandardNormal};
 
-use super::{GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family};
+use super::{
+    GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family,
+};
 use crate::nn::math::sigmoid;
 use crate::seed::Rng;
 

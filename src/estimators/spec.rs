@@ -130,7 +130,9 @@ impl EstimatorSpec {
                 }
                 _ => Ok(()),
             },
-            EstimatorSpec::Sigmoid { noise_std } if !(noise_std >= 0.0 && noise_std.is_finite()) => {
+            EstimatorSpec::Sigmoid { noise_std }
+                if !(noise_std >= 0.0 && noise_std.is_finite()) =>
+            {
                 Err(format!("noise_std = {noise_std} must be ≥ 0"))
             }
             _ => Ok(()),

@@ -9,7 +9,9 @@ use rand::Rng as _;
 use rand_distr::{Beta, Distribution};
 use serde::{Deserialize, Serialize};
 
-use super::{GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family};
+use super::{
+    GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family,
+};
 use crate::nn::math::sigmoid;
 use crate::seed::Rng;
 

@@ -140,7 +140,13 @@ impl GateEstimator for UnbiasedBinary {
         let units = sample.h.ncols();
         let mut num = vec![0.0f32; units];
         let mut den = vec![0.0f32; units];
-        for (b, (h, p)) in sample.h.rows().into_iter().zip(sample.aux.rows()).enumerate() {
+        for (b, (h, p)) in sample
+            .h
+            .rows()
+            .into_iter()
+            .zip(sample.aux.rows())
+            .enumerate()
+        {
             let l = losses[b];
             for i in 0..units {
                 let r = (h[i] - p[i]) * (h[i] - p[i]);

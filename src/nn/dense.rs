@@ -162,7 +162,10 @@ mod tests {
         let r = crate::nn::init::glorot_uniform(3, 4, &mut rng);
         let loss = |l: &Dense, x: &Array2<f32>| -> f64 {
             let y = l.forward(x.view());
-            y.iter().zip(r.iter()).map(|(a, b)| (*a as f64) * (*b as f64)).sum()
+            y.iter()
+                .zip(r.iter())
+                .map(|(a, b)| (*a as f64) * (*b as f64))
+                .sum()
         };
         let mut g = DenseGrad::zeros_like(&layer);
         layer.param_grad_into(x.view(), r.view(), 1.0, &mut g);

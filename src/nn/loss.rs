@@ -73,12 +73,12 @@ pub fn predictions(scores: ArrayView2<'_, f32>) -> Vec<usize> {
     scores
         .axis_iter(Axis(0))
         .map(|row| {
-        let mut best = 0;
-        for (k, &v) in row.iter().enumerate() {
-            if v > row[best] {
-                best = k;
+            let mut best = 0;
+            for (k, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = k;
+                }
             }
-        }
             best
         })
         .collect()
@@ -105,9 +105,14 @@ mod tests {
                 let mut m = logits.clone();
                 m[[b, k]] -= eps;
                 let mut c = SoftmaxCrossEntropy::new(2, 3);
-                let fd = (c.forward(p.view(), &labels) - c.forward(m.view(), &labels)) / (2.0 * eps);
+                let fd =
+                    (c.forward(p.view(), &labels) - c.forward(m.view(), &labels)) / (2.0 * eps);
                 // Central differences on a smooth f32 loss: truncation O(eps²) ≈ 1e-4 plus rounding.
-                assert!((fd - d[[b, k]]).abs() < 2e-3, "[{b},{k}] {fd} vs {}", d[[b, k]]);
+                assert!(
+                    (fd - d[[b, k]]).abs() < 2e-3,
+                    "[{b},{k}] {fd} vs {}",
+                    d[[b, k]]
+                );
             }
         }
         let expect0 = -(2.0f32 - (1f32.exp() + 2f32.exp() + (-0.5f32).exp()).ln());
