@@ -7,6 +7,7 @@
 //! data sets ([`data`]), layers ([`nn`]), the gated network ([`net`]), the estimators
 //! ([`estimators`]), the exact-gradient oracle ([`oracle`]) and training ([`engine`]).
 
+pub mod cli;
 pub mod config;
 pub mod data;
 pub mod engine;
@@ -14,6 +15,7 @@ pub mod estimators;
 pub mod net;
 pub mod nn;
 pub mod oracle;
+pub mod report;
 pub mod seed;
 
 pub use config::{GaterReduction, LaneSettings};

@@ -228,6 +228,65 @@ impl Lane {
         }
     }
 
+    /// The gates of the last training step (batch × units).
+    pub fn last_gates(&self) -> &Array2<f32> {
+        &self.acts.gates.h
+    }
+
+    /// The estimator-variance probe: at the current parameters, draws `samples` gate samples for
+    /// the minibatch (x, labels) and computes each time the estimator's gradient of the
+    /// batch-mean loss with respect to the gate layer (W₂, b₂) — without touching the lane's
+    /// own random stream, baselines or parameters. Returns the mean over coordinates of the
+    /// per-coordinate sample variance and the squared norm of the mean gradient; `None` for a
+    /// lane without gates.
+    pub fn probe(
+        &self,
+        x: ArrayView2<f32>,
+        labels: &[u8],
+        samples: usize,
+        rng: &mut Rng,
+    ) -> Option<(f64, f64)> {
+        if !self.estimator.is_gated() || samples < 2 {
+            return None;
+        }
+        let net = &self.net;
+        let mut acts = net.activations(labels.len());
+        let mut grads = net.gradients(labels.len());
+        net.forward_gater(x, &mut acts);
+        let dims = net.gater_gates.len();
+        let mut mean = vec![0.0f64; dims];
+        let mut m2 = vec![0.0f64; dims];
+        for k in 0..samples {
+            self.estimator
+                .sample(acts.gate_pre.view(), rng, &mut acts.gates);
+            net.forward_main(x, labels, &mut acts);
+            net.backward_main(x, labels, &acts, &mut grads);
+            self.estimator.gate_gradient(
+                &acts.gates,
+                grads.dgates.view(),
+                acts.loss.losses.view(),
+                &mut grads.dgate_pre,
+            );
+            net.gater_gates.param_grad_into(
+                acts.gater_hidden.view(),
+                grads.dgate_pre.view(),
+                1.0,
+                &mut grads.gater_gates,
+            );
+            let g = grads.gater_gates.w.iter().chain(grads.gater_gates.b.iter());
+            let n = (k + 1) as f64;
+            for ((m, s), &v) in mean.iter_mut().zip(m2.iter_mut()).zip(g) {
+                let v = v as f64;
+                let d = v - *m;
+                *m += d / n;
+                *s += d * (v - *m);
+            }
+        }
+        let variance = m2.iter().sum::<f64>() / ((samples - 1) as f64 * dims as f64);
+        let signal = mean.iter().map(|m| m * m).sum::<f64>();
+        Some((variance, signal))
+    }
+
     /// Loss, error and firing rate on `data` with the test-time deterministic gates (the
     /// `sparsity_target` fraction of gates with the largest pre-activations fire), evaluated in
     /// chunks of `chunk` examples.

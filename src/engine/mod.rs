@@ -1,5 +1,15 @@
-//! Training: a lane is one estimator training one copy of the gated network.
+//! The race engine: lanes (one estimator training one copy of the network each) advancing in
+//! parallel on rayon, the metrics they report, and the recorder that keeps their history.
+//! Nothing here draws or prints: results leave as [`EngineEvent`]s over a channel.
 
 pub mod lane;
+pub mod metrics;
+pub mod race;
+pub mod recorder;
+pub mod series;
 
 pub use lane::{Evaluation, Lane, StepStats};
+pub use metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
+pub use race::{Command, EngineEvent, LaneInfo, Race, RaceHandle, RaceInfo};
+pub use recorder::{LaneHistory, LaneSummary, Recorder};
+pub use series::Downsampled;

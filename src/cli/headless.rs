@@ -1,0 +1,126 @@
+//! The headless consumer: one progress bar per lane with live loss and error (on a terminal),
+//! a line per evaluation otherwise, and the leaderboard at the end on stdout.
+
+use std::io::IsTerminal;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::CliError;
+use crate::engine::{Command, EngineEvent, Race, Recorder};
+use crate::report::leaderboard;
+
+fn bar_message(recorder: &Recorder, lane: usize) -> String {
+    let h = &recorder.lanes[lane];
+    let s = h.summary(recorder.info.as_ref().map_or(1, |i| i.batch_size));
+    let loss = s.train_loss.map_or("–".into(), |v| format!("{v:.3}"));
+    let err = s
+        .heldout_error
+        .map_or("–".into(), |v| format!("{:.1}%", 100.0 * v));
+    let fire = s
+        .firing_rate
+        .map_or("–".into(), |v| format!("{:.0}%", 100.0 * v));
+    let status = if h.status.is_running() {
+        String::new()
+    } else {
+        format!("  {}", h.status.label())
+    };
+    format!("loss {loss}  held-out err {err}  firing {fire}{status}")
+}
+
+/// Runs `race` to the end without a dashboard; Ctrl-C or SIGTERM stop it cleanly (the
+/// leaderboard is still printed).
+pub fn run(race: Race) -> Result<(), CliError> {
+    let info = race.info().clone();
+    let lanes = race.lane_infos();
+    let handle = race.spawn();
+    let stop = handle.commands.clone();
+    // A second handler cannot be installed in the same process (tests): then Ctrl-C simply
+    // ends the process, which is what it would do anyway.
+    let _ = ctrlc::set_handler(move || {
+        let _ = stop.send(Command::Stop);
+    });
+
+    let on_terminal = std::io::stderr().is_terminal();
+    let multi = MultiProgress::with_draw_target(if on_terminal {
+        ProgressDrawTarget::stderr_with_hz(8)
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    eprintln!(
+        "gradrace: {} on {} ({} train / {} held-out), {} lanes, {} steps of {} examples",
+        info.experiment,
+        info.data,
+        info.train_examples,
+        info.heldout_examples,
+        lanes.len(),
+        info.total_steps,
+        info.batch_size
+    );
+    let width = lanes
+        .iter()
+        .map(|l| l.name.chars().count())
+        .max()
+        .unwrap_or(4);
+    let style = ProgressStyle::with_template(&format!(
+        "{{prefix:>{width}}} [{{bar:28.cyan/blue}}] {{pos:>7}}/{{len:7}} {{msg}}"
+    ))
+    .expect("valid progress template")
+    .progress_chars("█▉▊▋▌▍▎▏ ");
+    let bars: Vec<ProgressBar> = lanes
+        .iter()
+        .map(|l| {
+            let b = multi.add(ProgressBar::new(info.total_steps));
+            b.set_style(style.clone());
+            b.set_prefix(l.name.clone());
+            b
+        })
+        .collect();
+
+    let mut recorder = Recorder::new();
+    for event in handle.events.iter() {
+        let touched = match &event {
+            EngineEvent::Steps { lane, .. }
+            | EngineEvent::Eval { lane, .. }
+            | EngineEvent::Status { lane, .. } => Some(*lane),
+            _ => None,
+        };
+        let eval = match &event {
+            EngineEvent::Eval { lane, point } => Some((*lane, *point)),
+            _ => None,
+        };
+        let finished = event == EngineEvent::Finished;
+        recorder.apply(event);
+        if let Some(lane) = touched {
+            bars[lane].set_position(recorder.lanes[lane].last_step());
+            bars[lane].set_message(bar_message(&recorder, lane));
+        }
+        if let (Some((lane, p)), false) = (eval, on_terminal) {
+            eprintln!(
+                "[{}] step {}/{}: held-out error {:.2}%, test-time firing {:.1}%",
+                lanes[lane].name,
+                p.step,
+                info.total_steps,
+                100.0 * p.error,
+                100.0 * p.firing_rate
+            );
+        }
+        if finished {
+            break;
+        }
+    }
+    for b in &bars {
+        b.abandon();
+    }
+    handle
+        .thread
+        .join()
+        .map_err(|_| CliError::Runtime("the training engine crashed".into()))?;
+    println!(
+        "\n{} — {} — {} steps\n",
+        info.experiment,
+        info.data,
+        recorder.step()
+    );
+    print!("{}", leaderboard(&recorder.summaries()));
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! The command line: clap definitions and the commands they run. Exit codes: 0 success, 1 a
+//! failure at run time, 2 bad input (experiment file, data directory, arguments).
+
+pub mod error;
+pub mod headless;
+pub mod race;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use error::CliError;
+
+const EXAMPLES: &str = "\
+Examples:
+  gradrace race                                  # experiments/quick.ron on the embedded digits
+  gradrace race paper-mnist --epochs 5           # the paper's seven lanes
+  gradrace race paper-mnist --data ~/mnist       # ... on a directory with the full MNIST
+  gradrace race fashion                          # Fashion-MNIST (apt-get install dataset-fashion-mnist)
+  gradrace race quick --lanes straight-through,unbiased --steps 500 --headless
+  gradrace race my-experiment.ron --seed 7
+  gradrace experiments                           # list the built-in experiments";
+
+/// Race gradient estimators for stochastic neurons side by side (Bengio, Léonard & Courville
+/// 2013): one lane per estimator, same network, same data, same seeds.
+#[derive(Debug, Parser)]
+#[command(name = "gradrace", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// What to do (default: `race` with the default experiment).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train every lane of an experiment side by side and show the race.
+    #[command(after_help = EXAMPLES)]
+    Race(RaceArgs),
+    /// List the built-in experiments.
+    Experiments,
+}
+
+/// Arguments of `gradrace race`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RaceArgs {
+    /// An experiment file (RON), or the name of a built-in experiment: quick, paper-mnist,
+    /// fashion.
+    #[arg(default_value = "quick")]
+    pub experiment: String,
+    /// Directory with the four IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte,
+    /// t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte), replacing the experiment's data set.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Seed of every random stream (replaces the experiment's).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Train this many minibatch steps.
+    #[arg(long, value_name = "N", conflicts_with = "epochs")]
+    pub steps: Option<u64>,
+    /// Train this many passes over the training set.
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<u64>,
+    /// Only these lanes (comma-separated names from the experiment).
+    #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
+    pub lanes: Option<Vec<String>>,
+    /// Progress bars and a final leaderboard instead of the dashboard (the default when stdout is
+    /// not a terminal).
+    #[arg(long)]
+    pub headless: bool,
+    /// Worker threads for the lanes (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        None => race::run(&RaceArgs {
+            experiment: crate::config::builtin::DEFAULT.into(),
+            ..RaceArgs::default()
+        }),
+        Some(Command::Race(args)) => race::run(&args),
+        Some(Command::Experiments) => {
+            for (name, text) in crate::config::builtin::BUILTIN {
+                let description = crate::config::parse_experiment(text, name)
+                    .map(|e| e.description)
+                    .unwrap_or_default();
+                println!("{name:12} {description}");
+            }
+            Ok(())
+        }
+    }
+}

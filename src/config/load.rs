@@ -1,0 +1,291 @@
+//! Reading experiment files: RON syntax and type errors with file, line and column, then range
+//! checks that name the field, its value and the allowed range.
+
+use std::fmt;
+use std::path::Path;
+
+use ron::extensions::Extensions;
+
+use super::experiment::{Experiment, LaneSpec, Length};
+
+/// A problem with an experiment file, positioned where possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file (or built-in experiment) the problem is in.
+    pub file: String,
+    /// 1-based line and column, when known.
+    pub position: Option<(usize, usize)>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Reads and validates the experiment file at `path`.
+pub fn load_experiment(path: &Path) -> Result<Experiment, ConfigError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ConfigError {
+        file: file.clone(),
+        position: None,
+        message: format!("cannot read the experiment file: {e}"),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| ConfigError {
+        file: file.clone(),
+        position: None,
+        message: format!(
+            "not a text file (invalid UTF-8 at byte {})",
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    parse_experiment(&text, &file)
+}
+
+/// Parses and validates experiment text; `file` names it in errors.
+pub fn parse_experiment(text: &str, file: &str) -> Result<Experiment, ConfigError> {
+    let options = ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME);
+    let experiment: Experiment = options.from_str(text).map_err(|e| ConfigError {
+        file: file.to_string(),
+        position: Some((e.span.start.line, e.span.start.col)),
+        message: describe_ron_error(&e.code.to_string()),
+    })?;
+    validate(&experiment).map_err(|(lane, field, message)| ConfigError {
+        file: file.to_string(),
+        position: locate(text, lane.as_deref(), field),
+        message,
+    })?;
+    Ok(experiment)
+}
+
+fn describe_ron_error(message: &str) -> String {
+    message.replace("in enum `EstimatorSpec`", "(unknown estimator)")
+}
+
+type Problem = (Option<String>, &'static str, String);
+
+fn check(
+    ok: bool,
+    lane: Option<&LaneSpec>,
+    field: &'static str,
+    message: String,
+) -> Result<(), Problem> {
+    if ok {
+        Ok(())
+    } else {
+        let prefix = lane.map_or(String::new(), |l| format!("lane \"{}\": ", l.name));
+        Err((
+            lane.map(|l| l.name.clone()),
+            field,
+            format!("{prefix}{message}"),
+        ))
+    }
+}
+
+fn positive(v: f32) -> bool {
+    v > 0.0 && v.is_finite()
+}
+
+/// Range checks; the error carries the lane (if any), the field name and the message.
+fn validate(e: &Experiment) -> Result<(), Problem> {
+    check(
+        !e.name.trim().is_empty(),
+        None,
+        "name",
+        "name must not be empty".into(),
+    )?;
+    let n = &e.network;
+    check(
+        (1..=100_000).contains(&n.gater_hidden),
+        None,
+        "gater_hidden",
+        format!(
+            "network.gater_hidden = {} must be in 1..=100000",
+            n.gater_hidden
+        ),
+    )?;
+    check(
+        (1..=100_000).contains(&n.experts),
+        None,
+        "experts",
+        format!("network.experts = {} must be in 1..=100000", n.experts),
+    )?;
+    let t = &e.training;
+    check(
+        (1..=65_536).contains(&t.batch_size),
+        None,
+        "batch_size",
+        format!(
+            "training.batch_size = {} must be in 1..=65536",
+            t.batch_size
+        ),
+    )?;
+    let (len, unit) = match t.length {
+        Length::Epochs(v) => (v, "Epochs"),
+        Length::Steps(v) => (v, "Steps"),
+    };
+    check(
+        (1..=1_000_000_000).contains(&len),
+        None,
+        "length",
+        format!("training.length = {unit}({len}) must be at least 1"),
+    )?;
+    check(
+        positive(t.learning_rate),
+        None,
+        "learning_rate",
+        format!("training.learning_rate = {} must be > 0", t.learning_rate),
+    )?;
+    if let Some(c) = t.max_norm {
+        check(
+            positive(c),
+            None,
+            "max_norm",
+            format!("training.max_norm = {c} must be > 0"),
+        )?;
+    }
+    check(
+        t.sparsity_target > 0.0 && t.sparsity_target < 1.0,
+        None,
+        "sparsity_target",
+        format!(
+            "training.sparsity_target = {} must be in the open interval (0, 1)",
+            t.sparsity_target
+        ),
+    )?;
+    let m = &e.metrics;
+    if m.probe_every > 0 {
+        check(
+            (2..=10_000).contains(&m.probe_samples),
+            None,
+            "probe_samples",
+            format!(
+                "metrics.probe_samples = {} must be in 2..=10000",
+                m.probe_samples
+            ),
+        )?;
+        check(
+            (1..=65_536).contains(&m.probe_batch),
+            None,
+            "probe_batch",
+            format!(
+                "metrics.probe_batch = {} must be in 1..=65536",
+                m.probe_batch
+            ),
+        )?;
+    }
+    check(
+        m.heat_every >= 1,
+        None,
+        "heat_every",
+        "metrics.heat_every must be at least 1".into(),
+    )?;
+    check(
+        (1..=100_000).contains(&m.chunk_steps),
+        None,
+        "chunk_steps",
+        format!(
+            "metrics.chunk_steps = {} must be in 1..=100000",
+            m.chunk_steps
+        ),
+    )?;
+    check(
+        !e.lanes.is_empty(),
+        None,
+        "lanes",
+        "lanes must list at least one lane".into(),
+    )?;
+    for (i, lane) in e.lanes.iter().enumerate() {
+        let l = Some(lane);
+        check(
+            !lane.name.trim().is_empty() && !lane.name.contains(','),
+            None,
+            "lanes",
+            format!(
+                "lanes[{i}].name {:?} must be non-empty and contain no comma",
+                lane.name
+            ),
+        )?;
+        check(
+            !e.lanes[..i].iter().any(|o| o.name == lane.name),
+            l,
+            "name",
+            format!(
+                "the lane name {:?} is used twice; lane names must be unique",
+                lane.name
+            ),
+        )?;
+        lane.estimator.validate().map_err(|msg| {
+            (
+                Some(lane.name.clone()),
+                "estimator",
+                format!("lane \"{}\": estimator {msg}", lane.name),
+            )
+        })?;
+        if let Some(v) = lane.learning_rate {
+            check(
+                positive(v),
+                l,
+                "learning_rate",
+                format!("learning_rate = {v} must be > 0"),
+            )?;
+        }
+        if let Some(v) = lane.gater_learning_rate {
+            check(
+                positive(v),
+                l,
+                "gater_learning_rate",
+                format!("gater_learning_rate = {v} must be > 0"),
+            )?;
+        }
+        if let Some(v) = lane.momentum {
+            check(
+                (0.0..1.0).contains(&v),
+                l,
+                "momentum",
+                format!("momentum = {v} must be in [0, 1)"),
+            )?;
+        }
+        if let Some(v) = lane.sparsity_weight {
+            check(
+                v >= 0.0 && v.is_finite(),
+                l,
+                "sparsity_weight",
+                format!("sparsity_weight = {v} must be ≥ 0"),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Best-effort position of `field` in the source: inside the lane named `lane` when given.
+fn locate(text: &str, lane: Option<&str>, field: &str) -> Option<(usize, usize)> {
+    let start = match lane {
+        Some(name) => {
+            let quoted = format!("\"{name}\"");
+            text.find(&quoted)?
+        }
+        None => 0,
+    };
+    let needle = format!("{field}:");
+    let mut from = start;
+    // Skip occurrences that are only a suffix of a longer identifier (e.g. gater_learning_rate).
+    let offset = loop {
+        let found = from + text[from..].find(&needle)?;
+        let before = text[..found].chars().next_back();
+        if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
+            break found;
+        }
+        from = found + needle.len();
+    };
+    let line = text[..offset].matches('\n').count() + 1;
+    let col = offset - text[..offset].rfind('\n').map_or(0, |p| p + 1) + 1;
+    Some((line, col))
+}

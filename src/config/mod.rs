@@ -1,0 +1,11 @@
+//! Experiment definitions: the RON files in `experiments/`, their validation with positioned
+//! errors, and the resolved settings each lane trains with.
+
+pub mod builtin;
+pub mod experiment;
+pub mod lane;
+pub mod load;
+
+pub use experiment::{DataSpec, Experiment, LaneSpec, Length, MetricsSpec, TrainingSpec};
+pub use lane::{GaterReduction, LaneSettings};
+pub use load::{ConfigError, parse_experiment};

@@ -1,0 +1,619 @@
+//! The race: every lane trains the same network on the same minibatches in the same order, and
+//! the lanes advance in parallel on a rayon pool, chunk by chunk, between two looks at the
+//! controls (pause, resume, single step, stop, pace).
+//!
+//! Seed discipline: the initial parameters come from `rng_for(seed, "init")`, the minibatch order
+//! from `derive_seed(seed, "minibatches")`, each lane's gate noise from
+//! `rng_for(seed, "lane/<name>")` and each variance probe from `rng_for(seed,
+//! "probe/<name>/<step>")`. Nothing in a lane depends on thread scheduling or on the other lanes,
+//! so results are identical with any number of threads and when lanes are added or removed.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::lane::Lane;
+use super::metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
+use crate::config::{Experiment, LaneSettings, MetricsSpec};
+use crate::data::{CLASSES, DataSplit, MinibatchSchedule, permutation};
+use crate::estimators::Family;
+use crate::net::GatedNet;
+use crate::seed::{derive_seed, rng_for};
+
+/// Examples per chunk of the held-out evaluation.
+const EVAL_CHUNK: usize = 500;
+
+/// What the race is, for every consumer (dashboard, headless, sessions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RaceInfo {
+    /// Experiment name.
+    pub experiment: String,
+    /// Experiment description.
+    pub description: String,
+    /// Data set name.
+    pub data: String,
+    /// Training examples.
+    pub train_examples: usize,
+    /// Held-out examples.
+    pub heldout_examples: usize,
+    /// Input dimension.
+    pub input_dim: usize,
+    /// Gater hidden units.
+    pub gater_hidden: usize,
+    /// Experts (= gates).
+    pub experts: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Minibatch size.
+    pub batch_size: usize,
+    /// Planned steps.
+    pub total_steps: u64,
+    /// Steps per epoch.
+    pub steps_per_epoch: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Target firing rate.
+    pub sparsity_target: f32,
+}
+
+/// One lane's identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaneInfo {
+    /// Lane name.
+    pub name: String,
+    /// Estimator description, e.g. "straight-through (identity)".
+    pub estimator: String,
+    /// Estimator family.
+    pub family: Family,
+    /// The settings it trains with.
+    pub settings: LaneSettings,
+}
+
+/// A control sent to a running race.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Command {
+    /// Stop advancing until `Resume` or `Step`.
+    Pause,
+    /// Continue.
+    Resume,
+    /// Advance every lane by exactly one step, then stay paused.
+    Step,
+    /// End every lane now.
+    Stop,
+    /// Limit the race to this many steps per second (None: as fast as possible).
+    SetPace(Option<f64>),
+}
+
+/// What the engine reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// The race begins.
+    Started {
+        /// The race.
+        info: RaceInfo,
+        /// The lanes, in order.
+        lanes: Vec<LaneInfo>,
+    },
+    /// Training metrics of consecutive steps of one lane.
+    Steps {
+        /// Lane index.
+        lane: usize,
+        /// One point per step.
+        points: Vec<StepPoint>,
+    },
+    /// A held-out evaluation.
+    Eval {
+        /// Lane index.
+        lane: usize,
+        /// The result.
+        point: EvalPoint,
+    },
+    /// An estimator-variance probe.
+    Probe {
+        /// Lane index.
+        lane: usize,
+        /// The result.
+        point: ProbePoint,
+    },
+    /// Per-unit firing rates over the last window.
+    Heat {
+        /// Lane index.
+        lane: usize,
+        /// The row.
+        row: HeatRow,
+    },
+    /// Per-class firing rates since the previous snapshot.
+    ClassFiring {
+        /// Lane index.
+        lane: usize,
+        /// The snapshot.
+        snapshot: ClassFiring,
+    },
+    /// A lane changed status (diverged, stopped, done).
+    Status {
+        /// Lane index.
+        lane: usize,
+        /// New status.
+        status: LaneStatus,
+    },
+    /// The race was paused (true) or resumed (false).
+    Paused(bool),
+    /// Every lane has ended.
+    Finished,
+}
+
+/// Shared, read-only inputs of a chunk.
+struct Context<'a> {
+    data: &'a DataSplit,
+    metrics: MetricsSpec,
+    total_steps: u64,
+    seed: u64,
+    probe_x: &'a Array2<f32>,
+    probe_y: &'a [u8],
+}
+
+/// A lane plus what the race keeps for it.
+struct LaneRunner {
+    index: usize,
+    info: LaneInfo,
+    lane: Lane,
+    schedule: MinibatchSchedule,
+    x: Array2<f32>,
+    y: Vec<u8>,
+    status: LaneStatus,
+    unit_fired: Vec<u32>,
+    heat_steps: u32,
+    class_fired: Vec<u32>,
+    class_seen: [u32; CLASSES],
+}
+
+impl LaneRunner {
+    fn advance(&mut self, steps: u64, ctx: &Context<'_>) -> Vec<super::race::EngineEvent> {
+        let mut points = Vec::with_capacity(steps as usize);
+        let mut events = Vec::new();
+        let m = ctx.metrics;
+        for _ in 0..steps {
+            if !self.status.is_running() {
+                break;
+            }
+            let done = self.lane.steps();
+            if done >= ctx.total_steps {
+                self.set_status(LaneStatus::Done, &mut events);
+                break;
+            }
+            let batch = self.schedule.batch_at(done);
+            ctx.data.train.gather_into(batch, &mut self.x, &mut self.y);
+            let started = Instant::now();
+            let stats = self.lane.train_step(self.x.view(), &self.y);
+            let seconds = started.elapsed().as_secs_f32();
+            let step = done + 1;
+            if !stats.cross_entropy.is_finite() {
+                self.set_status(LaneStatus::Diverged { step }, &mut events);
+                break;
+            }
+            self.count_firing();
+            points.push(StepPoint {
+                step,
+                count: 1,
+                cross_entropy: stats.cross_entropy,
+                sparsity_penalty: stats.sparsity_penalty,
+                accuracy: stats.accuracy(),
+                firing_rate: stats.firing_rate,
+                sparsity_weight: stats.sparsity_weight,
+                dense_main_macs: stats.dense_main_macs as f64,
+                active_main_macs: stats.active_main_macs as f64,
+                gater_macs: stats.gater_macs as f64,
+                seconds,
+            });
+            let last = step == ctx.total_steps;
+            if step % m.heat_every == 0 || last {
+                events.push(EngineEvent::Heat {
+                    lane: self.index,
+                    row: self.heat_row(step),
+                });
+            }
+            if (m.probe_every > 0 && step % m.probe_every == 0)
+                && let Some(point) = self.probe(step, ctx)
+            {
+                events.push(EngineEvent::Probe {
+                    lane: self.index,
+                    point,
+                });
+            }
+            if (m.eval_every > 0 && step % m.eval_every == 0) || last {
+                let e = self.lane.evaluate(&ctx.data.heldout, EVAL_CHUNK);
+                events.push(EngineEvent::Eval {
+                    lane: self.index,
+                    point: EvalPoint {
+                        step,
+                        count: 1,
+                        loss: e.loss,
+                        error: e.error,
+                        firing_rate: e.firing_rate,
+                    },
+                });
+                events.push(EngineEvent::ClassFiring {
+                    lane: self.index,
+                    snapshot: self.class_snapshot(step),
+                });
+            }
+            if last {
+                self.set_status(LaneStatus::Done, &mut events);
+            }
+        }
+        if self.status.is_running() && !self.lane.net.is_finite() {
+            let step = self.lane.steps();
+            self.set_status(LaneStatus::Diverged { step }, &mut events);
+        }
+        if !points.is_empty() {
+            events.insert(
+                0,
+                EngineEvent::Steps {
+                    lane: self.index,
+                    points,
+                },
+            );
+        }
+        events
+    }
+
+    fn set_status(&mut self, status: LaneStatus, events: &mut Vec<EngineEvent>) {
+        self.status = status;
+        events.push(EngineEvent::Status {
+            lane: self.index,
+            status,
+        });
+    }
+
+    fn count_firing(&mut self) {
+        let gates = self.lane.last_gates();
+        let units = gates.ncols();
+        for (row, &label) in gates.rows().into_iter().zip(&self.y) {
+            let class = label as usize;
+            self.class_seen[class] += 1;
+            let by_class = &mut self.class_fired[class * units..(class + 1) * units];
+            for ((u, c), &h) in self.unit_fired.iter_mut().zip(by_class).zip(row) {
+                let on = u32::from(h != 0.0);
+                *u += on;
+                *c += on;
+            }
+        }
+        self.heat_steps += gates.nrows() as u32;
+    }
+
+    fn heat_row(&mut self, step: u64) -> HeatRow {
+        let n = self.heat_steps.max(1) as f32;
+        let rates = self
+            .unit_fired
+            .iter()
+            .map(|&c| (255.0 * c as f32 / n).round() as u8)
+            .collect();
+        self.unit_fired.fill(0);
+        self.heat_steps = 0;
+        HeatRow {
+            step,
+            count: 1,
+            rates,
+        }
+    }
+
+    fn class_snapshot(&mut self, step: u64) -> ClassFiring {
+        let units = self.unit_fired.len();
+        let mut rates = vec![0u8; CLASSES * units];
+        for class in 0..CLASSES {
+            let seen = self.class_seen[class];
+            if seen == 0 {
+                continue;
+            }
+            for i in 0..units {
+                let r = self.class_fired[class * units + i] as f32 / seen as f32;
+                rates[class * units + i] = (255.0 * r).round() as u8;
+            }
+        }
+        self.class_fired.fill(0);
+        self.class_seen = [0; CLASSES];
+        ClassFiring {
+            step,
+            classes: CLASSES,
+            units,
+            rates,
+        }
+    }
+
+    fn probe(&self, step: u64, ctx: &Context<'_>) -> Option<ProbePoint> {
+        let mut rng = rng_for(ctx.seed, &format!("probe/{}/{step}", self.info.name));
+        let (variance, signal) = self.lane.probe(
+            ctx.probe_x.view(),
+            ctx.probe_y,
+            ctx.metrics.probe_samples,
+            &mut rng,
+        )?;
+        Some(ProbePoint {
+            step,
+            count: 1,
+            variance,
+            signal,
+        })
+    }
+}
+
+/// A race ready to run.
+pub struct Race {
+    info: RaceInfo,
+    metrics: MetricsSpec,
+    data: Arc<DataSplit>,
+    lanes: Vec<LaneRunner>,
+    pool: rayon::ThreadPool,
+    probe_x: Array2<f32>,
+    probe_y: Vec<u8>,
+}
+
+/// A race running on its own thread.
+pub struct RaceHandle {
+    /// Send controls here.
+    pub commands: Sender<Command>,
+    /// Receive events here.
+    pub events: Receiver<EngineEvent>,
+    /// Joins the engine thread and gives the race back (for checkpoints).
+    pub thread: JoinHandle<Race>,
+}
+
+impl Race {
+    /// Sets up the lanes of `experiment` on `data`, with a pool of `threads` threads
+    /// (0: one per core).
+    pub fn new(
+        experiment: &Experiment,
+        data: Arc<DataSplit>,
+        threads: usize,
+    ) -> Result<Race, String> {
+        let seed = experiment.seed;
+        let input_dim = data.train.input_dim();
+        let batch = experiment.training.batch_size;
+        if data.train.is_empty() || data.heldout.is_empty() {
+            return Err("the data set has an empty training or held-out part".into());
+        }
+        let init = GatedNet::init(
+            input_dim,
+            CLASSES,
+            &experiment.network,
+            &mut rng_for(seed, "init"),
+        );
+        let total_steps = experiment.total_steps(data.train.len());
+        let schedule =
+            MinibatchSchedule::new(data.train.len(), batch, derive_seed(seed, "minibatches"));
+        let units = experiment.network.experts;
+        let lanes = experiment
+            .lanes
+            .iter()
+            .enumerate()
+            .map(|(index, spec)| {
+                let settings = experiment.lane_settings(spec);
+                let lane = Lane::new(
+                    init.clone(),
+                    settings,
+                    rng_for(seed, &format!("lane/{}", spec.name)),
+                );
+                LaneRunner {
+                    index,
+                    info: LaneInfo {
+                        name: spec.name.clone(),
+                        estimator: lane.estimator().describe(),
+                        family: spec.estimator.family(),
+                        settings,
+                    },
+                    lane,
+                    schedule: schedule.clone(),
+                    x: Array2::zeros((batch.min(data.train.len()), input_dim)),
+                    y: Vec::with_capacity(batch),
+                    status: LaneStatus::Running,
+                    unit_fired: vec![0; units],
+                    heat_steps: 0,
+                    class_fired: vec![0; units * CLASSES],
+                    class_seen: [0; CLASSES],
+                }
+            })
+            .collect();
+        let probe_n = experiment.metrics.probe_batch.min(data.train.len());
+        let order = permutation(data.train.len(), &mut rng_for(seed, "probe-batch"));
+        let (probe_x, probe_y) = data.train.gather(&order[..probe_n]);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("gradrace-lane-{i}"))
+            .build()
+            .map_err(|e| format!("cannot start the thread pool: {e}"))?;
+        let info = RaceInfo {
+            experiment: experiment.name.clone(),
+            description: experiment.description.clone(),
+            data: data.name.clone(),
+            train_examples: data.train.len(),
+            heldout_examples: data.heldout.len(),
+            input_dim,
+            gater_hidden: experiment.network.gater_hidden,
+            experts: units,
+            classes: CLASSES,
+            batch_size: batch,
+            total_steps,
+            steps_per_epoch: schedule.steps_per_epoch(),
+            seed,
+            sparsity_target: experiment.training.sparsity_target,
+        };
+        Ok(Race {
+            info,
+            metrics: experiment.metrics,
+            data,
+            lanes,
+            pool,
+            probe_x,
+            probe_y,
+        })
+    }
+
+    /// The race's description.
+    pub fn info(&self) -> &RaceInfo {
+        &self.info
+    }
+
+    /// The lanes' descriptions.
+    pub fn lane_infos(&self) -> Vec<LaneInfo> {
+        self.lanes.iter().map(|l| l.info.clone()).collect()
+    }
+
+    /// The lanes themselves (parameters, estimator state), in order.
+    pub fn lanes(&self) -> impl Iterator<Item = &Lane> {
+        self.lanes.iter().map(|l| &l.lane)
+    }
+
+    /// Each lane's status.
+    pub fn statuses(&self) -> Vec<LaneStatus> {
+        self.lanes.iter().map(|l| l.status).collect()
+    }
+
+    /// True when no lane is still running.
+    pub fn is_finished(&self) -> bool {
+        self.lanes.iter().all(|l| !l.status.is_running())
+    }
+
+    /// The event that opens a race.
+    pub fn started_event(&self) -> EngineEvent {
+        EngineEvent::Started {
+            info: self.info.clone(),
+            lanes: self.lane_infos(),
+        }
+    }
+
+    /// Advances every running lane by up to `steps` steps, in parallel; returns the events in
+    /// lane order.
+    pub fn advance(&mut self, steps: u64) -> Vec<EngineEvent> {
+        let ctx = Context {
+            data: &self.data,
+            metrics: self.metrics,
+            total_steps: self.info.total_steps,
+            seed: self.info.seed,
+            probe_x: &self.probe_x,
+            probe_y: &self.probe_y,
+        };
+        let lanes = &mut self.lanes;
+        let per_lane: Vec<Vec<EngineEvent>> = self.pool.install(|| {
+            lanes
+                .par_iter_mut()
+                .map(|l| l.advance(steps, &ctx))
+                .collect()
+        });
+        per_lane.into_iter().flatten().collect()
+    }
+
+    /// Marks every running lane as stopped.
+    pub fn stop(&mut self) -> Vec<EngineEvent> {
+        let mut events = Vec::new();
+        for l in &mut self.lanes {
+            if l.status.is_running() {
+                let step = l.lane.steps();
+                l.set_status(LaneStatus::Stopped { step }, &mut events);
+            }
+        }
+        events
+    }
+
+    /// Runs to the end (or until `Stop`), obeying `commands` and sending every event to
+    /// `events`. A consumer that went away does not stop the race; a dropped command channel
+    /// means "no more commands".
+    pub fn run(&mut self, commands: &Receiver<Command>, events: &Sender<EngineEvent>) {
+        let send = |e: EngineEvent| {
+            let _ = events.send(e);
+        };
+        send(self.started_event());
+        let mut paused = false;
+        let mut pace: Option<f64> = None;
+        let mut commands_open = true;
+        loop {
+            let mut single_step = false;
+            // Look at the controls: block only while paused.
+            loop {
+                let next = if paused && commands_open {
+                    commands.recv().map_err(|_| ())
+                } else {
+                    commands.try_recv().map_err(|_| ())
+                };
+                let Ok(cmd) = next else {
+                    if paused && commands_open {
+                        // The controller is gone: nobody can resume, so carry on.
+                        commands_open = false;
+                        paused = false;
+                    }
+                    break;
+                };
+                match cmd {
+                    Command::Pause => {
+                        if !paused {
+                            paused = true;
+                            send(EngineEvent::Paused(true));
+                        }
+                    }
+                    Command::Resume => {
+                        if paused {
+                            paused = false;
+                            send(EngineEvent::Paused(false));
+                        }
+                    }
+                    Command::Step => {
+                        if !paused {
+                            paused = true;
+                            send(EngineEvent::Paused(true));
+                        }
+                        single_step = true;
+                        break;
+                    }
+                    Command::Stop => {
+                        self.stop().into_iter().for_each(send);
+                        send(EngineEvent::Finished);
+                        return;
+                    }
+                    Command::SetPace(p) => pace = p.filter(|v| *v > 0.0 && v.is_finite()),
+                }
+            }
+            if self.is_finished() {
+                send(EngineEvent::Finished);
+                return;
+            }
+            let steps = if single_step {
+                1
+            } else {
+                match pace {
+                    Some(p) => (p * 0.05).clamp(1.0, self.metrics.chunk_steps as f64) as u64,
+                    None => self.metrics.chunk_steps,
+                }
+            };
+            let started = Instant::now();
+            self.advance(steps).into_iter().for_each(send);
+            if let (Some(p), false) = (pace, single_step) {
+                let want = Duration::from_secs_f64(steps as f64 / p);
+                if let Some(rest) = want.checked_sub(started.elapsed()) {
+                    std::thread::sleep(rest);
+                }
+            }
+        }
+    }
+
+    /// Starts the race on its own thread.
+    pub fn spawn(mut self) -> RaceHandle {
+        let (cmd_tx, cmd_rx) = crossbeam_channel::unbounded();
+        let (ev_tx, ev_rx) = crossbeam_channel::unbounded();
+        let thread = std::thread::Builder::new()
+            .name("gradrace-engine".into())
+            .spawn(move || {
+                self.run(&cmd_rx, &ev_tx);
+                self
+            })
+            .expect("the engine thread starts");
+        RaceHandle {
+            commands: cmd_tx,
+            events: ev_rx,
+            thread,
+        }
+    }
+}

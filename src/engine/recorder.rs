@@ -1,0 +1,233 @@
+//! The recorder: the append-only history of every lane of a race, built from engine events (live)
+//! or loaded from a session (replay). Memory stays bounded: each series halves its resolution
+//! when full.
+
+use serde::{Deserialize, Serialize};
+
+use super::metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
+use super::race::{EngineEvent, LaneInfo, RaceInfo};
+use super::series::Downsampled;
+
+/// Stored step points per lane before the resolution halves.
+pub const STEP_CAPACITY: usize = 8192;
+/// Stored heat rows per lane before the resolution halves.
+pub const HEAT_CAPACITY: usize = 1024;
+/// Stored evaluations and probes per lane before the resolution halves.
+pub const SPARSE_CAPACITY: usize = 4096;
+
+/// Something that happened to a lane, with the step at which it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaneEvent {
+    /// Step.
+    pub step: u64,
+    /// What happened.
+    pub status: LaneStatus,
+}
+
+/// The whole history of one lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaneHistory {
+    /// Name, estimator, settings.
+    pub info: LaneInfo,
+    /// Training metrics.
+    pub steps: Downsampled<StepPoint>,
+    /// Held-out evaluations.
+    pub evals: Downsampled<EvalPoint>,
+    /// Estimator-variance probes.
+    pub probes: Downsampled<ProbePoint>,
+    /// Per-unit firing rates over time.
+    pub heat: Downsampled<HeatRow>,
+    /// The latest per-class firing snapshot.
+    pub class_firing: Option<ClassFiring>,
+    /// Current status.
+    pub status: LaneStatus,
+    /// Status changes.
+    pub events: Vec<LaneEvent>,
+}
+
+impl LaneHistory {
+    /// An empty history for `info`.
+    pub fn new(info: LaneInfo) -> Self {
+        LaneHistory {
+            info,
+            steps: Downsampled::new(STEP_CAPACITY),
+            evals: Downsampled::new(SPARSE_CAPACITY),
+            probes: Downsampled::new(SPARSE_CAPACITY),
+            heat: Downsampled::new(HEAT_CAPACITY),
+            class_firing: None,
+            status: LaneStatus::Running,
+            events: Vec::new(),
+        }
+    }
+
+    /// Last step recorded.
+    pub fn last_step(&self) -> u64 {
+        self.steps.last().map_or(0, |p| p.step)
+    }
+
+    /// Averages of the step points covering (about) the last `raw_steps` steps.
+    pub fn recent(&self, raw_steps: u64) -> Option<StepPoint> {
+        let mut acc: Option<StepPoint> = None;
+        let mut covered = 0u64;
+        for p in self.steps.iter().rev() {
+            if covered >= raw_steps {
+                break;
+            }
+            covered += p.count as u64;
+            acc = Some(match acc {
+                None => *p,
+                Some(newer) => {
+                    let mut older = *p;
+                    super::series::Merge::merge(&mut older, &newer);
+                    older
+                }
+            });
+        }
+        acc
+    }
+
+    /// The leaderboard line of this lane.
+    pub fn summary(&self, batch_size: usize) -> LaneSummary {
+        let recent = self.recent(50);
+        let eval = self.evals.last().copied();
+        let (train_loss, firing_rate, seconds, savings, net_savings) = match recent {
+            Some(r) => {
+                let dense = r.dense_main_macs.max(1.0);
+                (
+                    Some(r.cross_entropy),
+                    Some(r.firing_rate),
+                    Some(r.seconds),
+                    Some((1.0 - r.active_main_macs / dense) as f32),
+                    Some((1.0 - (r.active_main_macs + r.gater_macs) / dense) as f32),
+                )
+            }
+            None => (None, None, None, None, None),
+        };
+        LaneSummary {
+            name: self.info.name.clone(),
+            estimator: self.info.estimator.clone(),
+            steps: self.last_step(),
+            train_loss,
+            heldout_error: eval.map(|e| e.error),
+            heldout_loss: eval.map(|e| e.loss),
+            firing_rate,
+            compute_saved: savings,
+            net_compute_saved: net_savings,
+            seconds_per_step: seconds,
+            examples_per_second: seconds.filter(|s| *s > 0.0).map(|s| batch_size as f32 / s),
+            status: self.status,
+        }
+    }
+}
+
+/// One leaderboard row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaneSummary {
+    /// Lane name.
+    pub name: String,
+    /// Estimator description.
+    pub estimator: String,
+    /// Steps taken.
+    pub steps: u64,
+    /// Cross-entropy over the last ~50 steps.
+    pub train_loss: Option<f32>,
+    /// Latest held-out error.
+    pub heldout_error: Option<f32>,
+    /// Latest held-out loss.
+    pub heldout_loss: Option<f32>,
+    /// Training firing rate over the last ~50 steps.
+    pub firing_rate: Option<f32>,
+    /// Share of the main path's multiply-adds skipped.
+    pub compute_saved: Option<f32>,
+    /// Share saved after paying for the gater.
+    pub net_compute_saved: Option<f32>,
+    /// Measured seconds per step over the last ~50 steps.
+    pub seconds_per_step: Option<f32>,
+    /// Training examples per second over the last ~50 steps.
+    pub examples_per_second: Option<f32>,
+    /// Status.
+    pub status: LaneStatus,
+}
+
+/// The history of a whole race.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Recorder {
+    /// The race (None until it started).
+    pub info: Option<RaceInfo>,
+    /// One history per lane.
+    pub lanes: Vec<LaneHistory>,
+    /// True while the race is paused.
+    pub paused: bool,
+    /// True once every lane has ended.
+    pub finished: bool,
+}
+
+impl Recorder {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Recorder::default()
+    }
+
+    /// Folds one engine event into the history.
+    pub fn apply(&mut self, event: EngineEvent) {
+        match event {
+            EngineEvent::Started { info, lanes } => {
+                self.info = Some(info);
+                self.lanes = lanes.into_iter().map(LaneHistory::new).collect();
+                self.finished = false;
+            }
+            EngineEvent::Steps { lane, points } => {
+                if let Some(h) = self.lanes.get_mut(lane) {
+                    points.into_iter().for_each(|p| h.steps.push(p));
+                }
+            }
+            EngineEvent::Eval { lane, point } => {
+                if let Some(h) = self.lanes.get_mut(lane) {
+                    h.evals.push(point);
+                }
+            }
+            EngineEvent::Probe { lane, point } => {
+                if let Some(h) = self.lanes.get_mut(lane) {
+                    h.probes.push(point);
+                }
+            }
+            EngineEvent::Heat { lane, row } => {
+                if let Some(h) = self.lanes.get_mut(lane) {
+                    h.heat.push(row);
+                }
+            }
+            EngineEvent::ClassFiring { lane, snapshot } => {
+                if let Some(h) = self.lanes.get_mut(lane) {
+                    h.class_firing = Some(snapshot);
+                }
+            }
+            EngineEvent::Status { lane, status } => {
+                if let Some(h) = self.lanes.get_mut(lane) {
+                    h.status = status;
+                    let step = h.last_step();
+                    h.events.push(LaneEvent { step, status });
+                }
+            }
+            EngineEvent::Paused(p) => self.paused = p,
+            EngineEvent::Finished => {
+                self.finished = true;
+                self.paused = false;
+            }
+        }
+    }
+
+    /// The furthest step any lane has reached.
+    pub fn step(&self) -> u64 {
+        self.lanes
+            .iter()
+            .map(LaneHistory::last_step)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Leaderboard rows, in lane order.
+    pub fn summaries(&self) -> Vec<LaneSummary> {
+        let batch = self.info.as_ref().map_or(1, |i| i.batch_size);
+        self.lanes.iter().map(|l| l.summary(batch)).collect()
+    }
+}

@@ -1,0 +1,147 @@
+//! A time series of bounded length: when it holds `capacity` points, neighbouring pairs are
+//! merged (halving the resolution of everything recorded so far) and from then on every two
+//! incoming points are merged before they are stored, so the resolution stays uniform over the
+//! whole run and memory stays bounded however long it lasts.
+
+use serde::{Deserialize, Serialize};
+
+/// A point that can absorb the point recorded right after it.
+pub trait Merge: Clone {
+    /// Folds `newer` (the following point) into `self`.
+    fn merge(&mut self, newer: &Self);
+}
+
+/// A series with uniform, adaptive resolution and at most `capacity` stored points (plus one
+/// partially merged point at the end).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Downsampled<T> {
+    capacity: usize,
+    /// Raw points per stored point.
+    stride: u64,
+    points: Vec<T>,
+    /// The point being built from the latest `filled` raw points.
+    pending: Option<T>,
+    filled: u64,
+}
+
+impl<T: Merge> Downsampled<T> {
+    /// An empty series keeping at most `capacity` (≥ 2) points.
+    pub fn new(capacity: usize) -> Self {
+        Downsampled {
+            capacity: capacity.max(2),
+            stride: 1,
+            points: Vec::new(),
+            pending: None,
+            filled: 0,
+        }
+    }
+
+    /// Raw points represented by each stored point.
+    pub fn stride(&self) -> u64 {
+        self.stride
+    }
+
+    /// Appends a raw point.
+    pub fn push(&mut self, point: T) {
+        match &mut self.pending {
+            Some(p) => p.merge(&point),
+            None => self.pending = Some(point),
+        }
+        self.filled += 1;
+        if self.filled >= self.stride {
+            let full = self.pending.take().expect("pending point exists");
+            self.filled = 0;
+            self.points.push(full);
+            if self.points.len() >= self.capacity {
+                self.halve();
+            }
+        }
+    }
+
+    fn halve(&mut self) {
+        let old = std::mem::take(&mut self.points);
+        let mut it = old.into_iter();
+        while let Some(mut a) = it.next() {
+            if let Some(b) = it.next() {
+                a.merge(&b);
+            }
+            self.points.push(a);
+        }
+        self.stride *= 2;
+    }
+
+    /// Number of points visible (stored plus the partial one).
+    pub fn len(&self) -> usize {
+        self.points.len() + usize::from(self.pending.is_some())
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every visible point, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + '_ {
+        self.points.iter().chain(self.pending.iter())
+    }
+
+    /// The latest point.
+    pub fn last(&self) -> Option<&T> {
+        self.pending.as_ref().or(self.points.last())
+    }
+
+    /// The visible points as a vector (cloned).
+    pub fn to_vec(&self) -> Vec<T> {
+        self.iter().cloned().collect()
+    }
+}
+
+impl<T: Merge> Default for Downsampled<T> {
+    fn default() -> Self {
+        Downsampled::new(4096)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct Mean {
+        sum: f64,
+        n: u64,
+        last: u64,
+    }
+
+    impl Merge for Mean {
+        fn merge(&mut self, newer: &Self) {
+            self.sum += newer.sum;
+            self.n += newer.n;
+            self.last = newer.last;
+        }
+    }
+
+    #[test]
+    fn memory_is_bounded_and_nothing_is_lost_from_the_totals() {
+        let mut s = Downsampled::new(64);
+        for i in 0..100_000u64 {
+            s.push(Mean {
+                sum: i as f64,
+                n: 1,
+                last: i,
+            });
+            assert!(s.len() <= 65);
+        }
+        let total: f64 = s.iter().map(|m| m.sum).sum();
+        let count: u64 = s.iter().map(|m| m.n).sum();
+        assert_eq!(count, 100_000);
+        assert_eq!(total, (0..100_000u64).sum::<u64>() as f64);
+        assert_eq!(s.last().unwrap().last, 99_999);
+        // Uniform resolution: every stored point covers `stride` raw points.
+        let stride = s.stride();
+        assert!(s.points.iter().all(|m| m.n == stride));
+        // Ordered.
+        let lasts: Vec<u64> = s.iter().map(|m| m.last).collect();
+        assert!(lasts.windows(2).all(|w| w[0] < w[1]));
+    }
+}
