@@ -1,0 +1,40 @@
+//! Arbitrary bytes as an experiment file never panic: they parse or give a positioned error.
+
+use gradrace::config::parse_experiment;
+use gradrace::config::builtin::BUILTIN;
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in ".{0,400}") {
+        let _ = parse_experiment(&text, "fuzz.ron");
+    }
+
+    #[test]
+    fn mutated_shipped_experiments_never_panic(
+        which in 0usize..3,
+        cut in 0usize..2000,
+        insert in "[ -~]{0,8}",
+    ) {
+        let original = BUILTIN[which].1;
+        let mut at = cut.min(original.len());
+        while !original.is_char_boundary(at) {
+            at -= 1;
+        }
+        let mutated = format!("{}{}{}", &original[..at], insert, &original[at..]);
+        if let Err(e) = parse_experiment(&mutated, "mutated.ron") {
+            prop_assert!(!e.message.is_empty());
+        }
+    }
+}
+
+#[test]
+fn shipped_experiments_parse() {
+    for (name, text) in BUILTIN {
+        let e = parse_experiment(text, name).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(e.name, name);
+        assert!(!e.lanes.is_empty());
+    }
+}
