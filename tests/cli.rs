@@ -48,14 +48,34 @@ fn tiny_headless_race_prints_the_leaderboard() {
         .args(["race", &file, "--headless", "--threads", "2"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    for needle in ["held-out err", "examples/s", "st", "unbiased", "dense", "done", "40"] {
+    for needle in [
+        "held-out err",
+        "examples/s",
+        "st",
+        "unbiased",
+        "dense",
+        "done",
+        "40",
+    ] {
         assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
     }
     // --lanes keeps only the named lanes; --steps overrides the length.
     let out = gradrace()
-        .args(["race", &file, "--headless", "--lanes", "dense", "--steps", "10"])
+        .args([
+            "race",
+            &file,
+            "--headless",
+            "--lanes",
+            "dense",
+            "--steps",
+            "10",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -79,7 +99,14 @@ fn unknown_estimator_lists_the_valid_names() {
     let file = write(&dir, "x.ron", &TINY.replace("Dense)", "Magic)"));
     let err = stderr_of(&["race", &file, "--headless"], 2);
     assert!(err.contains("Magic"), "{err}");
-    for name in ["Unbiased", "StochasticTimesSmooth", "NoisyRectifier", "StraightThrough", "Sigmoid", "Dense"] {
+    for name in [
+        "Unbiased",
+        "StochasticTimesSmooth",
+        "NoisyRectifier",
+        "StraightThrough",
+        "Sigmoid",
+        "Dense",
+    ] {
         assert!(err.contains(name), "{name} missing: {err}");
     }
     assert!(err.contains(":10:"), "positioned: {err}");
@@ -94,9 +121,16 @@ fn out_of_range_values_name_the_field_and_its_range() {
             "sparsity_target",
             "(0, 1)",
         ),
-        (TINY.replace("batch_size: 16", "batch_size: 0"), "batch_size", "1..=65536"),
         (
-            TINY.replace("estimator: Dense)", "estimator: Dense, learning_rate: -0.1)"),
+            TINY.replace("batch_size: 16", "batch_size: 0"),
+            "batch_size",
+            "1..=65536",
+        ),
+        (
+            TINY.replace(
+                "estimator: Dense)",
+                "estimator: Dense, learning_rate: -0.1)",
+            ),
             "learning_rate",
             "> 0",
         ),
@@ -134,9 +168,15 @@ fn missing_or_corrupt_data_directory_is_named_with_a_suggestion() {
 #[test]
 fn unknown_lane_and_unknown_experiment_are_bad_input() {
     let err = stderr_of(&["race", "quick", "--lanes", "nope", "--headless"], 2);
-    assert!(err.contains("nope") && err.contains("straight-through"), "{err}");
+    assert!(
+        err.contains("nope") && err.contains("straight-through"),
+        "{err}"
+    );
     let err = stderr_of(&["race", "no-such-experiment", "--headless"], 2);
-    assert!(err.contains("quick") && err.contains("paper-mnist"), "{err}");
+    assert!(
+        err.contains("quick") && err.contains("paper-mnist"),
+        "{err}"
+    );
     let err = stderr_of(&["race", "--steps", "0", "--headless"], 2);
     assert!(err.contains("--steps"), "{err}");
 }
@@ -145,7 +185,15 @@ fn unknown_lane_and_unknown_experiment_are_bad_input() {
 fn help_is_complete_with_examples() {
     let out = gradrace().args(["race", "--help"]).output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    for flag in ["--data", "--seed", "--steps", "--epochs", "--lanes", "--headless", "Examples:"] {
+    for flag in [
+        "--data",
+        "--seed",
+        "--steps",
+        "--epochs",
+        "--lanes",
+        "--headless",
+        "Examples:",
+    ] {
         assert!(help.contains(flag), "{flag} missing from help");
     }
 }

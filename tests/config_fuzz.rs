@@ -1,7 +1,8 @@
 //! Arbitrary bytes as an experiment file never panic: they parse or give a positioned error.
 
-use gradrace::config::parse_experiment;
 use gradrace::config::builtin::BUILTIN;
+use gradrace::config::load::load_experiment;
+use gradrace::config::parse_experiment;
 use proptest::prelude::*;
 
 proptest! {
@@ -10,6 +11,16 @@ proptest! {
     #[test]
     fn arbitrary_text_never_panics(text in ".{0,400}") {
         let _ = parse_experiment(&text, "fuzz.ron");
+    }
+
+    #[test]
+    fn arbitrary_bytes_in_a_file_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fuzz.ron");
+        std::fs::write(&path, &bytes).unwrap();
+        if let Err(e) = load_experiment(&path) {
+            prop_assert!(e.to_string().contains("fuzz.ron"));
+        }
     }
 
     #[test]

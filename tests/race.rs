@@ -110,10 +110,7 @@ fn a_lane_is_unchanged_when_other_lanes_are_added_or_removed() {
     let mut more = full.clone();
     more.lanes.insert(
         0,
-        LaneSpec::new(
-            "extra",
-            gradrace::EstimatorSpec::Sigmoid { noise_std: 0.5 },
-        ),
+        LaneSpec::new("extra", gradrace::EstimatorSpec::Sigmoid { noise_std: 0.5 }),
     );
     let a = run(&full, 2);
     let b = run(&alone, 2);
@@ -162,7 +159,9 @@ fn pause_stops_progress_single_step_advances_one_and_stop_ends_every_lane() {
     // Drain until the engine acknowledges the pause.
     let mut before = Vec::new();
     loop {
-        let event = ev.recv_timeout(Duration::from_secs(30)).expect("engine alive");
+        let event = ev
+            .recv_timeout(Duration::from_secs(30))
+            .expect("engine alive");
         if event == EngineEvent::Paused(true) {
             break;
         }
@@ -183,12 +182,17 @@ fn pause_stops_progress_single_step_advances_one_and_stop_ends_every_lane() {
     let mut rec = Recorder::new();
     before.into_iter().chain(after).for_each(|e| rec.apply(e));
     let reached: Vec<u64> = rec.lanes.iter().map(|l| l.last_step()).collect();
-    assert!(reached.windows(2).all(|w| w[0] == w[1]), "lanes in lockstep: {reached:?}");
+    assert!(
+        reached.windows(2).all(|w| w[0] == w[1]),
+        "lanes in lockstep: {reached:?}"
+    );
     // Stop ends every lane cleanly.
     handle.commands.send(Command::Stop).unwrap();
     let mut end = Vec::new();
     loop {
-        let event = ev.recv_timeout(Duration::from_secs(30)).expect("engine alive");
+        let event = ev
+            .recv_timeout(Duration::from_secs(30))
+            .expect("engine alive");
         let done = event == EngineEvent::Finished;
         end.push(event);
         if done {

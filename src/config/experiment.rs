@@ -78,7 +78,8 @@ pub struct MetricsSpec {
     /// Examples in the fixed probe minibatch.
     #[serde(default = "default_probe_batch")]
     pub probe_batch: usize,
-    /// A heat row (firing rate of every gate unit, averaged) every this many steps.
+    /// A heat row (firing rate of every gate unit, averaged) every this many steps (0: no heat
+    /// rows and no per-class firing).
     #[serde(default = "default_heat_every")]
     pub heat_every: u64,
     /// Steps each lane advances between two looks at the controls.

@@ -182,12 +182,6 @@ fn validate(e: &Experiment) -> Result<(), Problem> {
         )?;
     }
     check(
-        m.heat_every >= 1,
-        None,
-        "heat_every",
-        "metrics.heat_every must be at least 1".into(),
-    )?;
-    check(
         (1..=100_000).contains(&m.chunk_steps),
         None,
         "chunk_steps",

@@ -196,7 +196,9 @@ impl LaneRunner {
                 self.set_status(LaneStatus::Diverged { step }, &mut events);
                 break;
             }
-            self.count_firing();
+            if m.heat_every > 0 {
+                self.count_firing();
+            }
             points.push(StepPoint {
                 step,
                 count: 1,
@@ -211,7 +213,7 @@ impl LaneRunner {
                 seconds,
             });
             let last = step == ctx.total_steps;
-            if step % m.heat_every == 0 || last {
+            if m.heat_every > 0 && (step % m.heat_every == 0 || last) {
                 events.push(EngineEvent::Heat {
                     lane: self.index,
                     row: self.heat_row(step),
@@ -237,10 +239,12 @@ impl LaneRunner {
                         firing_rate: e.firing_rate,
                     },
                 });
-                events.push(EngineEvent::ClassFiring {
-                    lane: self.index,
-                    snapshot: self.class_snapshot(step),
-                });
+                if m.heat_every > 0 {
+                    events.push(EngineEvent::ClassFiring {
+                        lane: self.index,
+                        snapshot: self.class_snapshot(step),
+                    });
+                }
             }
             if last {
                 self.set_status(LaneStatus::Done, &mut events);
