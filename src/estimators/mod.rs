@@ -101,6 +101,17 @@ pub trait GateEstimator: Send + Sync {
         true
     }
 
+    /// True when the estimator reads ∂L/∂h at gates that are off (h = 0). ∂L/∂h_i = ∂L/∂c_i · H_i
+    /// needs the expert's output H_i, so for such an estimator the main path must compute every
+    /// expert in the forward pass even where its gate is 0 (only the backward pass into the
+    /// experts stays sparse). False when the estimator's local derivative ∂h/∂a is 0 wherever
+    /// h = 0 (stochastic times smooth, rectifiers), so ∂L/∂h is needed only where the gate is on.
+    /// Straight-through copies ∂L/∂h to ∂L/∂a at every gate, so it needs it everywhere. The
+    /// default is the safe answer, true; irrelevant when [`Self::uses_backprop`] is false.
+    fn needs_gate_gradient_when_off(&self) -> bool {
+        true
+    }
+
     /// Draws training-time gates for pre-activations `a` into `out` (already shaped like `a`).
     fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample);
 

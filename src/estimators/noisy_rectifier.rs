@@ -120,6 +120,11 @@ impl GateEstimator for NoisyRectifier {
     }
 
     /// da = ∂L/∂h · ∂h/∂a along the sampled path.
+    /// ∂h/∂a is 0 wherever h = 0 (additive: a + z ≤ 0; multiplicative: a ≤ 0 or z = 0).
+    fn needs_gate_gradient_when_off(&self) -> bool {
+        false
+    }
+
     fn gate_gradient(
         &self,
         sample: &GateSample,

@@ -116,6 +116,11 @@ impl GateEstimator for StochasticTimesSmooth {
     }
 
     /// da = ∂L/∂h · b · √p(1 − p)/2.
+    /// ∂h/∂a = b·√p(1 − p)/2 is 0 wherever b = 0, i.e. wherever h = 0.
+    fn needs_gate_gradient_when_off(&self) -> bool {
+        false
+    }
+
     fn gate_gradient(
         &self,
         sample: &GateSample,

@@ -1,8 +1,9 @@
 //! The gated network: parameters, forward pass and hand-written backward pass.
 
-use ndarray::{Array1, Array2, ArrayView2, Zip};
+use ndarray::{Array1, Array2, ArrayView2, ShapeBuilder, Zip};
 use serde::{Deserialize, Serialize};
 
+use super::conditional::{self, ExpertRoutes, GateGradient, MainPlan};
 use crate::estimators::GateSample;
 use crate::nn::{Activation, Dense, DenseGrad, SoftmaxCrossEntropy};
 use crate::seed::Rng;
@@ -73,6 +74,12 @@ pub struct Activations {
     pub logits: Array2<f32>,
     /// Probabilities and per-example losses.
     pub loss: SoftmaxCrossEntropy,
+    /// How the main path is computed (default: dense, ∂L/∂h everywhere).
+    pub plan: MainPlan,
+    /// Which examples use which expert (filled by the gated kernels).
+    pub routes: ExpertRoutes,
+    /// H of the routed (example, expert) pairs, in route order (filled by the gated kernels).
+    pub route_experts: Vec<f32>,
 }
 
 /// Parameter gradients of the whole network plus the intermediate gradients of the backward pass.
@@ -98,6 +105,8 @@ pub struct Gradients {
     pub dgate_pre: Array2<f32>,
     /// ∂L/∂(gater hidden pre-activation).
     pub dgater_hidden: Array2<f32>,
+    /// ∂L/∂H of the routed (example, expert) pairs, in route order (gated kernels).
+    pub route_dexperts: Vec<f32>,
 }
 
 impl GatedNet {
@@ -107,13 +116,29 @@ impl GatedNet {
         let gater_gates = Dense::glorot(config.gater_hidden, config.experts, rng);
         let experts = Dense::glorot(input_dim, config.experts, rng);
         let output = Dense::glorot(config.experts, classes, rng);
-        GatedNet {
+        let mut net = GatedNet {
             gater_hidden,
             gater_gates,
             experts,
             output,
             gater_activation: config.gater_activation,
             expert_activation: config.expert_activation,
+        };
+        net.use_fast_layout();
+        net
+    }
+
+    /// Stores the weights in the layout the kernels are fastest with (values unchanged): the
+    /// gater's and the experts' weights column-major, so that each unit's incoming weight
+    /// vector is contiguous (the gated kernels load expert i's weights as one vector); the
+    /// softmax layer row-major, so that each expert's outgoing weights are contiguous.
+    /// Deserialised networks come back row-major: call this before training them.
+    pub fn use_fast_layout(&mut self) {
+        self.gater_hidden.make_column_major();
+        self.gater_gates.make_column_major();
+        self.experts.make_column_major();
+        if !self.output.w.is_standard_layout() {
+            self.output.w = self.output.w.as_standard_layout().into_owned();
         }
     }
 
@@ -150,34 +175,46 @@ impl GatedNet {
             && self.output.is_finite()
     }
 
-    /// Zeroed activation buffers for a batch of `batch`.
+    /// Zeroed activation buffers for a batch of `batch`. The batch × units buffers are
+    /// column-major (the B values of one unit adjacent), the layout the matrix products of this
+    /// small-batch network are fastest with; the routing buffers are sized for every gate on,
+    /// so no step allocates.
     pub fn activations(&self, batch: usize) -> Activations {
         let n = self.units();
+        let units = |k: usize| Array2::zeros((batch, k).f());
         Activations {
-            gater_hidden: Array2::zeros((batch, self.gater_hidden_units())),
-            gate_pre: Array2::zeros((batch, n)),
-            gates: GateSample::zeros(batch, n),
-            experts: Array2::zeros((batch, n)),
-            conditional: Array2::zeros((batch, n)),
+            gater_hidden: units(self.gater_hidden_units()),
+            gate_pre: units(n),
+            gates: GateSample {
+                h: units(n),
+                aux: units(n),
+            },
+            experts: units(n),
+            conditional: units(n),
             logits: Array2::zeros((batch, self.classes())),
             loss: SoftmaxCrossEntropy::new(batch, self.classes()),
+            plan: MainPlan::default(),
+            routes: ExpertRoutes::with_capacity(batch, n),
+            route_experts: Vec::with_capacity(batch * n),
         }
     }
 
-    /// Zeroed gradient buffers for a batch of `batch`.
+    /// Zeroed gradient buffers for a batch of `batch` (layouts as in [`Self::activations`]).
     pub fn gradients(&self, batch: usize) -> Gradients {
         let n = self.units();
+        let units = |k: usize| Array2::zeros((batch, k).f());
         Gradients {
             gater_hidden: DenseGrad::zeros_like(&self.gater_hidden),
             gater_gates: DenseGrad::zeros_like(&self.gater_gates),
             experts: DenseGrad::zeros_like(&self.experts),
             output: DenseGrad::zeros_like(&self.output),
             dlogits: Array2::zeros((batch, self.classes())),
-            dconditional: Array2::zeros((batch, n)),
-            dexperts: Array2::zeros((batch, n)),
-            dgates: Array2::zeros((batch, n)),
-            dgate_pre: Array2::zeros((batch, n)),
-            dgater_hidden: Array2::zeros((batch, self.gater_hidden_units())),
+            dconditional: units(n),
+            dexperts: units(n),
+            dgates: units(n),
+            dgate_pre: units(n),
+            dgater_hidden: units(self.gater_hidden_units()),
+            route_dexperts: Vec::with_capacity(batch * n),
         }
     }
 
@@ -191,7 +228,21 @@ impl GatedNet {
 
     /// Main path and classifier given the gates in `acts.gates.h`: H = g(x Wₑ + bₑ), c = H ⊙ h,
     /// logits = c Wₒ + bₒ, softmax cross-entropy. Returns the batch-mean loss.
+    ///
+    /// With `acts.plan.sparse` the gated kernels compute only the experts whose gate is on (see
+    /// [`conditional`](super::conditional)): then `acts.experts` holds H only where h ≠ 0 (0
+    /// elsewhere) unless the plan needs ∂L/∂h everywhere. Otherwise every expert is computed
+    /// and masked.
     pub fn forward_main(&self, x: ArrayView2<f32>, labels: &[u8], acts: &mut Activations) -> f32 {
+        if !(acts.plan.sparse && conditional::forward(self, x, acts)) {
+            self.forward_main_dense(x, acts);
+        }
+        acts.loss.forward(acts.logits.view(), labels)
+    }
+
+    /// The dense main path: every expert computed, then masked by the gates.
+    fn forward_main_dense(&self, x: ArrayView2<f32>, acts: &mut Activations) {
+        acts.routes.clear();
         self.experts.forward_into(x, &mut acts.experts);
         self.expert_activation.apply(&mut acts.experts);
         Zip::from(&mut acts.conditional)
@@ -200,12 +251,15 @@ impl GatedNet {
             .for_each(|c, &e, &h| *c = e * h);
         self.output
             .forward_into(acts.conditional.view(), &mut acts.logits);
-        acts.loss.forward(acts.logits.view(), labels)
     }
 
     /// Backward pass of the batch-mean loss through the classifier and the main path:
     /// ∂L/∂logits = (p − y)/B, ∂L/∂c = ∂L/∂logits Wₒᵀ, ∂L/∂H = ∂L/∂c ⊙ h, ∂L/∂h = ∂L/∂c ⊙ H,
     /// and the parameter gradients of the softmax layer and the experts.
+    ///
+    /// Follows `acts.plan` as [`Self::forward_main`] did: the gated kernels touch only the
+    /// routed (example, expert) pairs and write ∂L/∂h only where the plan asks (0 at gates that
+    /// are off with [`GateGradient::WhereOn`], not at all with [`GateGradient::Skip`]).
     pub fn backward_main(
         &self,
         x: ArrayView2<f32>,
@@ -213,6 +267,9 @@ impl GatedNet {
         acts: &Activations,
         grads: &mut Gradients,
     ) {
+        if acts.plan.sparse && conditional::backward(self, x, labels, acts, grads) {
+            return;
+        }
         let batch = labels.len();
         acts.loss
             .backward_into(labels, 1.0 / batch as f32, &mut grads.dlogits);
@@ -224,15 +281,22 @@ impl GatedNet {
         );
         self.output
             .input_grad_into(grads.dlogits.view(), &mut grads.dconditional);
-        Zip::from(&mut grads.dexperts)
-            .and(&mut grads.dgates)
-            .and(&grads.dconditional)
-            .and(&acts.gates.h)
-            .and(&acts.experts)
-            .for_each(|de, dh, &dc, &h, &e| {
-                *de = dc * h;
-                *dh = dc * e;
-            });
+        if acts.plan.gate_gradient == GateGradient::Skip {
+            Zip::from(&mut grads.dexperts)
+                .and(&grads.dconditional)
+                .and(&acts.gates.h)
+                .for_each(|de, &dc, &h| *de = dc * h);
+        } else {
+            Zip::from(&mut grads.dexperts)
+                .and(&mut grads.dgates)
+                .and(&grads.dconditional)
+                .and(&acts.gates.h)
+                .and(&acts.experts)
+                .for_each(|de, dh, &dc, &h, &e| {
+                    *de = dc * h;
+                    *dh = dc * e;
+                });
+        }
         self.expert_activation
             .backprop_inplace(acts.experts.view(), &mut grads.dexperts);
         self.experts

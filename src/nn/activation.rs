@@ -25,6 +25,16 @@ impl Activation {
         }
     }
 
+    /// f(x) for one value.
+    #[inline]
+    pub fn value(self, x: f32) -> f32 {
+        match self {
+            Activation::Linear => x,
+            Activation::Tanh => x.tanh(),
+            Activation::Relu => x.max(0.0),
+        }
+    }
+
     /// f'(x) written as a function of y = f(x): 1, 1 − y², 1[y > 0].
     #[inline]
     pub fn derivative_from_output(self, y: f32) -> f32 {

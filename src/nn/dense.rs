@@ -1,11 +1,11 @@
 //! Fully connected layer y = x W + b, with W stored as (inputs × outputs) so that column j is the
 //! incoming weight vector of unit j.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2, ShapeBuilder, Zip};
 use serde::{Deserialize, Serialize};
 
 use super::init::glorot_uniform;
+use super::matmul::matmul_into;
 use crate::seed::Rng;
 
 /// A dense layer's parameters.
@@ -27,10 +27,11 @@ pub struct DenseGrad {
 }
 
 impl DenseGrad {
-    /// A zero gradient shaped like `layer`.
+    /// A zero gradient shaped like `layer`, in the same memory layout (so that the optimiser
+    /// walks both in one contiguous pass).
     pub fn zeros_like(layer: &Dense) -> Self {
         DenseGrad {
-            w: Array2::zeros(layer.w.raw_dim()),
+            w: Array2::zeros(layer.w.dim().set_f(layer.is_column_major())),
             b: Array1::zeros(layer.b.raw_dim()),
         }
     }
@@ -71,12 +72,25 @@ impl Dense {
         self.len() == 0
     }
 
+    /// True when W is stored column-major: each unit's incoming weight vector is contiguous.
+    pub fn is_column_major(&self) -> bool {
+        self.w.ncols() > 1 && self.w.t().is_standard_layout()
+    }
+
+    /// Stores W column-major (same values), so that each unit's incoming weight vector is
+    /// contiguous: what the gated kernels and the max-norm constraint walk.
+    pub fn make_column_major(&mut self) {
+        if !self.w.t().is_standard_layout() {
+            let mut w = Array2::zeros(self.w.dim().f());
+            w.assign(&self.w);
+            self.w = w;
+        }
+    }
+
     /// y ← x W + b (y must be batch × outputs).
     pub fn forward_into(&self, x: ArrayView2<f32>, y: &mut Array2<f32>) {
-        for mut row in y.rows_mut() {
-            row.assign(&self.b);
-        }
-        general_mat_mul(1.0, &x, &self.w, 1.0, y);
+        y.assign(&self.b);
+        matmul_into(x, self.w.view(), y.view_mut(), 1.0, true);
     }
 
     /// y = x W + b, allocating.
@@ -95,16 +109,15 @@ impl Dense {
         scale: f32,
         grad: &mut DenseGrad,
     ) {
-        general_mat_mul(scale, &x.t(), &dy, 0.0, &mut grad.w);
-        grad.b.assign(&dy.sum_axis(Axis(0)));
-        if scale != 1.0 {
-            grad.b.mapv_inplace(|v| v * scale);
-        }
+        matmul_into(x.t(), dy, grad.w.view_mut(), scale, false);
+        Zip::from(&mut grad.b)
+            .and(dy.columns())
+            .for_each(|b, col| *b = scale * col.sum());
     }
 
     /// Input gradient: ∂L/∂x = dy Wᵀ (dx must be batch × inputs).
     pub fn input_grad_into(&self, dy: ArrayView2<f32>, dx: &mut Array2<f32>) {
-        general_mat_mul(1.0, &dy, &self.w.t(), 0.0, dx);
+        matmul_into(dy, self.w.t(), dx.view_mut(), 1.0, false);
     }
 
     /// Rescales every incoming weight vector (column of W) whose L2 norm exceeds `max_norm` to

@@ -7,9 +7,12 @@ pub mod dense;
 pub mod init;
 pub mod loss;
 pub mod math;
+pub mod matmul;
 pub mod optim;
+pub mod simd;
 
 pub use activation::Activation;
 pub use dense::{Dense, DenseGrad};
 pub use loss::SoftmaxCrossEntropy;
+pub use matmul::matmul_into;
 pub use optim::{Sgd, SgdSettings};
