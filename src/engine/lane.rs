@@ -9,7 +9,11 @@ use ndarray::{Array2, ArrayView2, s};
 use crate::config::{GaterReduction, LaneSettings};
 use crate::data::Dataset;
 use crate::estimators::{GateEstimator, SparsityForm, deterministic_gates};
-use crate::net::{Activations, AdaptiveL1, GatedNet, Gradients, firing_rate_penalty};
+use crate::net::conditional::{dense_main_macs, sparse_main_macs};
+use crate::net::{
+    Activations, AdaptiveL1, GateGradient, GatedNet, Gradients, MainPlan, SPARSE_CROSSOVER,
+    firing_rate_penalty_into,
+};
 use crate::nn::{Sgd, SgdSettings};
 use crate::seed::Rng;
 
@@ -28,12 +32,17 @@ pub struct StepStats {
     pub firing_rate: f32,
     /// Current λ of the sparsity penalty (adapted for rectifiers).
     pub sparsity_weight: f32,
-    /// Multiply-adds of the main path (experts and classifier) if every expert were computed.
+    /// Multiply-adds of the main path (experts and classifier, forward and backward) if every
+    /// expert were computed.
     pub dense_main_macs: u64,
-    /// Multiply-adds of the main path for the active experts only.
+    /// Multiply-adds the main path really did: those of the active experts with the gated
+    /// kernels (plus the dense forward of every expert for estimators that need ∂L/∂h at gates
+    /// that are off), all of them with the dense path.
     pub active_main_macs: u64,
-    /// Multiply-adds of the gater.
+    /// Multiply-adds of the gater (forward and backward).
     pub gater_macs: u64,
+    /// True when the step used the gated kernels.
+    pub gated_kernels: bool,
 }
 
 impl StepStats {
@@ -56,6 +65,19 @@ pub struct Evaluation {
     pub examples: usize,
 }
 
+/// Which main path a lane computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MainPathChoice {
+    /// The gated kernels when the gates fire at most [`SPARSE_CROSSOVER`] of the time, the
+    /// dense path otherwise.
+    #[default]
+    Auto,
+    /// Always every expert, masked by the gates (the "dense-masked" reference).
+    Dense,
+    /// Always the gated kernels when the lane has gates.
+    Sparse,
+}
+
 /// An estimator training one gated network.
 pub struct Lane {
     /// The network's parameters.
@@ -68,6 +90,8 @@ pub struct Lane {
     acts: Activations,
     grads: Gradients,
     steps: u64,
+    main_path: MainPathChoice,
+    scratch: Vec<f32>,
 }
 
 impl Lane {
@@ -75,6 +99,7 @@ impl Lane {
     /// noise from `rng`.
     pub fn new(mut net: GatedNet, settings: LaneSettings, rng: Rng) -> Self {
         net.expert_activation = settings.expert_activation;
+        net.use_fast_layout();
         let estimator = settings.estimator.build();
         let l1 = (estimator.sparsity() == SparsityForm::L1Adaptive)
             .then(|| AdaptiveL1::new(settings.sparsity_target, settings.sparsity_weight));
@@ -96,7 +121,19 @@ impl Lane {
             acts,
             grads,
             steps: 0,
+            main_path: MainPathChoice::Auto,
+            scratch: Vec::new(),
         }
+    }
+
+    /// Chooses the main path (default [`MainPathChoice::Auto`]); results agree to f32 rounding.
+    pub fn set_main_path(&mut self, choice: MainPathChoice) {
+        self.main_path = choice;
+    }
+
+    /// The main-path choice in force.
+    pub fn main_path(&self) -> MainPathChoice {
+        self.main_path
     }
 
     /// The lane's settings.
@@ -135,12 +172,20 @@ impl Lane {
         } else {
             acts.gates.h.fill(1.0);
         }
+        let active = acts.gates.active();
+        let firing_rate = active as f32 / acts.gates.h.len().max(1) as f32;
+        let sparse = gated
+            && match self.main_path {
+                MainPathChoice::Auto => firing_rate <= SPARSE_CROSSOVER,
+                MainPathChoice::Dense => false,
+                MainPathChoice::Sparse => true,
+            };
+        acts.plan = MainPlan::for_estimator(self.estimator.as_ref(), sparse);
         let cross_entropy = net.forward_main(x, labels, acts);
         let correct = acts.loss.correct(labels);
         net.backward_main(x, labels, acts, grads);
 
         let mut penalty = 0.0;
-        let firing_rate = acts.gates.firing_rate();
         if gated {
             if let Some(l1) = &self.l1 {
                 penalty += l1.apply(acts.gates.h.view(), &mut grads.dgates);
@@ -156,12 +201,13 @@ impl Lane {
                 grads.dgate_pre.mapv_inplace(|v| v * b);
             }
             if self.estimator.sparsity() == SparsityForm::FiringRateCrossEntropy {
-                penalty += firing_rate_penalty(
+                penalty += firing_rate_penalty_into(
                     self.estimator.as_ref(),
                     acts.gate_pre.view(),
                     self.settings.sparsity_target,
                     self.settings.sparsity_weight,
                     &mut grads.dgate_pre,
+                    &mut self.scratch,
                 );
             }
             net.backward_gater(x, acts, grads);
@@ -183,7 +229,15 @@ impl Lane {
             self.net.classes() as u64,
             self.net.gater_hidden_units() as u64,
         );
-        let active = self.acts.gates.active() as u64;
+        let (b, active) = (batch as u64, active as u64);
+        let plan = self.acts.plan;
+        let dense_macs = dense_main_macs(b, n, d, c);
+        let active_main_macs = match (plan.sparse, plan.gate_gradient) {
+            (false, _) => dense_macs,
+            // Every expert's forward, ∂L/∂c everywhere, then the gated backward.
+            (true, GateGradient::Everywhere) => b * n * (d + c) + active * (d + 2 * c),
+            (true, _) => sparse_main_macs(active, d, c),
+        };
         StepStats {
             cross_entropy,
             sparsity_penalty: penalty,
@@ -191,13 +245,15 @@ impl Lane {
             batch,
             firing_rate,
             sparsity_weight,
-            dense_main_macs: batch as u64 * n * (d + c),
-            active_main_macs: active * (d + c),
+            dense_main_macs: dense_macs,
+            active_main_macs,
+            // Forward x·W₁ and z·W₂, backward ∂W₂, ∂z and ∂W₁.
             gater_macs: if gated {
-                batch as u64 * hg * (d + n)
+                b * hg * (2 * d + 3 * n)
             } else {
                 0
             },
+            gated_kernels: plan.sparse,
         }
     }
 
@@ -259,6 +315,9 @@ impl Lane {
         for k in 0..samples {
             self.estimator
                 .sample(acts.gate_pre.view(), rng, &mut acts.gates);
+            let sparse = self.main_path != MainPathChoice::Dense
+                && acts.gates.firing_rate() <= SPARSE_CROSSOVER;
+            acts.plan = MainPlan::for_estimator(self.estimator.as_ref(), sparse);
             net.forward_main(x, labels, &mut acts);
             net.backward_main(x, labels, &acts, &mut grads);
             self.estimator.gate_gradient(
@@ -327,9 +386,18 @@ pub fn evaluate_net(
         let labels = &data.labels[start..end];
         if estimator.is_gated() {
             net.forward_gater(x, &mut acts);
-            let mut h = Array2::zeros(acts.gate_pre.raw_dim());
-            deterministic_gates(estimator, acts.gate_pre.view(), target_rate, &mut h);
-            acts.gates.h = h;
+            deterministic_gates(
+                estimator,
+                acts.gate_pre.view(),
+                target_rate,
+                &mut acts.gates.h,
+            );
+            // No backward pass: the gated kernels whenever the test-time gates are sparse.
+            let rate = acts.gates.firing_rate();
+            acts.plan = MainPlan {
+                gate_gradient: GateGradient::Skip,
+                ..MainPlan::for_estimator(estimator, rate <= SPARSE_CROSSOVER)
+            };
         } else {
             acts.gates.h.fill(1.0);
         }

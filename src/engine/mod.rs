@@ -8,7 +8,7 @@ pub mod race;
 pub mod recorder;
 pub mod series;
 
-pub use lane::{Evaluation, Lane, StepStats};
+pub use lane::{Evaluation, Lane, MainPathChoice, StepStats};
 pub use metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
 pub use race::{Command, EngineEvent, LaneInfo, Race, RaceHandle, RaceInfo};
 pub use recorder::{LaneHistory, LaneSummary, Recorder};

@@ -115,17 +115,16 @@ impl GateEstimator for UnbiasedBinary {
         da: &mut Array2<f32>,
     ) {
         let inv_b = 1.0 / losses.len().max(1) as f32;
-        let baselines: Vec<f32> = (0..da.ncols()).map(|i| self.baseline_value(i)).collect();
-        for (b, ((mut row, h), p)) in da
-            .rows_mut()
+        for (i, ((mut d, h), p)) in da
+            .columns_mut()
             .into_iter()
-            .zip(sample.h.rows())
-            .zip(sample.aux.rows())
+            .zip(sample.h.columns())
+            .zip(sample.aux.columns())
             .enumerate()
         {
-            let l = losses[b];
-            for (i, d) in row.iter_mut().enumerate() {
-                *d = (h[i] - p[i]) * (l - baselines[i]) * inv_b;
+            let baseline = self.baseline_value(i);
+            for (b, d) in d.iter_mut().enumerate() {
+                *d = (h[b] - p[b]) * (losses[b] - baseline) * inv_b;
             }
         }
     }
@@ -138,22 +137,6 @@ impl GateEstimator for UnbiasedBinary {
             return;
         }
         let units = sample.h.ncols();
-        let mut num = vec![0.0f32; units];
-        let mut den = vec![0.0f32; units];
-        for (b, (h, p)) in sample
-            .h
-            .rows()
-            .into_iter()
-            .zip(sample.aux.rows())
-            .enumerate()
-        {
-            let l = losses[b];
-            for i in 0..units {
-                let r = (h[i] - p[i]) * (h[i] - p[i]);
-                num[i] += r * l;
-                den[i] += r;
-            }
-        }
         let inv = 1.0 / batch as f32;
         let mean_loss = losses.sum() * inv;
         let s = &mut self.state;
@@ -164,9 +147,15 @@ impl GateEstimator for UnbiasedBinary {
             s.denominator = vec![0.0; units];
         }
         s.mean_loss = d * s.mean_loss + (1.0 - d) * mean_loss;
-        for i in 0..units {
-            s.numerator[i] = d * s.numerator[i] + (1.0 - d) * num[i] * inv;
-            s.denominator[i] = d * s.denominator[i] + (1.0 - d) * den[i] * inv;
+        for (i, (h, p)) in sample.h.columns().into_iter().zip(sample.aux.columns()).enumerate() {
+            let (mut num, mut den) = (0.0f32, 0.0f32);
+            for b in 0..batch {
+                let r = (h[b] - p[b]) * (h[b] - p[b]);
+                num += r * losses[b];
+                den += r;
+            }
+            s.numerator[i] = d * s.numerator[i] + (1.0 - d) * num * inv;
+            s.denominator[i] = d * s.denominator[i] + (1.0 - d) * den * inv;
         }
         s.observed += 1;
     }

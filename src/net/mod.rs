@@ -14,4 +14,4 @@ pub mod sparsity;
 
 pub use conditional::{ExpertRoutes, GateGradient, MainPlan, SPARSE_CROSSOVER, SparseOrder};
 pub use gated::{Activations, GatedNet, Gradients, NetConfig};
-pub use sparsity::{AdaptiveL1, firing_rate_penalty};
+pub use sparsity::{AdaptiveL1, firing_rate_penalty, firing_rate_penalty_into};

@@ -1,6 +1,6 @@
 //! The sparsity penalties that push the gates towards the target firing rate s.
 
-use ndarray::{Array2, ArrayView2, Zip};
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::estimators::GateEstimator;
@@ -12,6 +12,7 @@ const RATE_FLOOR: f32 = 1e-6;
 /// Ω = −λ Σ_i [ s log q̄_i + (1 − s) log(1 − q̄_i) ], q̄_i = (1/B) Σ_b q(a_bi),
 /// with q the estimator's firing probability. Adds ∂Ω/∂a_bi = −λ [s/q̄_i − (1−s)/(1−q̄_i)] q'(a_bi)/B
 /// to `da` and returns Ω. Does nothing (and returns 0) for estimators without a firing probability.
+/// Allocates its scratch space; the training step uses [`firing_rate_penalty_into`].
 pub fn firing_rate_penalty(
     estimator: &dyn GateEstimator,
     a: ArrayView2<f32>,
@@ -19,31 +20,43 @@ pub fn firing_rate_penalty(
     weight: f32,
     da: &mut Array2<f32>,
 ) -> f32 {
+    firing_rate_penalty_into(estimator, a, target, weight, da, &mut Vec::new())
+}
+
+/// [`firing_rate_penalty`] with caller-owned scratch space (grown once, then reused).
+pub fn firing_rate_penalty_into(
+    estimator: &dyn GateEstimator,
+    a: ArrayView2<f32>,
+    target: f32,
+    weight: f32,
+    da: &mut Array2<f32>,
+    scratch: &mut Vec<f32>,
+) -> f32 {
     let batch = a.nrows();
     if batch == 0 || weight == 0.0 || estimator.firing_probability(0.0).is_none() {
         return 0.0;
     }
     let inv_b = 1.0 / batch as f32;
     let units = a.ncols();
-    let mut dq = Array2::<f32>::zeros(a.raw_dim());
-    let mut mean = vec![0.0f32; units];
-    Zip::indexed(&mut dq).and(a).for_each(|(_, i), d, &x| {
-        let (q, dqda) = estimator.firing_probability(x).unwrap_or((0.0, 0.0));
-        mean[i] += q * inv_b;
-        *d = dqda;
-    });
+    scratch.clear();
+    scratch.resize(batch * units, 0.0);
+    // Unit by unit: q'(a_bi) into the scratch, then the unit's coefficient in place of nothing.
     let mut penalty = 0.0f32;
-    let coef: Vec<f32> = mean
-        .iter()
-        .map(|&m| {
-            let m = m.clamp(RATE_FLOOR, 1.0 - RATE_FLOOR);
-            penalty -= weight * (target * m.ln() + (1.0 - target) * (1.0 - m).ln());
-            -weight * (target / m - (1.0 - target) / (1.0 - m)) * inv_b
-        })
-        .collect();
-    Zip::indexed(da)
-        .and(&dq)
-        .for_each(|(_, i), d, &g| *d += coef[i] * g);
+    for (i, (column, mut dcol)) in a.columns().into_iter().zip(da.columns_mut()).enumerate() {
+        let dq = &mut scratch[i * batch..(i + 1) * batch];
+        let mut mean = 0.0f32;
+        for (d, &x) in dq.iter_mut().zip(column.iter()) {
+            let (q, dqda) = estimator.firing_probability(x).unwrap_or((0.0, 0.0));
+            mean += q * inv_b;
+            *d = dqda;
+        }
+        let m = mean.clamp(RATE_FLOOR, 1.0 - RATE_FLOOR);
+        penalty -= weight * (target * m.ln() + (1.0 - target) * (1.0 - m).ln());
+        let coef = -weight * (target / m - (1.0 - target) / (1.0 - m)) * inv_b;
+        for (d, &g) in dcol.iter_mut().zip(dq.iter()) {
+            *d += coef * g;
+        }
+    }
     penalty
 }
 
