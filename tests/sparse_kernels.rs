@@ -1,0 +1,303 @@
+//! The gated kernels compute exactly what the dense-masked main path computes: same logits,
+//! losses and gradients (to f32 rounding) for random gate patterns with 0%, 10%, 50% and 100% of
+//! gates on, including examples with no gate on and experts no example uses; and a whole
+//! training run with the gated kernels follows the dense-masked run of the same lane step by
+//! step.
+
+use gradrace::engine::MainPathChoice;
+use gradrace::estimators::*;
+use gradrace::net::{GateGradient, MainPlan, SparseOrder};
+use gradrace::nn::Activation;
+use gradrace::seed::rng_for;
+use gradrace::{GatedNet, Lane, LaneSettings, NetConfig};
+use ndarray::{Array2, ArrayView2};
+use rand::Rng as _;
+
+const BATCH: usize = 12;
+const INPUTS: usize = 37;
+const UNITS: usize = 50;
+const CLASSES: usize = 10;
+
+fn net(activation: Activation, seed: u64) -> GatedNet {
+    let config = NetConfig {
+        gater_hidden: 9,
+        gater_activation: Activation::Tanh,
+        experts: UNITS,
+        expert_activation: activation,
+    };
+    let mut rng = rng_for(seed, "net");
+    let mut net = GatedNet::init(INPUTS, CLASSES, &config, &mut rng);
+    // Non-zero biases so that every term of the gradient is exercised.
+    for b in net.experts.b.iter_mut() {
+        *b = rng.random_range(-0.3..0.3);
+    }
+    for b in net.output.b.iter_mut() {
+        *b = rng.random_range(-0.3..0.3);
+    }
+    net
+}
+
+fn inputs(seed: u64) -> (Array2<f32>, Vec<u8>) {
+    let mut rng = rng_for(seed, "inputs");
+    let x = Array2::from_shape_fn((BATCH, INPUTS), |_| rng.random_range(-1.0..1.0));
+    let y = (0..BATCH).map(|_| rng.random_range(0..CLASSES as u8)).collect();
+    (x, y)
+}
+
+/// Gates on with probability `rate`, with values of either sign; example 0 has no gate on and
+/// expert 3 is used by no example (unless every gate is on).
+fn gates(rate: f64, seed: u64) -> Array2<f32> {
+    let mut rng = rng_for(seed, "gates");
+    let mut h = Array2::from_shape_fn((BATCH, UNITS), |_| {
+        if rng.random_bool(rate) {
+            rng.random_range(-1.5f32..2.0)
+        } else {
+            0.0
+        }
+    });
+    if rate < 1.0 {
+        h.row_mut(0).fill(0.0);
+        h.column_mut(3).fill(0.0);
+    }
+    h
+}
+
+fn max_diff(a: ArrayView2<f32>, b: ArrayView2<f32>) -> f32 {
+    assert_eq!(a.dim(), b.dim());
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn close(a: ArrayView2<f32>, b: ArrayView2<f32>, what: &str) {
+    // Sums of up to INPUTS f32 products of magnitude ≤ ~2, in different orders.
+    let scale = a.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let d = max_diff(a, b);
+    assert!(d <= 2e-5 * scale, "{what}: max difference {d} (scale {scale})");
+}
+
+fn one_row(v: &ndarray::Array1<f32>) -> ArrayView2<'_, f32> {
+    v.view().insert_axis(ndarray::Axis(0))
+}
+
+/// Runs the main path forward and backward with `plan` for gates `h`.
+fn run(
+    net: &GatedNet,
+    x: &Array2<f32>,
+    y: &[u8],
+    h: &Array2<f32>,
+    plan: MainPlan,
+) -> (f32, gradrace::net::Activations, gradrace::net::Gradients) {
+    let mut acts = net.activations(BATCH);
+    let mut grads = net.gradients(BATCH);
+    acts.gates.h.assign(h);
+    acts.plan = plan;
+    let loss = net.forward_main(x.view(), y, &mut acts);
+    net.backward_main(x.view(), y, &acts, &mut grads);
+    (loss, acts, grads)
+}
+
+#[test]
+fn gated_kernels_match_the_dense_path() {
+    let (x, y) = inputs(1);
+    for activation in [Activation::Linear, Activation::Relu, Activation::Tanh] {
+        let net = net(activation, 2);
+        for (k, rate) in [0.0, 0.1, 0.5, 1.0].into_iter().enumerate() {
+            let h = gates(rate, 10 + k as u64);
+            let dense = MainPlan::default();
+            let (l0, a0, g0) = run(&net, &x, &y, &h, dense);
+            for gate_gradient in [
+                GateGradient::Skip,
+                GateGradient::WhereOn,
+                GateGradient::Everywhere,
+            ] {
+                for order in [SparseOrder::ByExpert, SparseOrder::ByExample] {
+                    let plan = MainPlan {
+                        sparse: true,
+                        gate_gradient,
+                        order,
+                    };
+                    let what = format!("{activation:?} rate {rate} {gate_gradient:?} {order:?}");
+                    let (l1, a1, g1) = run(&net, &x, &y, &h, plan);
+                    assert_eq!(a1.routes.active(), h.iter().filter(|&&v| v != 0.0).count());
+                    assert!((l0 - l1).abs() <= 1e-5 * l0.abs().max(1.0), "{what}: loss");
+                    close(a0.logits.view(), a1.logits.view(), &format!("{what}: logits"));
+                    close(
+                        a0.conditional.view(),
+                        a1.conditional.view(),
+                        &format!("{what}: c"),
+                    );
+                    let losses0 = a0.loss.losses.view().insert_axis(ndarray::Axis(0));
+                    let losses1 = a1.loss.losses.view().insert_axis(ndarray::Axis(0));
+                    close(losses0, losses1, &format!("{what}: per-example losses"));
+                    close(
+                        g0.experts.w.view(),
+                        g1.experts.w.view(),
+                        &format!("{what}: ∂Wₑ"),
+                    );
+                    close(
+                        one_row(&g0.experts.b),
+                        one_row(&g1.experts.b),
+                        &format!("{what}: ∂bₑ"),
+                    );
+                    close(
+                        g0.output.w.view(),
+                        g1.output.w.view(),
+                        &format!("{what}: ∂Wₒ"),
+                    );
+                    close(
+                        one_row(&g0.output.b),
+                        one_row(&g1.output.b),
+                        &format!("{what}: ∂bₒ"),
+                    );
+                    // Experts no example uses get exactly zero gradient.
+                    if rate < 1.0 {
+                        assert!(g1.experts.w.column(3).iter().all(|&v| v == 0.0), "{what}");
+                        assert_eq!(g1.experts.b[3], 0.0, "{what}");
+                        assert!(g1.output.w.row(3).iter().all(|&v| v == 0.0), "{what}");
+                    }
+                    match gate_gradient {
+                        GateGradient::Everywhere => {
+                            close(g0.dgates.view(), g1.dgates.view(), &format!("{what}: ∂h"))
+                        }
+                        GateGradient::WhereOn => {
+                            let masked = Array2::from_shape_fn(h.raw_dim(), |(b, i)| {
+                                if h[[b, i]] != 0.0 {
+                                    g0.dgates[[b, i]]
+                                } else {
+                                    0.0
+                                }
+                            });
+                            close(masked.view(), g1.dgates.view(), &format!("{what}: ∂h on"));
+                        }
+                        GateGradient::Skip => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every estimator that says it does not need ∂L/∂h at gates that are off really has ∂h/∂a = 0
+/// there, so the gated kernels' zeros change nothing.
+#[test]
+fn estimators_needing_no_gate_gradient_when_off_have_zero_local_derivative_there() {
+    let mut rng = rng_for(3, "local-derivative");
+    let a = Array2::from_shape_fn((64, 40), |_| rng.random_range(-4.0f32..4.0));
+    let specs = [
+        EstimatorSpec::StochasticTimesSmooth {
+            bernoulli: StsBernoulli::SqrtP,
+            beta_noise: Some(BetaNoise {
+                mode: 0.1,
+                beta: 40.0,
+            }),
+        },
+        EstimatorSpec::StochasticTimesSmooth {
+            bernoulli: StsBernoulli::P,
+            beta_noise: None,
+        },
+        EstimatorSpec::NoisyRectifier {
+            noise: RectifierNoise::Gaussian { std: 1.0 },
+        },
+        EstimatorSpec::NoisyRectifier {
+            noise: RectifierNoise::Multiplicative { keep: 0.5 },
+        },
+        EstimatorSpec::NoisyRectifier {
+            noise: RectifierNoise::None,
+        },
+        EstimatorSpec::StraightThrough {
+            variant: StraightThroughVariant::Identity,
+        },
+    ];
+    for spec in specs {
+        let est = spec.build();
+        let mut s = GateSample::zeros(64, 40);
+        est.sample(a.view(), &mut rng, &mut s);
+        let off = s.h.iter().filter(|&&v| v == 0.0).count();
+        assert!(off > 100, "{spec:?}: some gates must be off");
+        let aux_at_off = s
+            .h
+            .iter()
+            .zip(s.aux.iter())
+            .filter(|(h, _)| **h == 0.0)
+            .any(|(_, &aux)| aux != 0.0);
+        assert_eq!(
+            aux_at_off,
+            est.needs_gate_gradient_when_off(),
+            "{spec:?}: ∂h/∂a at gates that are off"
+        );
+    }
+}
+
+fn lane(spec: EstimatorSpec, choice: MainPathChoice) -> Lane {
+    let config = NetConfig {
+        gater_hidden: 16,
+        gater_activation: Activation::Tanh,
+        experts: 60,
+        expert_activation: Activation::Linear,
+    };
+    let net = GatedNet::init(INPUTS, CLASSES, &config, &mut rng_for(5, "init"));
+    let mut settings = LaneSettings::paper(spec);
+    settings.expert_activation = Activation::Relu;
+    let mut lane = Lane::new(net, settings, rng_for(5, "lane"));
+    lane.set_main_path(choice);
+    lane
+}
+
+#[test]
+fn training_with_gated_kernels_follows_the_dense_masked_run() {
+    let mut rng = rng_for(6, "train-data");
+    let x = Array2::from_shape_fn((16, INPUTS), |_| rng.random_range(-1.0f32..1.0));
+    let y: Vec<u8> = (0..16).map(|_| rng.random_range(0..CLASSES as u8)).collect();
+    let specs = [
+        EstimatorSpec::StraightThrough {
+            variant: StraightThroughVariant::Identity,
+        },
+        EstimatorSpec::StochasticTimesSmooth {
+            bernoulli: StsBernoulli::SqrtP,
+            beta_noise: None,
+        },
+        EstimatorSpec::NoisyRectifier {
+            noise: RectifierNoise::Gaussian { std: 1.0 },
+        },
+        EstimatorSpec::Unbiased {
+            baseline: Baseline::OptimalPerUnit,
+        },
+    ];
+    for spec in specs {
+        let mut sparse = lane(spec, MainPathChoice::Sparse);
+        let mut dense = lane(spec, MainPathChoice::Dense);
+        let mut used_kernels = 0;
+        for step in 0..40 {
+            let s = sparse.train_step(x.view(), &y);
+            let d = dense.train_step(x.view(), &y);
+            used_kernels += s.gated_kernels as usize;
+            assert!(!d.gated_kernels);
+            let what = format!("{spec:?} step {step}");
+            assert_eq!(s.firing_rate, d.firing_rate, "{what}: same gates drawn");
+            assert!(
+                (s.cross_entropy - d.cross_entropy).abs() <= 1e-4 * d.cross_entropy.max(1.0),
+                "{what}: loss {} vs {}",
+                s.cross_entropy,
+                d.cross_entropy
+            );
+            assert!(
+                (s.sparsity_penalty - d.sparsity_penalty).abs()
+                    <= 1e-4 * d.sparsity_penalty.abs().max(1e-3),
+                "{what}: penalty"
+            );
+            assert_eq!(s.correct, d.correct, "{what}");
+        }
+        assert_eq!(used_kernels, 40, "{spec:?}: every step used the gated kernels");
+        for (a, b, name) in [
+            (&sparse.net.experts.w, &dense.net.experts.w, "experts"),
+            (&sparse.net.output.w, &dense.net.output.w, "output"),
+            (&sparse.net.gater_gates.w, &dense.net.gater_gates.w, "gates"),
+            (&sparse.net.gater_hidden.w, &dense.net.gater_hidden.w, "hidden"),
+        ] {
+            let d = max_diff(a.view(), b.view());
+            assert!(d < 1e-4, "{spec:?}: {name} weights differ by {d}");
+        }
+    }
+}
