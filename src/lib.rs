@@ -7,6 +7,7 @@
 //! data sets ([`data`]), layers ([`nn`]), the gated network ([`net`]), the estimators
 //! ([`estimators`]), the exact-gradient oracle ([`oracle`]) and training ([`engine`]).
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod data;

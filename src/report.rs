@@ -85,8 +85,14 @@ pub fn leaderboard(rows: &[LaneSummary]) -> String {
         out.push_str(&line(row.to_vec()));
         out.push('\n');
     }
+    out.push_str(SAVINGS_NOTE);
     out
 }
+
+/// What the savings columns mean, printed under the leaderboard.
+pub const SAVINGS_NOTE: &str = "saved: share of the main path's multiply-adds (forward + backward) \
+the lane really skipped; net saved: after paying for the gater; ms/step: measured wall time. \
+Measured speedup vs the same lane computing every expert: `gradrace bench`.\n";
 
 #[cfg(test)]
 mod tests {
@@ -119,5 +125,6 @@ mod tests {
         assert!(lines[3].contains(" b "));
         assert!(lines[4].contains(" c ") && lines[4].contains('–'));
         assert!(lines[2].contains("90.0%") && lines[2].contains("16000"));
+        assert!(t.ends_with(SAVINGS_NOTE));
     }
 }

@@ -40,7 +40,9 @@ fn net(activation: Activation, seed: u64) -> GatedNet {
 fn inputs(seed: u64) -> (Array2<f32>, Vec<u8>) {
     let mut rng = rng_for(seed, "inputs");
     let x = Array2::from_shape_fn((BATCH, INPUTS), |_| rng.random_range(-1.0..1.0));
-    let y = (0..BATCH).map(|_| rng.random_range(0..CLASSES as u8)).collect();
+    let y = (0..BATCH)
+        .map(|_| rng.random_range(0..CLASSES as u8))
+        .collect();
     (x, y)
 }
 
@@ -74,7 +76,10 @@ fn close(a: ArrayView2<f32>, b: ArrayView2<f32>, what: &str) {
     // Sums of up to INPUTS f32 products of magnitude ≤ ~2, in different orders.
     let scale = a.iter().fold(1.0f32, |m, v| m.max(v.abs()));
     let d = max_diff(a, b);
-    assert!(d <= 2e-5 * scale, "{what}: max difference {d} (scale {scale})");
+    assert!(
+        d <= 2e-5 * scale,
+        "{what}: max difference {d} (scale {scale})"
+    );
 }
 
 fn one_row(v: &ndarray::Array1<f32>) -> ArrayView2<'_, f32> {
@@ -117,12 +122,17 @@ fn gated_kernels_match_the_dense_path() {
                         sparse: true,
                         gate_gradient,
                         order,
+                        defer_expert_gradient: false,
                     };
                     let what = format!("{activation:?} rate {rate} {gate_gradient:?} {order:?}");
                     let (l1, a1, g1) = run(&net, &x, &y, &h, plan);
                     assert_eq!(a1.routes.active(), h.iter().filter(|&&v| v != 0.0).count());
                     assert!((l0 - l1).abs() <= 1e-5 * l0.abs().max(1.0), "{what}: loss");
-                    close(a0.logits.view(), a1.logits.view(), &format!("{what}: logits"));
+                    close(
+                        a0.logits.view(),
+                        a1.logits.view(),
+                        &format!("{what}: logits"),
+                    );
                     close(
                         a0.conditional.view(),
                         a1.conditional.view(),
@@ -216,12 +226,11 @@ fn estimators_needing_no_gate_gradient_when_off_have_zero_local_derivative_there
         est.sample(a.view(), &mut rng, &mut s);
         let off = s.h.iter().filter(|&&v| v == 0.0).count();
         assert!(off > 100, "{spec:?}: some gates must be off");
-        let aux_at_off = s
-            .h
-            .iter()
-            .zip(s.aux.iter())
-            .filter(|(h, _)| **h == 0.0)
-            .any(|(_, &aux)| aux != 0.0);
+        let aux_at_off =
+            s.h.iter()
+                .zip(s.aux.iter())
+                .filter(|(h, _)| **h == 0.0)
+                .any(|(_, &aux)| aux != 0.0);
         assert_eq!(
             aux_at_off,
             est.needs_gate_gradient_when_off(),
@@ -249,7 +258,9 @@ fn lane(spec: EstimatorSpec, choice: MainPathChoice) -> Lane {
 fn training_with_gated_kernels_follows_the_dense_masked_run() {
     let mut rng = rng_for(6, "train-data");
     let x = Array2::from_shape_fn((16, INPUTS), |_| rng.random_range(-1.0f32..1.0));
-    let y: Vec<u8> = (0..16).map(|_| rng.random_range(0..CLASSES as u8)).collect();
+    let y: Vec<u8> = (0..16)
+        .map(|_| rng.random_range(0..CLASSES as u8))
+        .collect();
     let specs = [
         EstimatorSpec::StraightThrough {
             variant: StraightThroughVariant::Identity,
@@ -289,12 +300,19 @@ fn training_with_gated_kernels_follows_the_dense_masked_run() {
             );
             assert_eq!(s.correct, d.correct, "{what}");
         }
-        assert_eq!(used_kernels, 40, "{spec:?}: every step used the gated kernels");
+        assert_eq!(
+            used_kernels, 40,
+            "{spec:?}: every step used the gated kernels"
+        );
         for (a, b, name) in [
             (&sparse.net.experts.w, &dense.net.experts.w, "experts"),
             (&sparse.net.output.w, &dense.net.output.w, "output"),
             (&sparse.net.gater_gates.w, &dense.net.gater_gates.w, "gates"),
-            (&sparse.net.gater_hidden.w, &dense.net.gater_hidden.w, "hidden"),
+            (
+                &sparse.net.gater_hidden.w,
+                &dense.net.gater_hidden.w,
+                "hidden",
+            ),
         ] {
             let d = max_diff(a.view(), b.view());
             assert!(d < 1e-4, "{spec:?}: {name} weights differ by {d}");

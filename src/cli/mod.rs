@@ -1,6 +1,7 @@
 //! The command line: clap definitions and the commands they run. Exit codes: 0 success, 1 a
 //! failure at run time, 2 bad input (experiment file, data directory, arguments).
 
+pub mod bench;
 pub mod error;
 pub mod headless;
 pub mod race;
@@ -19,7 +20,9 @@ Examples:
   gradrace race fashion                          # Fashion-MNIST (apt-get install dataset-fashion-mnist)
   gradrace race quick --lanes straight-through,unbiased --steps 500 --headless
   gradrace race my-experiment.ron --seed 7
-  gradrace experiments                           # list the built-in experiments";
+  gradrace experiments                           # list the built-in experiments
+  gradrace bench paper-mnist                     # what the gated kernels save on this machine
+  gradrace bench quick --quick --json            # a quick measurement as one JSON record";
 
 /// Race gradient estimators for stochastic neurons side by side (Bengio, Léonard & Courville
 /// 2013): one lane per estimator, same network, same data, same seeds.
@@ -39,6 +42,26 @@ pub enum Command {
     Race(RaceArgs),
     /// List the built-in experiments.
     Experiments,
+    /// Measure what conditional computation saves on this machine (single-threaded).
+    Bench(BenchArgs),
+}
+
+/// Arguments of `gradrace bench`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct BenchArgs {
+    /// An experiment file (RON), or the name of a built-in experiment: its shapes and lanes are
+    /// measured.
+    #[arg(default_value = "paper-mnist")]
+    pub experiment: String,
+    /// Directory with the IDX files, replacing the experiment's data set.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Fewer rounds and repetitions: seconds instead of minutes, noisier numbers.
+    #[arg(long)]
+    pub quick: bool,
+    /// Print one JSON record instead of the tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `gradrace race`.
@@ -81,6 +104,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             ..RaceArgs::default()
         }),
         Some(Command::Race(args)) => race::run(&args),
+        Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Experiments) => {
             for (name, text) in crate::config::builtin::BUILTIN {
                 let description = crate::config::parse_experiment(text, name)

@@ -92,6 +92,7 @@ pub struct Lane {
     steps: u64,
     main_path: MainPathChoice,
     scratch: Vec<f32>,
+    experts_clipped: bool,
 }
 
 impl Lane {
@@ -123,6 +124,7 @@ impl Lane {
             steps: 0,
             main_path: MainPathChoice::Auto,
             scratch: Vec::new(),
+            experts_clipped: false,
         }
     }
 
@@ -180,7 +182,11 @@ impl Lane {
                 MainPathChoice::Dense => false,
                 MainPathChoice::Sparse => true,
             };
-        acts.plan = MainPlan::for_estimator(self.estimator.as_ref(), sparse);
+        acts.plan = MainPlan {
+            // Without momentum the experts' SGD step is applied straight from ∂L/∂H.
+            defer_expert_gradient: self.settings.momentum == 0.0,
+            ..MainPlan::for_estimator(self.estimator.as_ref(), sparse)
+        };
         let cross_entropy = net.forward_main(x, labels, acts);
         let correct = acts.loss.correct(labels);
         net.backward_main(x, labels, acts, grads);
@@ -214,7 +220,7 @@ impl Lane {
             self.estimator.observe(&acts.gates, acts.loss.losses.view());
         }
 
-        self.apply_updates(gated);
+        self.apply_updates(x, gated);
         let sparsity_weight = match &mut self.l1 {
             Some(l1) => {
                 l1.adapt(firing_rate);
@@ -248,16 +254,12 @@ impl Lane {
             dense_main_macs: dense_macs,
             active_main_macs,
             // Forward x·W₁ and z·W₂, backward ∂W₂, ∂z and ∂W₁.
-            gater_macs: if gated {
-                b * hg * (2 * d + 3 * n)
-            } else {
-                0
-            },
+            gater_macs: if gated { b * hg * (2 * d + 3 * n) } else { 0 },
             gated_kernels: plan.sparse,
         }
     }
 
-    fn apply_updates(&mut self, gated: bool) {
+    fn apply_updates(&mut self, x: ArrayView2<f32>, gated: bool) {
         let main = SgdSettings {
             learning_rate: self.settings.learning_rate,
             momentum: self.settings.momentum,
@@ -268,14 +270,29 @@ impl Lane {
         };
         let [o_gh, o_gg, o_ex, o_out] = &mut self.optimisers;
         let net = &mut self.net;
-        o_ex.step(&mut net.experts, &self.grads.experts, main);
+        let max_norm = self.settings.max_norm;
+        if self.acts.plan.defer_expert_gradient {
+            net.step_experts(
+                x,
+                &self.acts,
+                &mut self.grads,
+                main.learning_rate,
+                max_norm,
+                !self.experts_clipped,
+            );
+        } else {
+            o_ex.step(&mut net.experts, &self.grads.experts, main);
+            if let Some(c) = max_norm {
+                net.experts.clip_incoming_norms(c);
+            }
+        }
+        self.experts_clipped = true;
         o_out.step(&mut net.output, &self.grads.output, main);
         if gated {
             o_gh.step(&mut net.gater_hidden, &self.grads.gater_hidden, gater);
             o_gg.step(&mut net.gater_gates, &self.grads.gater_gates, gater);
         }
-        if let Some(c) = self.settings.max_norm {
-            net.experts.clip_incoming_norms(c);
+        if let Some(c) = max_norm {
             net.output.clip_incoming_norms(c);
             if gated {
                 net.gater_hidden.clip_incoming_norms(c);

@@ -147,7 +147,13 @@ impl GateEstimator for UnbiasedBinary {
             s.denominator = vec![0.0; units];
         }
         s.mean_loss = d * s.mean_loss + (1.0 - d) * mean_loss;
-        for (i, (h, p)) in sample.h.columns().into_iter().zip(sample.aux.columns()).enumerate() {
+        for (i, (h, p)) in sample
+            .h
+            .columns()
+            .into_iter()
+            .zip(sample.aux.columns())
+            .enumerate()
+        {
             let (mut num, mut den) = (0.0f32, 0.0f32);
             for b in 0..batch {
                 let r = (h[b] - p[b]) * (h[b] - p[b]);

@@ -27,12 +27,15 @@ use ndarray::{ArrayView2, Zip};
 
 use super::gated::{Activations, GatedNet, Gradients};
 use crate::estimators::GateEstimator;
+use crate::nn::dense::clip_norm;
 use crate::nn::simd::{dots, dots_with, weighted_sum};
 
 /// Gate firing rate up to which the lanes use the gated kernels (above it, the dense products
-/// are faster). `gradrace bench` measures the conditional layer at 1–100% firing; on the
-/// AVX-512 machines this project was tuned on the gated kernels win up to about 50%.
-pub const SPARSE_CROSSOVER: f32 = 0.4;
+/// are faster). `gradrace bench` measures the conditional layer at 1–100% firing: on the
+/// AVX-512 machine this was tuned on, at batch 32 and the paper's shapes, the gated kernels are
+/// ahead at 10% and behind at 25%, where every expert is used by some example and the kernels
+/// do a quarter of the dense work at a fraction of the dense products' efficiency.
+pub const SPARSE_CROSSOVER: f32 = 0.15;
 
 /// Where the backward pass computes ∂L/∂h (into `Gradients::dgates`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +66,10 @@ pub struct MainPlan {
     pub gate_gradient: GateGradient,
     /// Loop order of the gated kernels.
     pub order: SparseOrder,
+    /// Leave the experts' weight gradient to [`GatedNet::step_experts`], which applies the SGD
+    /// step θ ← θ − η ∂L/∂θ straight from the backward pass's intermediate results, never
+    /// writing ∂L/∂Wₑ to memory (the lanes do this when they train without momentum).
+    pub defer_expert_gradient: bool,
 }
 
 impl Default for MainPlan {
@@ -72,6 +79,7 @@ impl Default for MainPlan {
             sparse: false,
             gate_gradient: GateGradient::Everywhere,
             order: SparseOrder::ByExpert,
+            defer_expert_gradient: false,
         }
     }
 }
@@ -91,6 +99,7 @@ impl MainPlan {
             sparse,
             gate_gradient,
             order: SparseOrder::ByExpert,
+            defer_expert_gradient: false,
         }
     }
 }
@@ -133,21 +142,36 @@ impl ExpertRoutes {
 
     /// Routes the batch for gates `h` (batch × units).
     pub fn build(&mut self, h: ArrayView2<f32>) {
+        let (batch, units) = h.dim();
+        let total = batch * units;
         self.start.clear();
-        self.example.clear();
-        self.expert.clear();
-        self.gate.clear();
         self.start.push(0);
+        // Full-size buffers written without branches, then cut to the number of entries.
+        self.example.resize(total, 0);
+        self.expert.resize(total, 0);
+        self.gate.resize(total, 0.0);
+        let mut len = 0;
+        let (example, expert, gate) = (&mut self.example, &mut self.expert, &mut self.gate);
         for (i, column) in h.columns().into_iter().enumerate() {
-            for (b, &v) in column.iter().enumerate() {
-                if v != 0.0 {
-                    self.example.push(b as u32);
-                    self.expert.push(i as u32);
-                    self.gate.push(v);
+            let mut write = |b: usize, v: f32| {
+                // SAFETY: `len` counts the non-zero gates among those visited so far, so it is
+                // below the number visited, itself below `total`, the length of the buffers.
+                unsafe {
+                    *example.get_unchecked_mut(len) = b as u32;
+                    *expert.get_unchecked_mut(len) = i as u32;
+                    *gate.get_unchecked_mut(len) = v;
                 }
+                len += (v != 0.0) as usize;
+            };
+            match column.as_slice() {
+                Some(values) => values.iter().enumerate().for_each(|(b, &v)| write(b, v)),
+                None => column.iter().enumerate().for_each(|(b, &v)| write(b, v)),
             }
-            self.start.push(self.example.len());
+            self.start.push(len);
         }
+        self.example.truncate(len);
+        self.expert.truncate(len);
+        self.gate.truncate(len);
         self.by_example_start.clear();
         self.by_example_entry.clear();
     }
@@ -368,6 +392,9 @@ pub(crate) fn backward(
         grads.route_dexperts[k] = dc * g * act.derivative_from_output(hv);
     }
 
+    if plan.defer_expert_gradient {
+        return true;
+    }
     let xs = x.as_slice().expect("checked");
     let row = |b: u32| &xs[b as usize * d..(b as usize + 1) * d];
     // Column-major (checked above): the memory order is expert by expert.
@@ -383,7 +410,13 @@ pub(crate) fn backward(
             for i in 0..net.units() {
                 let (s, e) = (routes.start[i], routes.start[i + 1]);
                 let ex = &routes.example[s..e];
-                weighted_sum(&mut gwt[i * d..(i + 1) * d], e - s, &dh[s..e], |k| row(ex[k]));
+                weighted_sum(
+                    &mut gwt[i * d..(i + 1) * d],
+                    e - s,
+                    &dh[s..e],
+                    |k| row(ex[k]),
+                    false,
+                );
                 gb[i] = dh[s..e].iter().sum();
             }
         }
@@ -407,6 +440,53 @@ pub(crate) fn backward(
                     );
                 }
             }
+        }
+    }
+    true
+}
+
+/// The SGD step of the experts from the routed ∂L/∂H (see [`GatedNet::step_experts`]): for
+/// every expert some example uses, Wₑ[:, i] ← Wₑ[:, i] − η Σ_b ∂L/∂H_bi x_b and
+/// bₑ_i ← bₑ_i − η Σ_b ∂L/∂H_bi, then the max-norm constraint on that column while it is in
+/// cache. Columns no example uses are not touched. Returns false, touching nothing, when the
+/// layouts do not suit the kernels.
+pub(crate) fn step_experts(
+    net: &mut GatedNet,
+    x: ArrayView2<f32>,
+    acts: &Activations,
+    grads: &mut Gradients,
+    learning_rate: f32,
+    max_norm: Option<f32>,
+) -> bool {
+    let routes = &acts.routes;
+    if !net.experts.is_column_major()
+        || x.as_slice().is_none()
+        || routes.start.len() != net.units() + 1
+        || grads.route_dexperts.len() != routes.active()
+    {
+        return false;
+    }
+    let d = net.input_dim();
+    let xs = x.as_slice().expect("checked");
+    let row = |b: u32| &xs[b as usize * d..(b as usize + 1) * d];
+    let coef = &mut grads.route_dexperts;
+    coef.iter_mut().for_each(|v| *v *= -learning_rate);
+    let w = net
+        .experts
+        .w
+        .as_slice_memory_order_mut()
+        .expect("column-major");
+    for i in 0..routes.start.len() - 1 {
+        let (s, e) = (routes.start[i], routes.start[i + 1]);
+        if s == e {
+            continue;
+        }
+        let ex = &routes.example[s..e];
+        let col = &mut w[i * d..(i + 1) * d];
+        weighted_sum(col, e - s, &coef[s..e], |k| row(ex[k]), true);
+        net.experts.b[i] += coef[s..e].iter().sum::<f32>();
+        if let Some(c) = max_norm {
+            clip_norm(col, c);
         }
     }
     true
@@ -441,7 +521,11 @@ mod tests {
         assert_eq!(r.experts_used(), 3);
         r.build_by_example(3);
         assert_eq!(r.by_example_start, vec![0, 2, 3, 4]);
-        let experts: Vec<u32> = r.by_example_entry.iter().map(|&k| r.expert[k as usize]).collect();
+        let experts: Vec<u32> = r
+            .by_example_entry
+            .iter()
+            .map(|&k| r.expert[k as usize])
+            .collect();
         assert_eq!(experts, vec![1, 2, 2, 0]);
     }
 }

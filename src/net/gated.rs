@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conditional::{self, ExpertRoutes, GateGradient, MainPlan};
 use crate::estimators::GateSample;
-use crate::nn::{Activation, Dense, DenseGrad, SoftmaxCrossEntropy};
+use crate::nn::{Activation, Dense, DenseGrad, SoftmaxCrossEntropy, matmul_into};
 use crate::seed::Rng;
 
 /// Sizes and non-linearities of the network.
@@ -299,8 +299,53 @@ impl GatedNet {
         }
         self.expert_activation
             .backprop_inplace(acts.experts.view(), &mut grads.dexperts);
-        self.experts
-            .param_grad_into(x, grads.dexperts.view(), 1.0, &mut grads.experts);
+        if !acts.plan.defer_expert_gradient {
+            self.experts
+                .param_grad_into(x, grads.dexperts.view(), 1.0, &mut grads.experts);
+        }
+    }
+
+    /// The SGD step of the experts without momentum, after [`Self::backward_main`] ran with
+    /// `acts.plan.defer_expert_gradient`: Wₑ ← Wₑ − η xᵀ ∂L/∂H, bₑ ← bₑ − η Σ_b ∂L/∂H_b, then the
+    /// max-norm constraint. The dense path accumulates the product straight into Wₑ and clips
+    /// every column; the gated kernels update, and clip, only the experts some example used, so
+    /// `clip_all` must be true until every column has been clipped once. ∂L/∂Wₑ is never
+    /// written to memory.
+    pub fn step_experts(
+        &mut self,
+        x: ArrayView2<f32>,
+        acts: &Activations,
+        grads: &mut Gradients,
+        learning_rate: f32,
+        max_norm: Option<f32>,
+        clip_all: bool,
+    ) {
+        let sparse = acts.plan.sparse
+            && conditional::step_experts(
+                self,
+                x,
+                acts,
+                grads,
+                learning_rate,
+                if clip_all { None } else { max_norm },
+            );
+        if !sparse {
+            matmul_into(
+                x.t(),
+                grads.dexperts.view(),
+                self.experts.w.view_mut(),
+                -learning_rate,
+                true,
+            );
+            Zip::from(&mut self.experts.b)
+                .and(grads.dexperts.columns())
+                .for_each(|b, col| *b -= learning_rate * col.sum());
+        }
+        if let Some(c) = max_norm
+            && (clip_all || !sparse)
+        {
+            self.experts.clip_incoming_norms(c);
+        }
     }
 
     /// Backward pass through the gater from ∂L/∂a in `grads.dgate_pre`:

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::init::glorot_uniform;
 use super::matmul::matmul_into;
+use super::simd::dots;
 use crate::seed::Rng;
 
 /// A dense layer's parameters.
@@ -123,6 +124,13 @@ impl Dense {
     /// Rescales every incoming weight vector (column of W) whose L2 norm exceeds `max_norm` to
     /// norm `max_norm`: w_j ← w_j · min(1, c / ‖w_j‖).
     pub fn clip_incoming_norms(&mut self, max_norm: f32) {
+        let d = self.inputs().max(1);
+        if let Some(all) = self.w.t_mut_slice() {
+            for col in all.chunks_exact_mut(d) {
+                clip_norm(col, max_norm);
+            }
+            return;
+        }
         for mut col in self.w.columns_mut() {
             let norm = col.iter().map(|v| v * v).sum::<f32>().sqrt();
             if norm > max_norm {
@@ -135,6 +143,30 @@ impl Dense {
     /// True when every parameter is finite.
     pub fn is_finite(&self) -> bool {
         self.w.iter().chain(self.b.iter()).all(|v| v.is_finite())
+    }
+}
+
+/// w ← w · min(1, c / ‖w‖) for one contiguous incoming weight vector.
+pub fn clip_norm(w: &mut [f32], max_norm: f32) {
+    let norm = dots::<1>(w, &[w])[0].sqrt();
+    if norm > max_norm {
+        let s = max_norm / norm;
+        w.iter_mut().for_each(|v| *v *= s);
+    }
+}
+
+/// Column-major storage as one slice, column after column.
+trait ColumnMajorSlice {
+    fn t_mut_slice(&mut self) -> Option<&mut [f32]>;
+}
+
+impl ColumnMajorSlice for Array2<f32> {
+    fn t_mut_slice(&mut self) -> Option<&mut [f32]> {
+        if self.t().is_standard_layout() {
+            self.as_slice_memory_order_mut()
+        } else {
+            None
+        }
     }
 }
 

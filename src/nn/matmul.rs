@@ -25,7 +25,12 @@ pub fn matmul_into(
     let (m, k) = a.dim();
     let (k2, n) = b.dim();
     assert_eq!(k, k2, "matmul: inner dimensions {k} and {k2} differ");
-    assert_eq!(c.dim(), (m, n), "matmul: output is {:?}, expected {m}×{n}", c.dim());
+    assert_eq!(
+        c.dim(),
+        (m, n),
+        "matmul: output is {:?}, expected {m}×{n}",
+        c.dim()
+    );
     if m == 0 || n == 0 {
         return;
     }

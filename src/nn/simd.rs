@@ -1,11 +1,11 @@
 //! Small vector kernels of the gated (sparse) main path: several dot products that share one
 //! vector, and several scaled vectors summed into one.
 //!
-//! Each kernel is one portable body compiled three times — for AVX-512, for AVX2 and for the
-//! x86-64 baseline — and the widest the CPU supports is picked at run time, so a plain
-//! `cargo build` runs fast on any x86-64 machine. The bodies use plain multiplies and adds
-//! (no fused multiply-add) in 16 fixed lanes reduced in a fixed order, so every variant returns
-//! bit-identical results: a run does not depend on which CPU it ran on.
+//! Each kernel exists with AVX-512 intrinsics, with AVX2 + FMA intrinsics and as a portable
+//! body; the widest the CPU supports is picked once at run time, so a plain `cargo build` runs
+//! fast on any x86-64 machine. All of them accumulate in 16 lanes reduced in a fixed order, so
+//! results are deterministic on a given machine (like the dense products, the last bits may
+//! differ between instruction sets).
 
 use std::sync::OnceLock;
 
@@ -44,7 +44,9 @@ pub fn simd_level() -> SimdLevel {
 fn detect() -> SimdLevel {
     if std::arch::is_x86_feature_detected!("avx512f") {
         SimdLevel::Avx512
-    } else if std::arch::is_x86_feature_detected!("avx2") {
+    } else if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+    {
         SimdLevel::Avx2
     } else {
         SimdLevel::Portable
@@ -127,34 +129,176 @@ fn axpys_body<const R: usize>(out: &mut [f32], coef: [f32; R], xs: &[&[f32]; R],
     }
 }
 
-macro_rules! dispatch {
-    ($body:ident, $avx512:ident, $avx2:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f")]
-        fn $avx512<const R: usize>($($arg: $ty),*) -> $ret {
-            $body::<R>($($arg),*)
-        }
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    //! The kernels with explicit 512-bit and 256-bit intrinsics: one accumulator register (or
+    //! register pair) of 16 lanes per output, fused multiply-adds.
+    use std::arch::x86_64::*;
 
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2")]
-        fn $avx2<const R: usize>($($arg: $ty),*) -> $ret {
-            $body::<R>($($arg),*)
+    use super::{LANES, reduce};
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn dots_avx512<const R: usize>(w: &[f32], xs: &[&[f32]; R]) -> [f32; R] {
+        let n = w.len();
+        for x in xs {
+            assert!(x.len() >= n, "dots: vector shorter than the shared one");
         }
-    };
+        let chunks = n / LANES;
+        let mut acc = [_mm512_setzero_ps(); R];
+        // SAFETY: every load reads 16 floats at offset c·16 + 15 < chunks·16 ≤ n of slices at
+        // least n long.
+        unsafe {
+            for c in 0..chunks {
+                let wv = _mm512_loadu_ps(w.as_ptr().add(c * LANES));
+                for r in 0..R {
+                    let xv = _mm512_loadu_ps(xs[r].as_ptr().add(c * LANES));
+                    acc[r] = _mm512_fmadd_ps(wv, xv, acc[r]);
+                }
+            }
+        }
+        let mut out = [0.0f32; R];
+        for r in 0..R {
+            let mut lanes = [0.0f32; LANES];
+            // SAFETY: `lanes` holds 16 floats.
+            unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), acc[r]) };
+            let mut s = reduce(&lanes);
+            for i in chunks * LANES..n {
+                s += w[i] * xs[r][i];
+            }
+            out[r] = s;
+        }
+        out
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn axpys_avx512<const R: usize>(
+        out: &mut [f32],
+        coef: [f32; R],
+        xs: &[&[f32]; R],
+        accumulate: bool,
+    ) {
+        let n = out.len();
+        for x in xs {
+            assert!(x.len() >= n, "axpys: input shorter than the output");
+        }
+        let chunks = n / LANES;
+        let cv: [__m512; R] = std::array::from_fn(|r| _mm512_set1_ps(coef[r]));
+        // SAFETY: every load and store touches 16 floats below chunks·16 ≤ n of slices at least
+        // n long.
+        unsafe {
+            for c in 0..chunks {
+                let o = out.as_mut_ptr().add(c * LANES);
+                let mut acc = if accumulate {
+                    _mm512_loadu_ps(o)
+                } else {
+                    _mm512_setzero_ps()
+                };
+                for r in 0..R {
+                    let xv = _mm512_loadu_ps(xs[r].as_ptr().add(c * LANES));
+                    acc = _mm512_fmadd_ps(cv[r], xv, acc);
+                }
+                _mm512_storeu_ps(o, acc);
+            }
+        }
+        for i in chunks * LANES..n {
+            let mut s = if accumulate { out[i] } else { 0.0 };
+            for r in 0..R {
+                s += coef[r] * xs[r][i];
+            }
+            out[i] = s;
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn dots_avx2<const R: usize>(w: &[f32], xs: &[&[f32]; R]) -> [f32; R] {
+        let n = w.len();
+        for x in xs {
+            assert!(x.len() >= n, "dots: vector shorter than the shared one");
+        }
+        let chunks = n / LANES;
+        let mut lo = [_mm256_setzero_ps(); R];
+        let mut hi = [_mm256_setzero_ps(); R];
+        // SAFETY: as in the 512-bit kernel, two 8-float halves per chunk.
+        unsafe {
+            for c in 0..chunks {
+                let p = c * LANES;
+                let (w0, w1) = (
+                    _mm256_loadu_ps(w.as_ptr().add(p)),
+                    _mm256_loadu_ps(w.as_ptr().add(p + 8)),
+                );
+                for r in 0..R {
+                    let x0 = _mm256_loadu_ps(xs[r].as_ptr().add(p));
+                    let x1 = _mm256_loadu_ps(xs[r].as_ptr().add(p + 8));
+                    lo[r] = _mm256_fmadd_ps(w0, x0, lo[r]);
+                    hi[r] = _mm256_fmadd_ps(w1, x1, hi[r]);
+                }
+            }
+        }
+        let mut out = [0.0f32; R];
+        for r in 0..R {
+            let mut lanes = [0.0f32; LANES];
+            // SAFETY: `lanes` holds 16 floats.
+            unsafe {
+                _mm256_storeu_ps(lanes.as_mut_ptr(), lo[r]);
+                _mm256_storeu_ps(lanes.as_mut_ptr().add(8), hi[r]);
+            }
+            let mut s = reduce(&lanes);
+            for i in chunks * LANES..n {
+                s += w[i] * xs[r][i];
+            }
+            out[r] = s;
+        }
+        out
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn axpys_avx2<const R: usize>(
+        out: &mut [f32],
+        coef: [f32; R],
+        xs: &[&[f32]; R],
+        accumulate: bool,
+    ) {
+        let n = out.len();
+        for x in xs {
+            assert!(x.len() >= n, "axpys: input shorter than the output");
+        }
+        let chunks = n / 8;
+        let cv: [__m256; R] = std::array::from_fn(|r| _mm256_set1_ps(coef[r]));
+        // SAFETY: every load and store touches 8 floats below chunks·8 ≤ n of slices at least
+        // n long.
+        unsafe {
+            for c in 0..chunks {
+                let o = out.as_mut_ptr().add(c * 8);
+                let mut acc = if accumulate {
+                    _mm256_loadu_ps(o)
+                } else {
+                    _mm256_setzero_ps()
+                };
+                for r in 0..R {
+                    let xv = _mm256_loadu_ps(xs[r].as_ptr().add(c * 8));
+                    acc = _mm256_fmadd_ps(cv[r], xv, acc);
+                }
+                _mm256_storeu_ps(o, acc);
+            }
+        }
+        for i in chunks * 8..n {
+            let mut s = if accumulate { out[i] } else { 0.0 };
+            for r in 0..R {
+                s += coef[r] * xs[r][i];
+            }
+            out[i] = s;
+        }
+    }
 }
-
-dispatch!(dots_body, dots_avx512, dots_avx2, (w: &[f32], xs: &[&[f32]; R]) -> [f32; R]);
-dispatch!(axpys_body, axpys_avx512, axpys_avx2,
-    (out: &mut [f32], coef: [f32; R], xs: &[&[f32]; R], accumulate: bool) -> ());
 
 /// R dot products sharing one vector: out_r = Σ_i w_i · xs_r[i] over i < w.len().
 pub fn dots<const R: usize>(w: &[f32], xs: &[&[f32]; R]) -> [f32; R] {
     match simd_level() {
         // SAFETY: the CPU supports the instruction set the variant was compiled for.
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx512 => unsafe { dots_avx512::<R>(w, xs) },
+        SimdLevel::Avx512 => unsafe { x86::dots_avx512::<R>(w, xs) },
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2 => unsafe { dots_avx2::<R>(w, xs) },
+        SimdLevel::Avx2 => unsafe { x86::dots_avx2::<R>(w, xs) },
         _ => dots_body::<R>(w, xs),
     }
 }
@@ -164,9 +308,9 @@ pub fn axpys<const R: usize>(out: &mut [f32], coef: [f32; R], xs: &[&[f32]; R], 
     match simd_level() {
         // SAFETY: the CPU supports the instruction set the variant was compiled for.
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx512 => unsafe { axpys_avx512::<R>(out, coef, xs, accumulate) },
+        SimdLevel::Avx512 => unsafe { x86::axpys_avx512::<R>(out, coef, xs, accumulate) },
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2 => unsafe { axpys_avx2::<R>(out, coef, xs, accumulate) },
+        SimdLevel::Avx2 => unsafe { x86::axpys_avx2::<R>(out, coef, xs, accumulate) },
         _ => axpys_body::<R>(out, coef, xs, accumulate),
     }
 }
@@ -188,20 +332,23 @@ pub fn dots_with<'a>(w: &[f32], count: usize, x: impl Fn(usize) -> &'a [f32], ou
     }
 }
 
-/// out ← Σ_k coef[k] · x(k) over k < count (out ← 0 when count = 0), four at a time.
+/// out ← (accumulate ? out : 0) + Σ_k coef[k] · x(k) over k < count, four at a time.
 pub fn weighted_sum<'a>(
     out: &mut [f32],
     count: usize,
     coef: &[f32],
     x: impl Fn(usize) -> &'a [f32],
+    accumulate: bool,
 ) {
     if count == 0 {
-        out.fill(0.0);
+        if !accumulate {
+            out.fill(0.0);
+        }
         return;
     }
     let mut k = 0;
     while k < count {
-        let acc = k > 0;
+        let acc = accumulate || k > 0;
         match count - k {
             1 => axpys::<1>(out, [coef[k]], &[x(k)], acc),
             2 => axpys::<2>(out, [coef[k], coef[k + 1]], &[x(k), x(k + 1)], acc),
@@ -228,37 +375,72 @@ mod tests {
 
     fn data(n: usize, seed: u32) -> Vec<f32> {
         (0..n)
-            .map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0
+            })
             .collect()
     }
 
     #[test]
-    fn kernels_match_scalar_sums_and_every_level_agrees() {
+    fn kernels_match_scalar_sums_and_the_portable_bodies() {
         for n in [0usize, 1, 15, 16, 17, 100, 784] {
             let w = data(n, 1);
             let xs: Vec<Vec<f32>> = (0..7).map(|s| data(n, 10 + s)).collect();
             let mut out = vec![0.0f32; 7];
             dots_with(&w, 7, |k| &xs[k], &mut out);
             for k in 0..7 {
-                let exact: f64 = w.iter().zip(&xs[k]).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
-                assert!((out[k] as f64 - exact).abs() < 1e-4 * (n as f64 + 1.0), "dot n={n} k={k}");
+                let exact: f64 = w
+                    .iter()
+                    .zip(&xs[k])
+                    .map(|(a, b)| (*a as f64) * (*b as f64))
+                    .sum();
+                assert!(
+                    (out[k] as f64 - exact).abs() < 1e-4 * (n as f64 + 1.0),
+                    "dot n={n} k={k}"
+                );
             }
             let portable = dots_body::<4>(&w, &[&xs[0], &xs[1], &xs[2], &xs[3]]);
-            assert_eq!(portable, dots::<4>(&w, &[&xs[0], &xs[1], &xs[2], &xs[3]]));
+            let dispatched = dots::<4>(&w, &[&xs[0], &xs[1], &xs[2], &xs[3]]);
+            for (p, d) in portable.iter().zip(&dispatched) {
+                assert!(
+                    (p - d).abs() <= 1e-5 * (n as f32 + 1.0),
+                    "n={n}: {p} vs {d}"
+                );
+            }
 
             let coef: Vec<f32> = (0..7).map(|k| k as f32 * 0.5 - 1.0).collect();
             let mut sum = vec![9.0f32; n];
-            weighted_sum(&mut sum, 7, &coef, |k| &xs[k]);
+            weighted_sum(&mut sum, 7, &coef, |k| &xs[k], false);
             for i in 0..n {
                 let exact: f64 = (0..7).map(|k| coef[k] as f64 * xs[k][i] as f64).sum();
                 assert!((sum[i] as f64 - exact).abs() < 1e-5, "axpy n={n} i={i}");
             }
             let mut portable = vec![1.0f32; n];
             let mut dispatched = portable.clone();
-            axpys_body::<3>(&mut portable, [0.5, -2.0, 3.0], &[&xs[0], &xs[1], &xs[2]], true);
-            axpys::<3>(&mut dispatched, [0.5, -2.0, 3.0], &[&xs[0], &xs[1], &xs[2]], true);
-            assert_eq!(portable, dispatched);
-            weighted_sum(&mut sum, 0, &coef, |k| &xs[k]);
+            axpys_body::<3>(
+                &mut portable,
+                [0.5, -2.0, 3.0],
+                &[&xs[0], &xs[1], &xs[2]],
+                true,
+            );
+            axpys::<3>(
+                &mut dispatched,
+                [0.5, -2.0, 3.0],
+                &[&xs[0], &xs[1], &xs[2]],
+                true,
+            );
+            for (p, d) in portable.iter().zip(&dispatched) {
+                assert!((p - d).abs() <= 1e-5, "n={n}: {p} vs {d}");
+            }
+            let mut again = sum.clone();
+            weighted_sum(&mut again, 7, &coef, |k| &xs[k], true);
+            for i in 0..n {
+                assert!(
+                    (again[i] - 2.0 * sum[i]).abs() <= 1e-5,
+                    "accumulate n={n} i={i}"
+                );
+            }
+            weighted_sum(&mut sum, 0, &coef, |k| &xs[k], false);
             assert!(sum.iter().all(|&v| v == 0.0));
         }
     }

@@ -1,0 +1,198 @@
+//! The conditional layer alone: experts, gates and softmax layer, forward + backward (loss,
+//! parameter gradients of the experts and the softmax layer, ∂L/∂h), with the gated kernels
+//! against the dense-masked path, for random binary gates firing at a given rate.
+
+use ndarray::Array2;
+use rand::Rng as _;
+use serde::Serialize;
+
+use super::timing::{Budget, interleaved};
+use crate::net::{GateGradient, GatedNet, MainPlan, NetConfig, SparseOrder};
+use crate::nn::Activation;
+use crate::seed::rng_for;
+
+/// The layer's sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shapes {
+    /// Examples per minibatch.
+    pub batch: usize,
+    /// Input dimension.
+    pub inputs: usize,
+    /// Experts (= gates).
+    pub experts: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Expert non-linearity.
+    pub activation: Activation,
+}
+
+/// One firing rate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LayerResult {
+    /// Probability that a gate is on.
+    pub firing_rate: f32,
+    /// Fraction of gates on in the measured minibatch.
+    pub measured_rate: f32,
+    /// Fraction of experts at least one example uses.
+    pub experts_used: f32,
+    /// Seconds per forward + backward, every expert computed.
+    pub dense_seconds: f64,
+    /// Seconds per forward + backward with the gated kernels.
+    pub sparse_seconds: f64,
+    /// dense / gated.
+    pub speedup: f64,
+}
+
+/// One way of organising the gated kernels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerOption {
+    /// What it is.
+    pub name: String,
+    /// Probability that a gate is on.
+    pub firing_rate: f32,
+    /// Seconds of the dense path with the same ∂L/∂h needs.
+    pub dense_seconds: f64,
+    /// Seconds with the gated kernels.
+    pub sparse_seconds: f64,
+    /// dense / gated.
+    pub speedup: f64,
+}
+
+struct Fixture {
+    net: GatedNet,
+    x: Array2<f32>,
+    y: Vec<u8>,
+}
+
+fn fixture(s: &Shapes, seed: u64) -> Fixture {
+    let config = NetConfig {
+        gater_hidden: 1,
+        gater_activation: Activation::Tanh,
+        experts: s.experts,
+        expert_activation: s.activation,
+    };
+    let mut rng = rng_for(seed, "bench/layer");
+    let net = GatedNet::init(s.inputs, s.classes, &config, &mut rng);
+    let x = Array2::from_shape_fn((s.batch, s.inputs), |_| rng.random::<f32>());
+    let y = (0..s.batch)
+        .map(|_| rng.random_range(0..s.classes) as u8)
+        .collect();
+    Fixture { net, x, y }
+}
+
+fn gates(s: &Shapes, rate: f32, seed: u64) -> Array2<f32> {
+    let mut rng = rng_for(seed, &format!("bench/gates/{rate}"));
+    Array2::from_shape_fn((s.batch, s.experts), |_| {
+        if rng.random::<f32>() < rate { 1.0 } else { 0.0 }
+    })
+}
+
+/// Times forward + backward with `sparse` against `dense` on gates `h`; returns (dense s,
+/// sparse s, fraction of experts used).
+fn compare(
+    f: &Fixture,
+    h: &Array2<f32>,
+    dense: MainPlan,
+    sparse: MainPlan,
+    budget: Budget,
+) -> (f64, f64, f32) {
+    let batch = f.y.len();
+    let setup = |plan: MainPlan| {
+        let mut acts = f.net.activations(batch);
+        acts.gates.h.assign(h);
+        acts.plan = plan;
+        (acts, f.net.gradients(batch))
+    };
+    let (mut da, mut dg) = setup(dense);
+    let (mut sa, mut sg) = setup(sparse);
+    let mut run_dense = || {
+        f.net.forward_main(f.x.view(), &f.y, &mut da);
+        f.net.backward_main(f.x.view(), &f.y, &da, &mut dg);
+    };
+    let mut run_sparse = || {
+        f.net.forward_main(f.x.view(), &f.y, &mut sa);
+        f.net.backward_main(f.x.view(), &f.y, &sa, &mut sg);
+    };
+    let [d, s] = interleaved(budget, &mut [&mut run_dense, &mut run_sparse]);
+    let used = sa.routes.experts_used() as f32 / f.net.units().max(1) as f32;
+    (d, s, used)
+}
+
+/// The layer at each firing rate of `rates`, with ∂L/∂h where gates are on (the common case:
+/// stochastic times smooth, rectifiers).
+pub fn sweep(s: &Shapes, rates: &[f32], budget: Budget, seed: u64) -> Vec<LayerResult> {
+    let f = fixture(s, seed);
+    let plan = |sparse| MainPlan {
+        sparse,
+        gate_gradient: GateGradient::WhereOn,
+        order: SparseOrder::ByExpert,
+        defer_expert_gradient: false,
+    };
+    rates
+        .iter()
+        .map(|&rate| {
+            let h = gates(s, rate, seed);
+            let measured_rate = h.iter().filter(|&&v| v != 0.0).count() as f32 / h.len() as f32;
+            let (dense, sparse, used) = compare(&f, &h, plan(false), plan(true), budget);
+            LayerResult {
+                firing_rate: rate,
+                measured_rate,
+                experts_used: used,
+                dense_seconds: dense,
+                sparse_seconds: sparse,
+                speedup: dense / sparse,
+            }
+        })
+        .collect()
+}
+
+/// The loop orders and the estimators' ∂L/∂h needs at firing rate `rate`.
+pub fn options(s: &Shapes, rate: f32, budget: Budget, seed: u64) -> Vec<LayerOption> {
+    let f = fixture(s, seed);
+    let h = gates(s, rate, seed);
+    let cases = [
+        (
+            "by expert (gather each expert's examples); ∂L/∂h where on",
+            GateGradient::WhereOn,
+            SparseOrder::ByExpert,
+        ),
+        (
+            "by example (each example's active experts); ∂L/∂h where on",
+            GateGradient::WhereOn,
+            SparseOrder::ByExample,
+        ),
+        (
+            "by expert; ∂L/∂h everywhere (straight-through: all experts forward)",
+            GateGradient::Everywhere,
+            SparseOrder::ByExpert,
+        ),
+        (
+            "by expert; no ∂L/∂h (unbiased estimator)",
+            GateGradient::Skip,
+            SparseOrder::ByExpert,
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, gate_gradient, order)| {
+            let dense = MainPlan {
+                sparse: false,
+                gate_gradient,
+                order,
+                defer_expert_gradient: false,
+            };
+            let sparse = MainPlan {
+                sparse: true,
+                ..dense
+            };
+            let (d, sp, _) = compare(&f, &h, dense, sparse, budget);
+            LayerOption {
+                name: name.to_string(),
+                firing_rate: rate,
+                dense_seconds: d,
+                sparse_seconds: sp,
+                speedup: d / sp,
+            }
+        })
+        .collect()
+}

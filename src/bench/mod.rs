@@ -1,0 +1,343 @@
+//! `gradrace bench`: what conditional computation really saves on this machine, measured
+//! single-threaded in one run on an experiment's shapes.
+//!
+//! Three measurements, each against its dense reference in the same run ([`timing`]):
+//! - the conditional layer (main path: experts, gates, softmax layer) forward + backward with
+//!   the gated kernels at firing rates 1–100% against the dense-masked layer;
+//! - every lane's training throughput with the main path the engine picks, against the same lane
+//!   computing every expert (the dense-masked path); the gate biases are first shifted so that
+//!   gated lanes fire at the experiment's sparsity target, as a trained lane does;
+//! - the dense kernel's GFLOP/s on the experiment's largest layer, against plain products with
+//!   the same library.
+//!
+//! The measuring code returns a [`BenchReport`]; [`BenchReport::table`] renders it as text and
+//! serde as JSON. Nothing here prints.
+
+pub mod kernel;
+pub mod lanes;
+pub mod layer;
+pub mod timing;
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::config::Experiment;
+use crate::data::DataSplit;
+use crate::nn::simd::simd_level;
+
+pub use kernel::KernelResult;
+pub use lanes::LaneResult;
+pub use layer::{LayerOption, LayerResult};
+pub use timing::Budget;
+
+/// How long to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BenchSettings {
+    /// Rounds and repetitions of the layer measurements.
+    pub layer: Budget,
+    /// Rounds and training steps per round of the lane measurements.
+    pub lanes: Budget,
+    /// Rounds and repetitions of the kernel measurements.
+    pub kernel: Budget,
+    /// Side of the square reference product.
+    pub square: usize,
+}
+
+impl BenchSettings {
+    /// The full measurement (about a minute per lane on the paper's experiment).
+    pub fn full() -> Self {
+        BenchSettings {
+            layer: Budget {
+                rounds: 7,
+                reps: 10,
+            },
+            lanes: Budget {
+                rounds: 5,
+                reps: 20,
+            },
+            kernel: Budget {
+                rounds: 7,
+                reps: 10,
+            },
+            square: 1024,
+        }
+    }
+
+    /// A quick look (seconds): fewer rounds and repetitions.
+    pub fn quick() -> Self {
+        BenchSettings {
+            layer: Budget { rounds: 2, reps: 3 },
+            lanes: Budget { rounds: 2, reps: 4 },
+            kernel: Budget { rounds: 2, reps: 3 },
+            square: 512,
+        }
+    }
+}
+
+/// Everything `gradrace bench` measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchReport {
+    /// Experiment name.
+    pub experiment: String,
+    /// Examples per minibatch.
+    pub batch: usize,
+    /// Input dimension.
+    pub inputs: usize,
+    /// Gater hidden units.
+    pub gater_hidden: usize,
+    /// Experts.
+    pub experts: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Vector instruction set of the gated kernels.
+    pub simd: String,
+    /// Library of the dense products.
+    pub dense_library: String,
+    /// Threads used (always 1).
+    pub threads: usize,
+    /// Measurement budget.
+    pub settings: BenchSettings,
+    /// Conditional layer, gated kernels vs dense, by firing rate.
+    pub layer: Vec<LayerResult>,
+    /// Other ways to organise the gated kernels, at the experiment's sparsity target.
+    pub layer_options: Vec<LayerOption>,
+    /// Training throughput of every lane.
+    pub lanes: Vec<LaneResult>,
+    /// Dense kernel speed.
+    pub kernel: KernelResult,
+}
+
+/// Firing rates of the layer measurement.
+pub const FIRING_RATES: [f32; 6] = [0.01, 0.05, 0.10, 0.25, 0.50, 1.0];
+
+/// Runs every measurement for `experiment` on `data` (single-threaded, one thing at a time).
+/// `progress` is told what is being measured (the CLI shows it on stderr).
+pub fn run(
+    experiment: &Experiment,
+    data: &DataSplit,
+    settings: BenchSettings,
+    progress: &mut dyn FnMut(&str),
+) -> Result<BenchReport, String> {
+    if data.train.len() < experiment.training.batch_size {
+        return Err(format!(
+            "the training set has {} examples, fewer than one minibatch of {}",
+            data.train.len(),
+            experiment.training.batch_size
+        ));
+    }
+    let batch = experiment.training.batch_size;
+    let shapes = layer::Shapes {
+        batch,
+        inputs: data.train.input_dim(),
+        experts: experiment.network.experts,
+        classes: crate::data::CLASSES,
+        activation: experiment.network.expert_activation,
+    };
+    progress("conditional layer");
+    let layer = layer::sweep(&shapes, &FIRING_RATES, settings.layer, experiment.seed);
+    let layer_options = layer::options(
+        &shapes,
+        experiment.training.sparsity_target,
+        settings.layer,
+        experiment.seed,
+    );
+    let mut lanes = Vec::new();
+    for spec in &experiment.lanes {
+        progress(&format!("lane {}", spec.name));
+        lanes.push(lanes::measure(experiment, spec, data, settings.lanes)?);
+    }
+    progress("dense kernel");
+    let kernel = kernel::measure(
+        batch,
+        data.train.input_dim(),
+        experiment.network.gater_hidden,
+        experiment.network.experts,
+        settings.kernel,
+        settings.square,
+    );
+    Ok(BenchReport {
+        experiment: experiment.name.clone(),
+        batch,
+        inputs: data.train.input_dim(),
+        gater_hidden: experiment.network.gater_hidden,
+        experts: experiment.network.experts,
+        classes: crate::data::CLASSES,
+        simd: simd_level().name().to_string(),
+        dense_library: "gemm 0.19 (pure Rust, run-time CPU dispatch)".to_string(),
+        threads: 1,
+        settings,
+        layer,
+        layer_options,
+        lanes,
+        kernel,
+    })
+}
+
+fn ms(seconds: f64) -> String {
+    format!("{:.3}", seconds * 1e3)
+}
+
+impl BenchReport {
+    /// The report as aligned text tables.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "gradrace bench — {}: batch {}, {} inputs → {} experts → {} classes, gater {} hidden; \
+             1 thread, gated kernels {}, dense products {}",
+            self.experiment,
+            self.batch,
+            self.inputs,
+            self.experts,
+            self.classes,
+            self.gater_hidden,
+            self.simd,
+            self.dense_library
+        );
+        let _ = writeln!(
+            out,
+            "\nConditional layer (experts + gates + softmax layer), forward + backward, per minibatch:"
+        );
+        let rows: Vec<Vec<String>> = self
+            .layer
+            .iter()
+            .map(|r| {
+                vec![
+                    format!("{:.0}%", 100.0 * r.firing_rate),
+                    format!("{:.1}%", 100.0 * r.experts_used),
+                    ms(r.dense_seconds),
+                    ms(r.sparse_seconds),
+                    format!("{:.2}×", r.speedup),
+                ]
+            })
+            .collect();
+        out.push_str(&render(
+            &["firing", "experts used", "dense ms", "gated ms", "speedup"],
+            &rows,
+        ));
+        let _ = writeln!(
+            out,
+            "\nWays to organise the gated kernels at {:.0}% firing:",
+            100.0 * self.layer_options.first().map_or(0.0, |o| o.firing_rate)
+        );
+        let rows: Vec<Vec<String>> = self
+            .layer_options
+            .iter()
+            .map(|o| {
+                vec![
+                    o.name.clone(),
+                    ms(o.dense_seconds),
+                    ms(o.sparse_seconds),
+                    format!("{:.2}×", o.speedup),
+                ]
+            })
+            .collect();
+        out.push_str(&render(
+            &["option", "dense ms", "gated ms", "speedup"],
+            &rows,
+        ));
+        let _ = writeln!(
+            out,
+            "\nTraining throughput (gated lanes start at the sparsity target; speedup vs the same \
+             lane computing every expert):"
+        );
+        let rows: Vec<Vec<String>> = self
+            .lanes
+            .iter()
+            .map(|l| {
+                vec![
+                    l.lane.clone(),
+                    l.estimator.clone(),
+                    format!("{:.1}%", 100.0 * l.firing_rate),
+                    l.main_path.clone(),
+                    ms(l.seconds_per_step),
+                    format!("{:.0}", l.examples_per_second),
+                    ms(l.dense_seconds_per_step),
+                    format!("{:.2}×", l.speedup),
+                    format!("{:.2}×", l.ideal_speedup),
+                ]
+            })
+            .collect();
+        out.push_str(&render(
+            &[
+                "lane",
+                "estimator",
+                "firing",
+                "main path",
+                "ms/step",
+                "examples/s",
+                "every expert ms",
+                "speedup",
+                "ideal",
+            ],
+            &rows,
+        ));
+        let k = &self.kernel;
+        let _ = writeln!(out, "\nDense kernel ({}):", self.dense_library);
+        let rows = vec![
+            vec![
+                format!("layer {} forward + ∂W", k.layer),
+                k.shape.clone(),
+                format!("{:.1}", k.layer_gflops),
+                format!("{:.0}%", 100.0 * k.layer_gflops / k.square_gflops),
+            ],
+            vec![
+                "plain product, same shapes".into(),
+                k.shape.clone(),
+                format!("{:.1}", k.plain_gflops),
+                format!("{:.0}%", 100.0 * k.plain_gflops / k.square_gflops),
+            ],
+            vec![
+                "plain square product".into(),
+                format!("{0}×{0}×{0}", k.square),
+                format!("{:.1}", k.square_gflops),
+                "100%".into(),
+            ],
+        ];
+        out.push_str(&render(
+            &["product", "shape", "GFLOP/s", "of square"],
+            &rows,
+        ));
+        let _ = writeln!(
+            out,
+            "layer kernel / plain product of the same shapes: {:.0}%",
+            100.0 * k.layer_gflops / k.plain_gflops
+        );
+        out
+    }
+}
+
+/// An aligned table: first column left-aligned, the others right-aligned.
+fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| -> String {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, &w))| {
+                if i <= 1 && header.len() > 6 || i == 0 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect();
+        parts.join("  ").trim_end().to_string()
+    };
+    let mut out = line(&header.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    out.push('\n');
+    out.push_str(&"─".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
+    out.push('\n');
+    for row in rows {
+        out.push_str(&line(row));
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,34 @@
+//! `gradrace bench [EXPERIMENT] [--quick] [--json]`: measures on this machine what the gated
+//! kernels save (see [`crate::bench`]) and prints a table, or one JSON record.
+
+use std::io::Write as _;
+
+use super::race::{data_for, experiment_for};
+use super::{BenchArgs, CliError, RaceArgs};
+use crate::bench::{self, BenchSettings};
+
+/// Runs `gradrace bench`.
+pub fn run(args: &BenchArgs) -> Result<(), CliError> {
+    let experiment = experiment_for(&RaceArgs {
+        experiment: args.experiment.clone(),
+        data: args.data.clone(),
+        ..RaceArgs::default()
+    })?;
+    let data = data_for(&experiment)?;
+    let settings = if args.quick {
+        BenchSettings::quick()
+    } else {
+        BenchSettings::full()
+    };
+    let mut progress = |what: &str| eprintln!("gradrace bench: measuring {what}");
+    let report =
+        bench::run(&experiment, &data, settings, &mut progress).map_err(CliError::Runtime)?;
+    let text = if args.json {
+        serde_json::to_string(&report).map_err(|e| CliError::Runtime(e.to_string()))? + "\n"
+    } else {
+        report.table()
+    };
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(|e| CliError::Runtime(format!("writing the report: {e}")))
+}
