@@ -103,7 +103,7 @@ pub fn encode_images(rows: usize, cols: usize, pixels: &[u8]) -> Vec<u8> {
     );
     let per_image = rows.checked_mul(cols).expect("rows × cols overflows usize");
     assert!(
-        pixels.len() % per_image == 0,
+        pixels.len().is_multiple_of(per_image),
         "{} pixels is not a whole number of {rows}×{cols} images",
         pixels.len()
     );
@@ -242,15 +242,15 @@ impl<'a> Stream<'a> {
             let bytes = buf.get(4 * i..4 * i + 4)?;
             Some(u32::from_be_bytes(bytes.try_into().ok()?))
         };
-        if got >= 4 {
-            if let Some(found) = word(0).filter(|&found| found != magic) {
-                return Err(DataError::BadMagic {
-                    file: self.file.clone(),
-                    kind,
-                    expected: magic,
-                    found,
-                });
-            }
+        if got >= 4
+            && let Some(found) = word(0).filter(|&found| found != magic)
+        {
+            return Err(DataError::BadMagic {
+                file: self.file.clone(),
+                kind,
+                expected: magic,
+                found,
+            });
         }
         if got < buf.len() {
             return Err(DataError::TruncatedHeader {

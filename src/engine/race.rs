@@ -213,13 +213,13 @@ impl LaneRunner {
                 seconds,
             });
             let last = step == ctx.total_steps;
-            if m.heat_every > 0 && (step % m.heat_every == 0 || last) {
+            if m.heat_every > 0 && (step.is_multiple_of(m.heat_every) || last) {
                 events.push(EngineEvent::Heat {
                     lane: self.index,
                     row: self.heat_row(step),
                 });
             }
-            if (m.probe_every > 0 && step % m.probe_every == 0)
+            if (m.probe_every > 0 && step.is_multiple_of(m.probe_every))
                 && let Some(point) = self.probe(step, ctx)
             {
                 events.push(EngineEvent::Probe {
@@ -227,7 +227,7 @@ impl LaneRunner {
                     point,
                 });
             }
-            if (m.eval_every > 0 && step % m.eval_every == 0) || last {
+            if (m.eval_every > 0 && step.is_multiple_of(m.eval_every)) || last {
                 let e = self.lane.evaluate(&ctx.data.heldout, EVAL_CHUNK);
                 events.push(EngineEvent::Eval {
                     lane: self.index,
