@@ -40,7 +40,7 @@ pub fn firing_rate_penalty_into(
     let units = a.ncols();
     scratch.clear();
     scratch.resize(batch * units, 0.0);
-    // Unit by unit: q'(a_bi) into the scratch, then the unit's coefficient in place of nothing.
+    // Unit by unit: q̄_i and q'(a_bi) (kept in the scratch), then the unit's gradient.
     let mut penalty = 0.0f32;
     for (i, (column, mut dcol)) in a.columns().into_iter().zip(da.columns_mut()).enumerate() {
         let dq = &mut scratch[i * batch..(i + 1) * batch];
