@@ -117,13 +117,18 @@ pub trait GateEstimator: Send + Sync {
 
     /// Writes the estimate of ∂L/∂a for the batch-mean loss, given the sample, ∂L/∂h (of the
     /// batch-mean loss) and the per-example losses L_b.
+    ///
+    /// The default is the chain rule through the sampled path, da = ∂L/∂h ⊙ aux, for the
+    /// back-propagating estimators whose `aux` holds their own ∂h/∂a.
     fn gate_gradient(
         &self,
         sample: &GateSample,
         dl_dh: ArrayView2<f32>,
-        losses: ArrayView1<f32>,
+        _losses: ArrayView1<f32>,
         da: &mut Array2<f32>,
-    );
+    ) {
+        chain_through_local_derivative(dl_dh, &sample.aux, da);
+    }
 
     /// Updates internal state (moving-average baselines) after a training step.
     fn observe(&mut self, _sample: &GateSample, _losses: ArrayView1<f32>) {}

@@ -6,14 +6,12 @@
 //! z ∈ {0, 1/κ}, P(z = 1/κ) = κ, so E[h] = max(0, a) and ∂h/∂a = z·1[a > 0].
 //! With no noise this is the paper's "baseline rectifier" gate.
 
-use ndarray::{ArrayView1, ArrayView2, Zip};
+use ndarray::{ArrayView2, Zip};
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family,
-};
+use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
 use crate::seed::Rng;
 
 /// The noise injected into a rectifier gate.
@@ -119,20 +117,9 @@ impl GateEstimator for NoisyRectifier {
             });
     }
 
-    /// da = ∂L/∂h · ∂h/∂a along the sampled path.
     /// ∂h/∂a is 0 wherever h = 0 (additive: a + z ≤ 0; multiplicative: a ≤ 0 or z = 0).
     fn needs_gate_gradient_when_off(&self) -> bool {
         false
-    }
-
-    fn gate_gradient(
-        &self,
-        sample: &GateSample,
-        dl_dh: ArrayView2<f32>,
-        _losses: ArrayView1<f32>,
-        da: &mut ndarray::Array2<f32>,
-    ) {
-        chain_through_local_derivative(dl_dh, &sample.aux, da);
     }
 
     /// max(0, a): noise at its mean (0 additive, 1 multiplicative).

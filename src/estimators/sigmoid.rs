@@ -1,12 +1,10 @@
 //! Baseline: deterministic sigmoid gates h = σ(a + n), optionally with Gaussian noise n during
 //! training. No sampling, no exact zeros in training; ordinary backprop: ∂h/∂a = h(1 − h).
 
-use ndarray::{ArrayView1, ArrayView2, Zip};
+use ndarray::{ArrayView2, Zip};
 use rand_distr::{Distribution, StandardNormal};
 
-use super::{
-    GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family,
-};
+use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
 use crate::nn::math::sigmoid;
 use crate::seed::Rng;
 
@@ -45,16 +43,6 @@ impl GateEstimator for SigmoidGate {
                 *h = sigmoid(x + n);
                 *local = *h * (1.0 - *h);
             });
-    }
-
-    fn gate_gradient(
-        &self,
-        sample: &GateSample,
-        dl_dh: ArrayView2<f32>,
-        _losses: ArrayView1<f32>,
-        da: &mut ndarray::Array2<f32>,
-    ) {
-        chain_through_local_derivative(dl_dh, &sample.aux, da);
     }
 
     /// σ(a).

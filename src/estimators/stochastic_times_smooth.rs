@@ -4,14 +4,12 @@
 //! p = σ(a + n) (n optional Beta noise), b ~ Bernoulli(√p), h = b·√p, so E[h] = p and
 //! P(h > 0) = √p. Backprop treats b as a constant: ∂h/∂a = b · d√p/da = b · √p (1 − p) / 2.
 
-use ndarray::{ArrayView1, ArrayView2, Zip};
+use ndarray::{ArrayView2, Zip};
 use rand::Rng as _;
 use rand_distr::{Beta, Distribution};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family,
-};
+use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
 use crate::nn::math::sigmoid;
 use crate::seed::Rng;
 
@@ -115,20 +113,9 @@ impl GateEstimator for StochasticTimesSmooth {
             });
     }
 
-    /// da = ∂L/∂h · b · √p(1 − p)/2.
     /// ∂h/∂a = b·√p(1 − p)/2 is 0 wherever b = 0, i.e. wherever h = 0.
     fn needs_gate_gradient_when_off(&self) -> bool {
         false
-    }
-
-    fn gate_gradient(
-        &self,
-        sample: &GateSample,
-        dl_dh: ArrayView2<f32>,
-        _losses: ArrayView1<f32>,
-        da: &mut ndarray::Array2<f32>,
-    ) {
-        chain_through_local_derivative(dl_dh, &sample.aux, da);
     }
 
     /// √σ(a + E[n]): the value a firing gate takes, with the noise at its mean.

@@ -3,13 +3,11 @@
 //! Forward as the stochastic binary neuron: p = σ(a), h = 1[u < p]. Backward copies the gradient:
 //! ∂L/∂a := ∂L/∂h (identity), or ∂L/∂a := ∂L/∂h · σ'(a) = ∂L/∂h · p(1 − p) (sigmoid-adjusted).
 
-use ndarray::{ArrayView1, ArrayView2, Zip};
+use ndarray::{ArrayView2, Zip};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    GateEstimator, GateSample, SparsityForm, chain_through_local_derivative, spec::Family,
-};
+use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
 use crate::nn::math::sigmoid;
 use crate::seed::Rng;
 
@@ -60,16 +58,6 @@ impl GateEstimator for StraightThrough {
                 *h = if rng.random::<f32>() < p { 1.0 } else { 0.0 };
                 *local = if adjusted { p * (1.0 - p) } else { 1.0 };
             });
-    }
-
-    fn gate_gradient(
-        &self,
-        sample: &GateSample,
-        dl_dh: ArrayView2<f32>,
-        _losses: ArrayView1<f32>,
-        da: &mut ndarray::Array2<f32>,
-    ) {
-        chain_through_local_derivative(dl_dh, &sample.aux, da);
     }
 
     fn test_gate(&self, _a: f32) -> f32 {
