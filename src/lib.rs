@@ -18,6 +18,7 @@ pub mod nn;
 pub mod oracle;
 pub mod report;
 pub mod seed;
+pub mod session;
 
 pub use config::{GaterReduction, LaneSettings};
 pub use engine::{Evaluation, Lane, StepStats};

@@ -65,6 +65,12 @@ pub fn parse_experiment(text: &str, file: &str) -> Result<Experiment, ConfigErro
     Ok(experiment)
 }
 
+/// The range checks of [`parse_experiment`] for an experiment that did not come from a file
+/// (e.g. one stored in a session): Ok, or the message naming the field and the allowed range.
+pub fn validate_experiment(experiment: &Experiment) -> Result<(), String> {
+    validate(experiment).map_err(|(_, _, message)| message)
+}
+
 fn describe_ron_error(message: &str) -> String {
     message.replace("in enum `EstimatorSpec`", "(unknown estimator)")
 }

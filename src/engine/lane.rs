@@ -432,3 +432,119 @@ pub fn evaluate_net(
         examples: n,
     }
 }
+
+/// Checkpoints (kept apart from the training code above: only additions).
+impl Lane {
+    /// A copy of everything the lane's future training depends on.
+    pub fn checkpoint(&self) -> super::checkpoint::LaneState {
+        super::checkpoint::LaneState {
+            net: self.net.clone(),
+            velocities: self.optimisers.clone().map(|o| o.velocity),
+            baseline: self.estimator.baseline_state(),
+            l1: self.l1,
+            rng: self.rng.clone(),
+            steps: self.steps,
+        }
+    }
+
+    /// Continues from `state` (taken from a lane with the same settings and network shape);
+    /// refuses a state whose shapes or estimator state do not fit this lane, leaving it untouched.
+    pub fn restore(&mut self, state: super::checkpoint::LaneState) -> Result<(), String> {
+        use super::checkpoint::LAYERS;
+        let own = [
+            &self.net.gater_hidden,
+            &self.net.gater_gates,
+            &self.net.experts,
+            &self.net.output,
+        ];
+        let theirs = [
+            &state.net.gater_hidden,
+            &state.net.gater_gates,
+            &state.net.experts,
+            &state.net.output,
+        ];
+        for (i, name) in LAYERS.iter().enumerate() {
+            let want = own[i].w.dim();
+            let (p, v) = (theirs[i], &state.velocities[i]);
+            if p.w.dim() != want || p.b.len() != want.1 {
+                return Err(format!(
+                    "layer {name}: parameters are {}×{} (+{} biases), the lane's network needs {}×{}",
+                    p.w.nrows(),
+                    p.w.ncols(),
+                    p.b.len(),
+                    want.0,
+                    want.1
+                ));
+            }
+            if v.w.dim() != want || v.b.len() != want.1 {
+                return Err(format!(
+                    "layer {name}: velocity is {}×{} (+{}), the lane's network needs {}×{}",
+                    v.w.nrows(),
+                    v.w.ncols(),
+                    v.b.len(),
+                    want.0,
+                    want.1
+                ));
+            }
+        }
+        if state.net.gater_activation != self.net.gater_activation
+            || state.net.expert_activation != self.net.expert_activation
+        {
+            return Err("the network's non-linearities differ from the lane's settings".into());
+        }
+        let units = self.net.units();
+        match (&state.baseline, self.estimator.baseline_state()) {
+            (Some(b), Some(_)) => {
+                let n = b.numerator.len();
+                if n != b.denominator.len() || (n != 0 && n != units) {
+                    return Err(format!(
+                        "baseline state has {} numerators and {} denominators for {units} gate units",
+                        n,
+                        b.denominator.len()
+                    ));
+                }
+            }
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(
+                    "the checkpoint has baseline state, the lane's estimator has none".into(),
+                );
+            }
+            (None, Some(_)) => {
+                return Err(
+                    "the lane's estimator needs baseline state, the checkpoint has none".into(),
+                );
+            }
+        }
+        if state.l1.is_some() != self.l1.is_some() {
+            return Err(format!(
+                "the checkpoint {} an adaptive L1 penalty, the lane {}",
+                if state.l1.is_some() { "has" } else { "lacks" },
+                if self.l1.is_some() {
+                    "needs one"
+                } else {
+                    "has none"
+                }
+            ));
+        }
+        let super::checkpoint::LaneState {
+            net,
+            velocities,
+            baseline,
+            l1,
+            rng,
+            steps,
+        } = state;
+        self.net = net;
+        for (o, v) in self.optimisers.iter_mut().zip(velocities) {
+            o.velocity = v;
+        }
+        if let Some(b) = baseline {
+            self.estimator.restore_baseline_state(b);
+        }
+        self.l1 = l1;
+        self.rng = rng;
+        self.steps = steps;
+        Ok(())
+    }
+}

@@ -2,12 +2,14 @@
 //! parallel on rayon, the metrics they report, and the recorder that keeps their history.
 //! Nothing here draws or prints: results leave as [`EngineEvent`]s over a channel.
 
+pub mod checkpoint;
 pub mod lane;
 pub mod metrics;
 pub mod race;
 pub mod recorder;
 pub mod series;
 
+pub use checkpoint::{LaneCheckpoint, LaneState, RaceCheckpoint};
 pub use lane::{Evaluation, Lane, MainPathChoice, StepStats};
 pub use metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
 pub use race::{Command, EngineEvent, LaneInfo, Race, RaceHandle, RaceInfo};

@@ -17,6 +17,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::checkpoint::{LaneCheckpoint, RaceCheckpoint};
 use super::lane::Lane;
 use super::metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
 use crate::config::{Experiment, LaneSettings, MetricsSpec};
@@ -87,6 +88,10 @@ pub enum Command {
     Stop,
     /// Limit the race to this many steps per second (None: as fast as possible).
     SetPace(Option<f64>),
+    /// Take a checkpoint between two chunks and send it as [`EngineEvent::Checkpoint`] with this
+    /// request number (also while paused). Events are ordered, so a consumer that has applied
+    /// every event before the checkpoint holds exactly the history that goes with it.
+    Checkpoint(u64),
 }
 
 /// What the engine reports.
@@ -145,6 +150,22 @@ pub enum EngineEvent {
     Paused(bool),
     /// Every lane has ended.
     Finished,
+    /// The race continues from a checkpoint (sent instead of `Started`): consumers keep the
+    /// history they loaded with the checkpoint and append to it.
+    Resumed {
+        /// The race (its planned length may differ from the checkpointed one).
+        info: RaceInfo,
+        /// The lanes, in order.
+        lanes: Vec<LaneInfo>,
+    },
+    /// The complete state of the race after every event sent before this one.
+    Checkpoint {
+        /// The number of the [`Command::Checkpoint`] that asked for it; `None` for the
+        /// checkpoint sent after `Finished` when [`Race::set_final_checkpoint`] is on.
+        request: Option<u64>,
+        /// The state.
+        checkpoint: Arc<RaceCheckpoint>,
+    },
 }
 
 /// Shared, read-only inputs of a chunk.
@@ -355,6 +376,9 @@ pub struct Race {
     pool: rayon::ThreadPool,
     probe_x: Array2<f32>,
     probe_y: Vec<u8>,
+    /// Continues from a checkpoint: `run` opens with `Resumed` and these status changes.
+    resumed: Option<Vec<EngineEvent>>,
+    final_checkpoint: bool,
 }
 
 /// A race running on its own thread.
@@ -454,7 +478,104 @@ impl Race {
             pool,
             probe_x,
             probe_y,
+            resumed: None,
+            final_checkpoint: false,
         })
+    }
+
+    /// Sets up `experiment` on `data` like [`Race::new`], then puts every lane in the state of
+    /// `checkpoint` (taken from a race of the same experiment on the same data; the planned length
+    /// may differ). Lanes stopped by the user, and finished lanes that the planned length now
+    /// lets continue, run again; diverged lanes stay diverged. `run` then opens with
+    /// [`EngineEvent::Resumed`] followed by the status of every lane that runs again.
+    pub fn resume(
+        experiment: &Experiment,
+        data: Arc<DataSplit>,
+        checkpoint: RaceCheckpoint,
+        threads: usize,
+    ) -> Result<Race, String> {
+        let mut race = Race::new(experiment, data, threads)?;
+        if checkpoint.lanes.len() != race.lanes.len() {
+            return Err(format!(
+                "the checkpoint has {} lanes, the experiment {}",
+                checkpoint.lanes.len(),
+                race.lanes.len()
+            ));
+        }
+        let total = race.info.total_steps;
+        let mut opening = Vec::new();
+        for (runner, saved) in race.lanes.iter_mut().zip(checkpoint.lanes) {
+            let name = &runner.info.name;
+            if saved.name != *name {
+                return Err(format!(
+                    "lane {}: the checkpoint has \"{}\" there, the experiment \"{name}\"",
+                    runner.index + 1,
+                    saved.name
+                ));
+            }
+            let units = runner.unit_fired.len();
+            if saved.unit_fired.len() != units || saved.class_fired.len() != units * CLASSES {
+                return Err(format!(
+                    "lane \"{name}\": firing counters for {} / {} gate units, the network has {units}",
+                    saved.unit_fired.len(),
+                    saved.class_fired.len() / CLASSES
+                ));
+            }
+            let steps = saved.state.steps;
+            runner
+                .lane
+                .restore(saved.state)
+                .map_err(|e| format!("lane \"{name}\": {e}"))?;
+            runner.unit_fired = saved.unit_fired;
+            runner.heat_steps = saved.heat_steps;
+            runner.class_fired = saved.class_fired;
+            runner.class_seen = saved.class_seen;
+            runner.status = match saved.status {
+                LaneStatus::Stopped { .. } | LaneStatus::Done if steps < total => {
+                    LaneStatus::Running
+                }
+                LaneStatus::Running if steps >= total => LaneStatus::Done,
+                s => s,
+            };
+            if runner.status != saved.status {
+                opening.push(EngineEvent::Status {
+                    lane: runner.index,
+                    status: runner.status,
+                });
+            }
+        }
+        race.resumed = Some(opening);
+        Ok(race)
+    }
+
+    /// A copy of the state of every lane (the lanes are copied in parallel on the race's pool).
+    pub fn checkpoint(&self) -> RaceCheckpoint {
+        let lanes = self.pool.install(|| {
+            self.lanes
+                .par_iter()
+                .map(|r| LaneCheckpoint {
+                    name: r.info.name.clone(),
+                    state: r.lane.checkpoint(),
+                    status: r.status,
+                    unit_fired: r.unit_fired.clone(),
+                    heat_steps: r.heat_steps,
+                    class_fired: r.class_fired.clone(),
+                    class_seen: r.class_seen,
+                })
+                .collect()
+        });
+        RaceCheckpoint { lanes }
+    }
+
+    /// With `true`, `run` sends a [`EngineEvent::Checkpoint`] (request `None`) right after
+    /// `Finished`, so that a consumer can save the race as it ended.
+    pub fn set_final_checkpoint(&mut self, on: bool) {
+        self.final_checkpoint = on;
+    }
+
+    /// True for a race set up by [`Race::resume`].
+    pub fn is_resumed(&self) -> bool {
+        self.resumed.is_some()
     }
 
     /// The race's description.
@@ -487,6 +608,22 @@ impl Race {
         EngineEvent::Started {
             info: self.info.clone(),
             lanes: self.lane_infos(),
+        }
+    }
+
+    /// The events that open `run`: `Started`, or for a resumed race `Resumed` and the status of
+    /// every lane that runs again.
+    pub fn opening_events(&self) -> Vec<EngineEvent> {
+        match &self.resumed {
+            None => vec![self.started_event()],
+            Some(statuses) => {
+                let mut events = vec![EngineEvent::Resumed {
+                    info: self.info.clone(),
+                    lanes: self.lane_infos(),
+                }];
+                events.extend(statuses.iter().cloned());
+                events
+            }
         }
     }
 
@@ -530,7 +667,16 @@ impl Race {
         let send = |e: EngineEvent| {
             let _ = events.send(e);
         };
-        send(self.started_event());
+        self.opening_events().into_iter().for_each(send);
+        let finish = |race: &Race| {
+            send(EngineEvent::Finished);
+            if race.final_checkpoint {
+                send(EngineEvent::Checkpoint {
+                    request: None,
+                    checkpoint: Arc::new(race.checkpoint()),
+                });
+            }
+        };
         let mut paused = false;
         let mut pace: Option<f64> = None;
         let mut commands_open = true;
@@ -574,14 +720,18 @@ impl Race {
                     }
                     Command::Stop => {
                         self.stop().into_iter().for_each(send);
-                        send(EngineEvent::Finished);
+                        finish(self);
                         return;
                     }
                     Command::SetPace(p) => pace = p.filter(|v| *v > 0.0 && v.is_finite()),
+                    Command::Checkpoint(request) => send(EngineEvent::Checkpoint {
+                        request: Some(request),
+                        checkpoint: Arc::new(self.checkpoint()),
+                    }),
                 }
             }
             if self.is_finished() {
-                send(EngineEvent::Finished);
+                finish(self);
                 return;
             }
             let steps = if single_step {

@@ -213,6 +213,27 @@ impl Recorder {
                 self.finished = true;
                 self.paused = false;
             }
+            EngineEvent::Resumed { info, lanes } => {
+                let same = self.lanes.len() == lanes.len()
+                    && self
+                        .lanes
+                        .iter()
+                        .zip(&lanes)
+                        .all(|(h, l)| h.info.name == l.name);
+                if same {
+                    for (h, l) in self.lanes.iter_mut().zip(lanes) {
+                        h.info = l;
+                    }
+                } else {
+                    // Not the history of this race: start a new one rather than mix them.
+                    self.lanes = lanes.into_iter().map(LaneHistory::new).collect();
+                }
+                self.info = Some(info);
+                self.finished = false;
+                self.paused = false;
+            }
+            // The state of the engine, not history: saved by the session writer.
+            EngineEvent::Checkpoint { .. } => {}
         }
     }
 

@@ -94,6 +94,66 @@ impl<T: Merge> Downsampled<T> {
     pub fn to_vec(&self) -> Vec<T> {
         self.iter().cloned().collect()
     }
+
+    /// Stored points before the resolution halves.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Raw points merged into the last visible point so far when it is still partial (0 when
+    /// every visible point is complete).
+    pub fn filled(&self) -> u64 {
+        self.filled
+    }
+
+    /// Rebuilds a series from its parts — `capacity`, `stride`, the visible points (oldest first)
+    /// and `filled` as returned by [`Downsampled::filled`] — as saved in a session, so that it
+    /// continues exactly as the original would. Refuses parts the series could not have reached:
+    /// capacity below 2, a stride that is not a power of two, `filled` not below the stride, or
+    /// too many points for the capacity.
+    pub fn from_parts(
+        capacity: usize,
+        stride: u64,
+        mut points: Vec<T>,
+        filled: u64,
+    ) -> Result<Self, String> {
+        if capacity < 2 {
+            return Err(format!("capacity {capacity} is below 2"));
+        }
+        if !stride.is_power_of_two() {
+            return Err(format!("stride {stride} is not a power of two"));
+        }
+        if filled >= stride {
+            return Err(format!(
+                "{filled} raw points in the partial point, the stride is {stride}"
+            ));
+        }
+        let pending = if filled > 0 {
+            match points.pop() {
+                Some(p) => Some(p),
+                None => {
+                    return Err(format!(
+                        "{filled} raw points in a partial point that is missing"
+                    ));
+                }
+            }
+        } else {
+            None
+        };
+        if points.len() >= capacity {
+            return Err(format!(
+                "{} complete points, the capacity is {capacity}",
+                points.len()
+            ));
+        }
+        Ok(Downsampled {
+            capacity,
+            stride,
+            points,
+            pending,
+            filled,
+        })
+    }
 }
 
 impl<T: Merge> Default for Downsampled<T> {

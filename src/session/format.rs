@@ -1,0 +1,581 @@
+//! The session file format, version 1: the RON document's types and their conversion from and to
+//! the recorder and the checkpoint.
+//!
+//! Each metric series is stored column by column (one [`Column`] per field) together with the
+//! state of its downsampling (`capacity`, `stride`, `filled`), so that a loaded history continues
+//! exactly as the original would have. Consistency checks that concern one value (a column, a
+//! series, a snapshot) run while the document is parsed, so their errors carry the line and
+//! column; checks across parts of the document run after parsing and name the part.
+
+use serde::de::{self, Deserializer};
+use serde::ser::{self, Serializer};
+use serde::{Deserialize, Serialize};
+
+use super::column::Column;
+use crate::config::Experiment;
+use crate::data::DataSplit;
+use crate::engine::recorder::LaneEvent;
+use crate::engine::series::Merge;
+use crate::engine::{
+    ClassFiring, Downsampled, EvalPoint, HeatRow, LaneHistory, LaneInfo, LaneStatus, LaneSummary,
+    ProbePoint, RaceInfo, StepPoint,
+};
+use crate::estimators::BaselineState;
+use crate::net::AdaptiveL1;
+use crate::nn::Activation;
+use crate::seed::Rng;
+
+/// The format version this gradrace writes.
+pub const FORMAT: u32 = 1;
+
+/// Name of the document's top-level struct (also how a session file is recognised).
+pub const DOCUMENT: &str = "GradraceSession";
+
+/// The data set a race trained on, to tell whether another copy is the same data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataFingerprint {
+    /// Name of the split.
+    pub name: String,
+    /// Pixels per example.
+    pub input_dim: usize,
+    /// The training set.
+    pub train: SetFingerprint,
+    /// The held-out set.
+    pub heldout: SetFingerprint,
+}
+
+/// Size and content hash of one data set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetFingerprint {
+    /// Number of examples.
+    pub examples: usize,
+    /// `Dataset::fingerprint()` (FNV-1a 64 of sizes, grey levels and labels).
+    pub fnv1a: u64,
+}
+
+impl DataFingerprint {
+    /// The fingerprint of `split`.
+    pub fn of(split: &DataSplit) -> Self {
+        DataFingerprint {
+            name: split.name.clone(),
+            input_dim: split.train.input_dim(),
+            train: SetFingerprint {
+                examples: split.train.len(),
+                fnv1a: split.train.fingerprint(),
+            },
+            heldout: SetFingerprint {
+                examples: split.heldout.len(),
+                fnv1a: split.heldout.fingerprint(),
+            },
+        }
+    }
+
+    /// Ok when `other` has the same content (names may differ), else what differs.
+    pub fn check_same(&self, other: &DataFingerprint) -> Result<(), String> {
+        for (part, a, b) in [
+            ("training", self.train, other.train),
+            ("held-out", self.heldout, other.heldout),
+        ] {
+            if a.examples != b.examples {
+                return Err(format!(
+                    "the {part} set has {} examples, the session's had {}",
+                    b.examples, a.examples
+                ));
+            }
+            if a.fnv1a != b.fnv1a {
+                return Err(format!(
+                    "the {part} set's content differs from the session's (fingerprint {:016x}, \
+                     the session's {:016x})",
+                    b.fnv1a, a.fnv1a
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A point type stored column by column.
+pub trait PointColumns: Sized {
+    /// The point.
+    type Point: Merge;
+    /// The columns of `points`.
+    fn from_points(points: &[&Self::Point]) -> Result<Self, String>;
+    /// The points, or which columns disagree.
+    fn into_points(self) -> Result<Vec<Self::Point>, String>;
+    /// Raw points merged into `p`.
+    fn count(p: &Self::Point) -> u32;
+}
+
+fn same_lengths(lengths: &[(&str, usize)]) -> Result<usize, String> {
+    let n = lengths.first().map_or(0, |l| l.1);
+    match lengths.iter().find(|l| l.1 != n) {
+        Some((name, len)) => Err(format!(
+            "column `{name}` has {len} values, column `{}` has {n}",
+            lengths[0].0
+        )),
+        None => Ok(n),
+    }
+}
+
+macro_rules! point_columns {
+    ($(#[$doc:meta])* $columns:ident for $point:ident { $($field:ident: $t:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $columns {
+            $(
+                #[allow(missing_docs)]
+                pub $field: Column<$t>,
+            )*
+        }
+
+        impl PointColumns for $columns {
+            type Point = $point;
+
+            fn from_points(points: &[&$point]) -> Result<Self, String> {
+                Ok($columns {
+                    $($field: Column(points.iter().map(|p| p.$field).collect()),)*
+                })
+            }
+
+            fn into_points(self) -> Result<Vec<$point>, String> {
+                let n = same_lengths(&[$((stringify!($field), self.$field.0.len())),*])?;
+                Ok((0..n)
+                    .map(|i| $point { $($field: self.$field.0[i],)* })
+                    .collect())
+            }
+
+            fn count(p: &$point) -> u32 {
+                p.count
+            }
+        }
+    };
+}
+
+point_columns!(
+    /// Training metrics, one column per field of [`StepPoint`].
+    StepColumns for StepPoint {
+        step: u64,
+        count: u32,
+        cross_entropy: f32,
+        sparsity_penalty: f32,
+        accuracy: f32,
+        firing_rate: f32,
+        sparsity_weight: f32,
+        dense_main_macs: f64,
+        active_main_macs: f64,
+        gater_macs: f64,
+        seconds: f32,
+    }
+);
+
+point_columns!(
+    /// Held-out evaluations, one column per field of [`EvalPoint`].
+    EvalColumns for EvalPoint {
+        step: u64,
+        count: u32,
+        loss: f32,
+        error: f32,
+        firing_rate: f32,
+    }
+);
+
+point_columns!(
+    /// Estimator-variance probes, one column per field of [`ProbePoint`].
+    ProbeColumns for ProbePoint {
+        step: u64,
+        count: u32,
+        variance: f64,
+        signal: f64,
+    }
+);
+
+/// Heat rows: steps, counts, and every row's `units` firing rates one after the other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeatColumns {
+    /// Last step of each row's window.
+    pub step: Column<u64>,
+    /// Raw rows merged into each row.
+    pub count: Column<u32>,
+    /// Gate units per row.
+    pub units: usize,
+    /// rows × units firing rates, round(255 × rate), row after row.
+    pub rates: Column<u8>,
+}
+
+impl PointColumns for HeatColumns {
+    type Point = HeatRow;
+
+    fn from_points(points: &[&HeatRow]) -> Result<Self, String> {
+        let units = points.first().map_or(0, |r| r.rates.len());
+        if let Some(r) = points.iter().find(|r| r.rates.len() != units) {
+            return Err(format!(
+                "heat rows of different widths ({} and {units} units)",
+                r.rates.len()
+            ));
+        }
+        Ok(HeatColumns {
+            step: Column(points.iter().map(|r| r.step).collect()),
+            count: Column(points.iter().map(|r| r.count).collect()),
+            units,
+            rates: Column(
+                points
+                    .iter()
+                    .flat_map(|r| r.rates.iter().copied())
+                    .collect(),
+            ),
+        })
+    }
+
+    fn into_points(self) -> Result<Vec<HeatRow>, String> {
+        let n = same_lengths(&[("step", self.step.0.len()), ("count", self.count.0.len())])?;
+        if n.checked_mul(self.units) != Some(self.rates.0.len()) {
+            return Err(format!(
+                "{} firing rates for {n} rows of {} units",
+                self.rates.0.len(),
+                self.units
+            ));
+        }
+        let rows = self.rates.0.chunks(self.units.max(1));
+        Ok((0..n)
+            .zip(rows.chain(std::iter::repeat(&[][..])))
+            .map(|(i, rates)| HeatRow {
+                step: self.step.0[i],
+                count: self.count.0[i],
+                rates: rates.to_vec(),
+            })
+            .collect())
+    }
+
+    fn count(p: &HeatRow) -> u32 {
+        p.count
+    }
+}
+
+/// Highest total of raw points a loaded series may represent (merging counts must not overflow).
+const MAX_RAW_POINTS: u64 = (u32::MAX / 2) as u64;
+
+/// A downsampled series as stored: its downsampling state and its visible points (the last one
+/// partial when `filled` > 0).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeriesRecord<C> {
+    capacity: usize,
+    stride: u64,
+    filled: u64,
+    points: C,
+}
+
+/// A [`Downsampled`] series written column by column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series<C: PointColumns>(pub Downsampled<C::Point>);
+
+impl<C: PointColumns + Serialize> Serialize for Series<C> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let points: Vec<&C::Point> = self.0.iter().collect();
+        SeriesRecord {
+            capacity: self.0.capacity(),
+            stride: self.0.stride(),
+            filled: self.0.filled(),
+            points: C::from_points(&points).map_err(ser::Error::custom)?,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de, C: PointColumns + Deserialize<'de>> Deserialize<'de> for Series<C> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let r = SeriesRecord::<C>::deserialize(deserializer)?;
+        let points = r.points.into_points().map_err(de::Error::custom)?;
+        let mut total = 0u64;
+        for p in &points {
+            let c = C::count(p);
+            if c == 0 {
+                return Err(de::Error::custom("a point covering 0 raw points"));
+            }
+            total += u64::from(c);
+        }
+        if total > MAX_RAW_POINTS {
+            return Err(de::Error::custom(format!(
+                "the points cover {total} raw points, more than the {MAX_RAW_POINTS} a series can hold"
+            )));
+        }
+        Downsampled::from_parts(r.capacity, r.stride, points, r.filled)
+            .map(Series)
+            .map_err(de::Error::custom)
+    }
+}
+
+/// The per-class firing snapshot, rates packed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassFiringRecord {
+    /// Last step of the window.
+    pub step: u64,
+    /// Number of classes.
+    pub classes: usize,
+    /// Number of gate units.
+    pub units: usize,
+    /// classes × units, row-major.
+    pub rates: Column<u8>,
+}
+
+impl From<&ClassFiring> for ClassFiringRecord {
+    fn from(c: &ClassFiring) -> Self {
+        ClassFiringRecord {
+            step: c.step,
+            classes: c.classes,
+            units: c.units,
+            rates: Column(c.rates.clone()),
+        }
+    }
+}
+
+impl ClassFiringRecord {
+    fn into_snapshot(self) -> Result<ClassFiring, String> {
+        if self.classes.checked_mul(self.units) != Some(self.rates.0.len()) {
+            return Err(format!(
+                "class firing: {} rates for {} classes × {} units",
+                self.rates.0.len(),
+                self.classes,
+                self.units
+            ));
+        }
+        Ok(ClassFiring {
+            step: self.step,
+            classes: self.classes,
+            units: self.units,
+            rates: self.rates.0,
+        })
+    }
+}
+
+/// The history of one lane.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaneRecord {
+    /// Name, estimator, settings.
+    pub info: LaneInfo,
+    /// Status when saved.
+    pub status: LaneStatus,
+    /// Status changes (diverged, stopped, done, running again), with their steps.
+    pub events: Vec<LaneEvent>,
+    /// Training metrics.
+    pub steps: Series<StepColumns>,
+    /// Held-out evaluations.
+    pub evals: Series<EvalColumns>,
+    /// Estimator-variance probes.
+    pub probes: Series<ProbeColumns>,
+    /// Per-unit firing rates over time.
+    pub heat: Series<HeatColumns>,
+    /// The latest per-class firing snapshot.
+    pub class_firing: Option<ClassFiringRecord>,
+}
+
+impl LaneRecord {
+    /// The record of `h`.
+    pub fn of(h: &LaneHistory) -> Self {
+        LaneRecord {
+            info: h.info.clone(),
+            status: h.status,
+            events: h.events.clone(),
+            steps: Series(h.steps.clone()),
+            evals: Series(h.evals.clone()),
+            probes: Series(h.probes.clone()),
+            heat: Series(h.heat.clone()),
+            class_firing: h.class_firing.as_ref().map(ClassFiringRecord::from),
+        }
+    }
+
+    /// The history, or what is inconsistent in it.
+    pub fn into_history(self) -> Result<LaneHistory, String> {
+        Ok(LaneHistory {
+            info: self.info,
+            steps: self.steps.0,
+            evals: self.evals.0,
+            probes: self.probes.0,
+            heat: self.heat.0,
+            class_firing: self
+                .class_firing
+                .map(ClassFiringRecord::into_snapshot)
+                .transpose()?,
+            status: self.status,
+            events: self.events,
+        })
+    }
+}
+
+/// Where the checkpoint's parameters are and how to verify them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SidecarRef {
+    /// File name, in the session file's directory.
+    pub file: String,
+    /// Random id written in both files, pairing them.
+    pub id: u64,
+    /// Number of `f32` values.
+    pub values: u64,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// CRC-32 of the file without its last four bytes.
+    pub crc32: u32,
+}
+
+/// Shape of one layer of a checkpointed network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerShape {
+    /// Layer name (see `engine::checkpoint::LAYERS`).
+    pub name: String,
+    /// Inputs.
+    pub inputs: usize,
+    /// Output units.
+    pub outputs: usize,
+}
+
+/// Moving-average baselines of the unbiased estimator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineRecord {
+    /// Minibatches observed.
+    pub observed: u64,
+    /// Moving average of the minibatch mean loss.
+    pub mean_loss: f32,
+    /// Per unit: moving average of mean_b (h − p)² L.
+    pub numerator: Column<f32>,
+    /// Per unit: moving average of mean_b (h − p)².
+    pub denominator: Column<f32>,
+}
+
+impl From<&BaselineState> for BaselineRecord {
+    fn from(b: &BaselineState) -> Self {
+        BaselineRecord {
+            observed: b.observed,
+            mean_loss: b.mean_loss,
+            numerator: Column(b.numerator.clone()),
+            denominator: Column(b.denominator.clone()),
+        }
+    }
+}
+
+impl From<BaselineRecord> for BaselineState {
+    fn from(b: BaselineRecord) -> Self {
+        BaselineState {
+            observed: b.observed,
+            mean_loss: b.mean_loss,
+            numerator: b.numerator.0,
+            denominator: b.denominator.0,
+        }
+    }
+}
+
+/// The small part of one lane's checkpoint (the tensors are in the sidecar).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaneStateRecord {
+    /// Lane name.
+    pub name: String,
+    /// Steps taken.
+    pub steps: u64,
+    /// Status when the checkpoint was taken.
+    pub status: LaneStatus,
+    /// Layer shapes, in sidecar order.
+    pub layers: Vec<LayerShape>,
+    /// Gater hidden non-linearity.
+    pub gater_activation: Activation,
+    /// Expert non-linearity.
+    pub expert_activation: Activation,
+    /// Gate noise generator state.
+    pub rng: Rng,
+    /// Adaptive L1 penalty state.
+    pub l1: Option<AdaptiveL1>,
+    /// Estimator baselines.
+    pub baseline: Option<BaselineRecord>,
+    /// Examples counted into the heat row being accumulated.
+    pub heat_steps: u32,
+    /// Per unit: firings in the heat row being accumulated.
+    pub unit_fired: Column<u32>,
+    /// Per class: examples seen for the class snapshot being accumulated.
+    pub class_seen: Column<u32>,
+    /// Per class and unit: firings for the class snapshot being accumulated.
+    pub class_fired: Column<u32>,
+}
+
+/// A checkpoint: the sidecar reference and every lane's small state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointRecord {
+    /// The tensors.
+    pub sidecar: SidecarRef,
+    /// One entry per lane, in lane order.
+    pub lanes: Vec<LaneStateRecord>,
+}
+
+/// The whole session document, format 1.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "GradraceSession", deny_unknown_fields)]
+pub struct SessionFile {
+    /// Format version ([`FORMAT`]).
+    pub format: u32,
+    /// Version of the gradrace that wrote it.
+    pub gradrace: String,
+    /// When the race started (UTC, ISO 8601).
+    pub created: String,
+    /// When this file was written (UTC, ISO 8601).
+    pub saved: String,
+    /// Experiment name.
+    pub experiment_name: String,
+    /// The data set.
+    pub data: DataFingerprint,
+    /// The race.
+    pub race: RaceInfo,
+    /// True once every lane had ended.
+    pub finished: bool,
+    /// The leaderboard when saved (informative; recomputed from the histories on load).
+    pub leaderboard: Vec<LaneSummary>,
+    /// The full experiment, with command-line overrides applied (seed included).
+    pub experiment: Experiment,
+    /// Every lane's history.
+    pub lanes: Vec<LaneRecord>,
+    /// The state to resume from (absent when saved without one).
+    pub checkpoint: Option<CheckpointRecord>,
+}
+
+/// The first fields of any version of the document, read leniently to tell versions apart.
+#[derive(Deserialize)]
+#[serde(rename = "GradraceSession")]
+pub struct SessionHeader {
+    /// Format version.
+    pub format: u32,
+    /// Writer's version.
+    #[serde(default)]
+    pub gradrace: String,
+}
+
+/// What `gradrace sessions` shows, read leniently (any format version with these fields).
+#[derive(Deserialize)]
+#[serde(rename = "GradraceSession")]
+pub struct SessionListing {
+    /// Format version.
+    pub format: u32,
+    /// When the race started.
+    #[serde(default)]
+    pub created: String,
+    /// When the file was written.
+    #[serde(default)]
+    pub saved: String,
+    /// Experiment name.
+    #[serde(default)]
+    pub experiment_name: String,
+    /// The race.
+    pub race: RaceInfo,
+    /// The leaderboard.
+    #[serde(default)]
+    pub leaderboard: Vec<LaneSummary>,
+    /// Present when the session can be resumed.
+    #[serde(default)]
+    pub checkpoint: Option<de::IgnoredAny>,
+}

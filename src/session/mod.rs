@@ -1,0 +1,628 @@
+//! Sessions: a race saved to disk, to be replayed, shared and resumed.
+//!
+//! A session is a RON document (`NAME.ron`, see [`format`]) with the experiment, the data set's
+//! fingerprint, every lane's metric history and the leaderboard, and optionally a checkpoint: the
+//! small state of every lane inline, the parameters and momentum velocities in a binary sidecar
+//! (`NAME.ID.ckpt`, see [`sidecar`]) that the document names and verifies (size, CRC-32, id).
+//! Replaying needs only the document; resuming needs both.
+//!
+//! Saving is atomic (see [`atomic`]): the sidecar is written under a temporary name and renamed
+//! into place first, then the document; the sidecar's name is new for every save, so at every
+//! moment the document on disk names a complete sidecar. A running race is saved by a
+//! [`SessionWriter`] that asks the engine for checkpoints between chunks and writes them on its
+//! own thread.
+
+pub mod atomic;
+pub mod clock;
+pub mod column;
+pub mod error;
+pub mod format;
+pub mod list;
+pub mod sidecar;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+
+use ron::ser::PrettyConfig;
+
+use crate::config::Experiment;
+use crate::engine::checkpoint::LAYERS;
+use crate::engine::{LaneCheckpoint, LaneState, RaceCheckpoint, Recorder};
+use crate::net::GatedNet;
+pub use error::{ErrorKind, SessionError};
+use format::{
+    BaselineRecord, CheckpointRecord, LaneRecord, LaneStateRecord, LayerShape, SessionFile,
+    SessionHeader, SidecarRef,
+};
+pub use format::{DataFingerprint, FORMAT};
+pub use list::{SessionEntry, list_sessions};
+pub use writer::{SaveStatus, SavedSession, SessionWriter, WriterOptions};
+
+/// Directory of sessions saved without `--out`.
+pub const DEFAULT_DIR: &str = "sessions";
+
+/// What a session records besides the history: the experiment, its data and when it began.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionContext {
+    /// The experiment as run (command-line overrides applied).
+    pub experiment: Experiment,
+    /// The data set it trains on.
+    pub data: DataFingerprint,
+    /// When the race started (UTC, ISO 8601).
+    pub created: String,
+}
+
+/// A loaded session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Version of the gradrace that wrote it.
+    pub gradrace: String,
+    /// When it was written.
+    pub saved: String,
+    /// Experiment, data fingerprint, start time.
+    pub context: SessionContext,
+    /// Every lane's history, ready for the dashboard or a report.
+    pub recorder: Recorder,
+    /// The checkpoint's small state and where its tensors are (None: replay only).
+    pub checkpoint: Option<CheckpointRecord>,
+}
+
+/// `sessions/<experiment>-<UTC time>.ron`, the experiment name reduced to file-name-safe
+/// characters.
+pub fn default_path(experiment: &str) -> PathBuf {
+    let safe: String = experiment
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = safe.trim_start_matches('.');
+    let safe = if safe.is_empty() { "race" } else { safe };
+    Path::new(DEFAULT_DIR).join(format!("{safe}-{}.ron", clock::now_file_stamp()))
+}
+
+/// A fresh id pairing a document with its sidecar.
+fn new_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let label = format!(
+        "session/{}/{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    );
+    crate::seed::derive_seed(nanos, &label)
+}
+
+/// The sidecar file name for `document` and `id`: `<stem>.<id as 8 hex digits>.ckpt`.
+fn sidecar_name(document: &Path, id: u64) -> String {
+    let stem = document
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "session".into());
+    format!("{stem}.{:08x}.ckpt", id as u32)
+}
+
+/// The pretty-printing of session documents: one line per column.
+fn pretty() -> PrettyConfig {
+    PrettyConfig::new()
+        .compact_arrays(true)
+        .escape_strings(false)
+        .struct_names(false)
+}
+
+/// The small state of `lane`.
+fn lane_state_record(lane: &LaneCheckpoint) -> LaneStateRecord {
+    let s = &lane.state;
+    let layers = [
+        &s.net.gater_hidden,
+        &s.net.gater_gates,
+        &s.net.experts,
+        &s.net.output,
+    ];
+    LaneStateRecord {
+        name: lane.name.clone(),
+        steps: s.steps,
+        status: lane.status,
+        layers: LAYERS
+            .iter()
+            .zip(layers)
+            .map(|(name, l)| LayerShape {
+                name: (*name).to_string(),
+                inputs: l.inputs(),
+                outputs: l.outputs(),
+            })
+            .collect(),
+        gater_activation: s.net.gater_activation,
+        expert_activation: s.net.expert_activation,
+        rng: s.rng.clone(),
+        l1: s.l1,
+        baseline: s.baseline.as_ref().map(BaselineRecord::from),
+        heat_steps: lane.heat_steps,
+        unit_fired: column::Column(lane.unit_fired.clone()),
+        class_seen: column::Column(lane.class_seen.to_vec()),
+        class_fired: column::Column(lane.class_fired.clone()),
+    }
+}
+
+/// The document for `recorder` (and the checkpoint's small state, when given).
+fn document(
+    ctx: &SessionContext,
+    recorder: &Recorder,
+    checkpoint: Option<(SidecarRef, &RaceCheckpoint)>,
+) -> Result<SessionFile, String> {
+    let race = recorder
+        .info
+        .clone()
+        .ok_or("the race has not started: nothing to save")?;
+    Ok(SessionFile {
+        format: FORMAT,
+        gradrace: env!("CARGO_PKG_VERSION").to_string(),
+        created: ctx.created.clone(),
+        saved: clock::now_iso8601(),
+        experiment_name: ctx.experiment.name.clone(),
+        data: ctx.data.clone(),
+        race,
+        finished: recorder.finished,
+        leaderboard: recorder.summaries(),
+        experiment: ctx.experiment.clone(),
+        lanes: recorder.lanes.iter().map(LaneRecord::of).collect(),
+        checkpoint: checkpoint.map(|(sidecar, c)| CheckpointRecord {
+            sidecar,
+            lanes: c.lanes.iter().map(lane_state_record).collect(),
+        }),
+    })
+}
+
+/// Writes the session (and the checkpoint's sidecar, when given) to `path`, atomically: the
+/// sidecar first, under a name no other save uses, then the document. Returns what was written.
+/// An existing document at `path` is replaced; its sidecar is left alone.
+pub fn save(
+    path: &Path,
+    ctx: &SessionContext,
+    recorder: &Recorder,
+    checkpoint: Option<&RaceCheckpoint>,
+) -> Result<SavedSession, SessionError> {
+    save_with(path, ctx, recorder, checkpoint, &mut |_| Ok(()))
+}
+
+/// [`save`], calling `progress` with the number of bytes written so far before every write (an
+/// error from it aborts the save as a failed write would).
+fn save_with(
+    path: &Path,
+    ctx: &SessionContext,
+    recorder: &Recorder,
+    checkpoint: Option<&RaceCheckpoint>,
+    progress: &mut dyn FnMut(u64) -> std::io::Result<()>,
+) -> Result<SavedSession, SessionError> {
+    let shown = path.display();
+    let write_err = |e: std::io::Error| SessionError::write(shown.to_string(), e.to_string());
+    let mut written = 0u64;
+    let mut sidecar_path = None;
+    let sidecar = match checkpoint {
+        Some(c) => {
+            let id = new_id();
+            let name = sidecar_name(path, id);
+            let target = path.with_file_name(&name);
+            let states: Vec<&LaneState> = c.lanes.iter().map(|l| &l.state).collect();
+            let mut info = None;
+            atomic::write_atomically(&target, |w| {
+                let mut w = Progress {
+                    inner: w,
+                    written: &mut written,
+                    progress,
+                };
+                info = Some(sidecar::write(&mut w, id, &states)?);
+                Ok(())
+            })
+            .map_err(|e| SessionError::write(target.display(), e.to_string()))?;
+            let info = info.ok_or_else(|| write_err(std::io::Error::other("no sidecar")))?;
+            sidecar_path = Some(target);
+            Some((
+                SidecarRef {
+                    file: name,
+                    id,
+                    values: info.values,
+                    bytes: info.bytes,
+                    crc32: info.crc32,
+                },
+                c,
+            ))
+        }
+        None => None,
+    };
+    let result = (|| {
+        let doc = document(ctx, recorder, sidecar)
+            .map_err(|m| SessionError::write(shown.to_string(), m))?;
+        let body = ron::ser::to_string_pretty(&doc, pretty())
+            .map_err(|e| SessionError::write(shown.to_string(), format!("cannot encode: {e}")))?;
+        let header = format!(
+            "// gradrace session: `gradrace replay {0}` shows it, `gradrace resume {0}` continues it\n{1}",
+            path.file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+            format::DOCUMENT
+        );
+        atomic::write_atomically(path, |w| {
+            let mut w = Progress {
+                inner: w,
+                written: &mut written,
+                progress,
+            };
+            w.write_all(header.as_bytes())?;
+            w.write_all(body.as_bytes())?;
+            w.write_all(b"\n")
+        })
+        .map_err(write_err)?;
+        Ok(SavedSession {
+            path: path.to_path_buf(),
+            sidecar: sidecar_path.clone(),
+            step: recorder.step(),
+            bytes: written,
+        })
+    })();
+    if result.is_err() {
+        // The document was not replaced: its new sidecar is named by nothing.
+        if let Some(p) = &sidecar_path {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result
+}
+
+use std::io::Write;
+
+/// A writer reporting its progress (and obeying an injected failure in tests).
+struct Progress<'a, 'b> {
+    inner: &'a mut dyn Write,
+    written: &'b mut u64,
+    progress: &'b mut dyn FnMut(u64) -> std::io::Result<()>,
+}
+
+impl Write for Progress<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        (self.progress)(*self.written)?;
+        let n = self.inner.write(buf)?;
+        *self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Offset of the first character that is not white space or inside a comment.
+fn first_token(text: &str) -> usize {
+    let b = text.as_bytes();
+    let mut i = 0;
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if b[i..].starts_with(b"//") {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if b[i..].starts_with(b"/*") {
+            match text[i + 2..].find("*/") {
+                Some(end) => i += 2 + end + 2,
+                None => return b.len(),
+            }
+        } else {
+            return i;
+        }
+    }
+}
+
+impl Session {
+    /// Reads the session document at `path` (the sidecar is read only by
+    /// [`Session::load_checkpoint`]).
+    pub fn load(path: &Path) -> Result<Session, SessionError> {
+        let shown = path.display().to_string();
+        let bytes = std::fs::read(path)
+            .map_err(|e| SessionError::bad(&shown, format!("cannot read the session: {e}")))?;
+        Session::parse(&bytes, path)
+    }
+
+    /// Parses session document `bytes`, `path` naming it in errors and locating its sidecar.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Session, SessionError> {
+        let shown = path.display().to_string();
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let good = e.valid_up_to();
+            let pos = error::line_col(std::str::from_utf8(&bytes[..good]).unwrap_or(""), good);
+            SessionError::bad(
+                &shown,
+                format!("not a text file (invalid UTF-8 at byte {good}): not a gradrace session"),
+            )
+            .at(pos)
+        })?;
+        let start = first_token(text);
+        if !text[start..].starts_with(format::DOCUMENT) {
+            let what = if text[start..].is_empty() {
+                "the file is empty".to_string()
+            } else {
+                format!("expected `{}(` here", format::DOCUMENT)
+            };
+            return Err(
+                SessionError::bad(&shown, format!("not a gradrace session: {what}"))
+                    .at(error::line_col(text, start)),
+            );
+        }
+        let file = match ron::from_str::<SessionFile>(text) {
+            Ok(f) => f,
+            Err(e) => {
+                // A newer (or unknown) format explains a failure better than its symptom.
+                if let Ok(h) = ron::from_str::<SessionHeader>(text)
+                    && h.format != FORMAT
+                {
+                    return Err(version_error(&shown, h.format, &h.gradrace));
+                }
+                return Err(SessionError::bad(&shown, e.code.to_string())
+                    .at((e.span.start.line, e.span.start.col)));
+            }
+        };
+        if file.format != FORMAT {
+            return Err(version_error(&shown, file.format, &file.gradrace));
+        }
+        migrate::from_current(file, path).map_err(|m| SessionError::bad(&shown, m))
+    }
+
+    /// Reads and verifies the sidecar and returns the full checkpoint.
+    pub fn load_checkpoint(&self) -> Result<RaceCheckpoint, SessionError> {
+        let shown = self.path.display().to_string();
+        let Some(c) = &self.checkpoint else {
+            return Err(SessionError::bad(
+                &shown,
+                "the session has no checkpoint (it was saved without one): it can be replayed, \
+                 not resumed",
+            ));
+        };
+        let name = &c.sidecar.file;
+        if name.is_empty()
+            || name.contains(['/', '\\'])
+            || name == ".."
+            || Path::new(name).file_name().is_none()
+        {
+            return Err(SessionError::bad(
+                &shown,
+                format!("checkpoint.sidecar.file {name:?} must be a plain file name"),
+            ));
+        }
+        let sidecar_path = self.path.with_file_name(name);
+        let side = sidecar_path.display().to_string();
+        let bytes = std::fs::read(&sidecar_path).map_err(|e| {
+            SessionError::bad(
+                &side,
+                format!("cannot read the checkpoint file named by {shown}: {e}"),
+            )
+        })?;
+        let expected = sidecar::Written {
+            values: c.sidecar.values,
+            bytes: c.sidecar.bytes,
+            crc32: c.sidecar.crc32,
+        };
+        let values = sidecar::verify(&bytes, c.sidecar.id, &expected)
+            .map_err(|m| SessionError::bad(&side, m))?;
+        let shapes: Vec<sidecar::Shapes> = c
+            .lanes
+            .iter()
+            .map(|l| {
+                let s: Vec<(usize, usize)> =
+                    l.layers.iter().map(|s| (s.inputs, s.outputs)).collect();
+                s.try_into().unwrap_or([(0, 0); 4])
+            })
+            .collect();
+        let tensors = sidecar::split(values, &shapes).map_err(|m| SessionError::bad(&side, m))?;
+        let lanes = c
+            .lanes
+            .iter()
+            .zip(tensors)
+            .map(|(l, ([gh, gg, ex, out], velocities))| {
+                let class_seen = l.class_seen.0.clone().try_into().map_err(|_| {
+                    format!(
+                        "checkpoint lane \"{}\": class_seen has {} values, expected {}",
+                        l.name,
+                        l.class_seen.0.len(),
+                        crate::data::CLASSES
+                    )
+                })?;
+                Ok(LaneCheckpoint {
+                    name: l.name.clone(),
+                    state: LaneState {
+                        net: GatedNet {
+                            gater_hidden: gh,
+                            gater_gates: gg,
+                            experts: ex,
+                            output: out,
+                            gater_activation: l.gater_activation,
+                            expert_activation: l.expert_activation,
+                        },
+                        velocities,
+                        baseline: l.baseline.clone().map(Into::into),
+                        l1: l.l1,
+                        rng: l.rng.clone(),
+                        steps: l.steps,
+                    },
+                    status: l.status,
+                    unit_fired: l.unit_fired.0.clone(),
+                    heat_steps: l.heat_steps,
+                    class_fired: l.class_fired.0.clone(),
+                    class_seen,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|m| SessionError::bad(&shown, m))?;
+        Ok(RaceCheckpoint { lanes })
+    }
+
+    /// The sidecar file this session names, if any.
+    pub fn sidecar_path(&self) -> Option<PathBuf> {
+        self.checkpoint
+            .as_ref()
+            .map(|c| self.path.with_file_name(&c.sidecar.file))
+    }
+}
+
+fn version_error(file: &str, format: u32, by: &str) -> SessionError {
+    let by = if by.is_empty() {
+        String::new()
+    } else {
+        format!(" by gradrace {by}")
+    };
+    if format > FORMAT {
+        SessionError::bad(
+            file,
+            format!(
+                "session format {format} (written{by}) is newer than this gradrace ({}) reads \
+                 (up to format {FORMAT}): update gradrace",
+                env!("CARGO_PKG_VERSION")
+            ),
+        )
+    } else {
+        SessionError::bad(
+            file,
+            format!(
+                "unknown session format {format} (written{by}); this gradrace reads format {FORMAT}"
+            ),
+        )
+    }
+}
+
+/// Conversions from every format version to the in-memory session. Format 1 is the only one so
+/// far; when the format changes, the old version's types move here with a conversion to the new
+/// ones, and the golden files in `tests/fixtures/` keep loading.
+mod migrate {
+    use super::*;
+
+    /// The session of a current-format document, after the checks across its parts.
+    pub fn from_current(file: SessionFile, path: &Path) -> Result<Session, String> {
+        crate::config::validate_experiment(&file.experiment)
+            .map_err(|m| format!("experiment: {m}"))?;
+        let race = &file.race;
+        let lanes = &file.experiment.lanes;
+        if file.lanes.len() != lanes.len() {
+            return Err(format!(
+                "lanes: {} histories for the experiment's {} lanes",
+                file.lanes.len(),
+                lanes.len()
+            ));
+        }
+        for (i, (h, spec)) in file.lanes.iter().zip(lanes).enumerate() {
+            if h.info.name != spec.name {
+                return Err(format!(
+                    "lanes[{i}]: history of \"{}\" where the experiment has \"{}\"",
+                    h.info.name, spec.name
+                ));
+            }
+        }
+        if race.experts != file.experiment.network.experts
+            || race.gater_hidden != file.experiment.network.gater_hidden
+            || race.input_dim != file.data.input_dim
+        {
+            return Err(format!(
+                "race: {} inputs, {} gater units, {} experts do not match the experiment and data \
+                 ({}, {}, {})",
+                race.input_dim,
+                race.gater_hidden,
+                race.experts,
+                file.data.input_dim,
+                file.experiment.network.gater_hidden,
+                file.experiment.network.experts
+            ));
+        }
+        let mut histories = Vec::with_capacity(file.lanes.len());
+        for (i, rec) in file.lanes.into_iter().enumerate() {
+            let name = rec.info.name.clone();
+            let h = rec
+                .into_history()
+                .map_err(|m| format!("lanes[{i}] (\"{name}\"): {m}"))?;
+            if let Some(r) = h.heat.iter().find(|r| r.rates.len() != race.experts) {
+                return Err(format!(
+                    "lanes[{i}] (\"{name}\").heat: rows of {} units, the race has {} experts",
+                    r.rates.len(),
+                    race.experts
+                ));
+            }
+            if let Some(c) = &h.class_firing
+                && (c.units != race.experts || c.classes != race.classes)
+            {
+                return Err(format!(
+                    "lanes[{i}] (\"{name}\").class_firing: {} classes × {} units, the race has {} × {}",
+                    c.classes, c.units, race.classes, race.experts
+                ));
+            }
+            histories.push(h);
+        }
+        if let Some(c) = &file.checkpoint {
+            check_checkpoint(c, &histories, race)?;
+        }
+        let recorder = Recorder {
+            info: Some(file.race),
+            lanes: histories,
+            paused: false,
+            finished: file.finished,
+        };
+        Ok(Session {
+            path: path.to_path_buf(),
+            gradrace: file.gradrace,
+            saved: file.saved,
+            context: SessionContext {
+                experiment: file.experiment,
+                data: file.data,
+                created: file.created,
+            },
+            recorder,
+            checkpoint: file.checkpoint,
+        })
+    }
+
+    fn check_checkpoint(
+        c: &CheckpointRecord,
+        histories: &[crate::engine::LaneHistory],
+        race: &crate::engine::RaceInfo,
+    ) -> Result<(), String> {
+        if c.lanes.len() != histories.len() {
+            return Err(format!(
+                "checkpoint: {} lanes, the session has {}",
+                c.lanes.len(),
+                histories.len()
+            ));
+        }
+        let units = race.experts;
+        for (i, (l, h)) in c.lanes.iter().zip(histories).enumerate() {
+            let at = format!("checkpoint.lanes[{i}] (\"{}\")", l.name);
+            if l.name != h.info.name {
+                return Err(format!("{at}: the history there is \"{}\"", h.info.name));
+            }
+            let names: Vec<&str> = l.layers.iter().map(|s| s.name.as_str()).collect();
+            if names != LAYERS {
+                return Err(format!("{at}.layers: {names:?}, expected {LAYERS:?}"));
+            }
+            if l.unit_fired.0.len() != units
+                || Some(l.class_fired.0.len()) != units.checked_mul(race.classes)
+                || l.class_seen.0.len() != crate::data::CLASSES
+            {
+                return Err(format!(
+                    "{at}: firing counters of {} / {} / {} values for {units} units and {} classes",
+                    l.unit_fired.0.len(),
+                    l.class_fired.0.len(),
+                    l.class_seen.0.len(),
+                    race.classes
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

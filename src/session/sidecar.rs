@@ -1,0 +1,235 @@
+//! The checkpoint sidecar: the parameters and momentum velocities of every lane (about 5.4
+//! million `f32` per lane of the paper's network) as raw little-endian numbers in a file next to
+//! the session, which names it and records its size and checksum.
+//!
+//! Layout (all integers little-endian):
+//!
+//! | bytes | content |
+//! | --- | --- |
+//! | 0..12 | magic `GRADRACECKPT` |
+//! | 12..16 | sidecar format version (1) |
+//! | 16..24 | session id (the same number is in the session file) |
+//! | 24..32 | n, the number of `f32` values |
+//! | 32..32+4n | the values |
+//! | last 4 | CRC-32 (IEEE) of every byte before it |
+//!
+//! Values come lane after lane in the session's lane order; within a lane, layer after layer
+//! (gater_hidden, gater_gates, experts, output), and within a layer the weights (inputs × outputs,
+//! row-major), the biases, the weight velocities and the bias velocities.
+
+use std::io::{self, Write};
+
+use ndarray::{Array1, Array2};
+
+use crate::engine::LaneState;
+use crate::nn::{Dense, DenseGrad};
+
+/// First bytes of every sidecar.
+pub const MAGIC: &[u8; 12] = b"GRADRACECKPT";
+/// Sidecar layout version.
+pub const VERSION: u32 = 1;
+/// Bytes before the values.
+pub const HEADER: usize = 32;
+/// Bytes after the values.
+pub const TRAILER: usize = 4;
+
+/// Values of one layer: weights, biases and their velocities.
+fn layer_tensors<'a>(
+    layer: &'a Dense,
+    velocity: &'a DenseGrad,
+) -> [ndarray::ArrayViewD<'a, f32>; 4] {
+    [
+        layer.w.view().into_dyn(),
+        layer.b.view().into_dyn(),
+        velocity.w.view().into_dyn(),
+        velocity.b.view().into_dyn(),
+    ]
+}
+
+fn layers(state: &LaneState) -> [&Dense; 4] {
+    [
+        &state.net.gater_hidden,
+        &state.net.gater_gates,
+        &state.net.experts,
+        &state.net.output,
+    ]
+}
+
+/// Number of values the sidecar holds for `lanes`.
+pub fn value_count<'a>(lanes: impl Iterator<Item = &'a LaneState>) -> u64 {
+    lanes
+        .map(|s| layers(s).iter().map(|l| 2 * l.len() as u64).sum::<u64>())
+        .sum()
+}
+
+/// A writer that computes the CRC-32 of what passes through it.
+struct Crc<'a> {
+    inner: &'a mut dyn Write,
+    hasher: crc32fast::Hasher,
+    bytes: u64,
+}
+
+impl Write for Crc<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// What a written sidecar is: its size and checksum, recorded in the session file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Number of `f32` values.
+    pub values: u64,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// CRC-32 of everything before the trailer (also the trailer's content).
+    pub crc32: u32,
+}
+
+/// Writes the sidecar of `lanes` (in order) to `out`.
+pub fn write<'a>(out: &mut dyn Write, id: u64, lanes: &[&'a LaneState]) -> io::Result<Written> {
+    let values = value_count(lanes.iter().copied());
+    let mut w = Crc {
+        inner: out,
+        hasher: crc32fast::Hasher::new(),
+        bytes: 0,
+    };
+    w.write_all(MAGIC)?;
+    w.write_all(&VERSION.to_le_bytes())?;
+    w.write_all(&id.to_le_bytes())?;
+    w.write_all(&values.to_le_bytes())?;
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+    let flush = |buf: &mut Vec<u8>, w: &mut Crc<'_>| -> io::Result<()> {
+        w.write_all(buf)?;
+        buf.clear();
+        Ok(())
+    };
+    for state in lanes {
+        for (layer, velocity) in layers(state).into_iter().zip(&state.velocities) {
+            for tensor in layer_tensors(layer, velocity) {
+                for &v in tensor.iter() {
+                    buf.extend_from_slice(&v.to_le_bytes());
+                    if buf.len() >= 1 << 16 {
+                        flush(&mut buf, &mut w)?;
+                    }
+                }
+            }
+        }
+    }
+    flush(&mut buf, &mut w)?;
+    let crc32 = w.hasher.clone().finalize();
+    let bytes = w.bytes + TRAILER as u64;
+    w.inner.write_all(&crc32.to_le_bytes())?;
+    Ok(Written {
+        values,
+        bytes,
+        crc32,
+    })
+}
+
+/// The layer shapes (inputs, outputs) of one lane, in layer order.
+pub type Shapes = [(usize, usize); 4];
+
+/// Reads the values of a sidecar, after checking its magic, version, id, size and checksum
+/// against what the session file recorded. Errors say what does not match.
+pub fn verify<'a>(bytes: &'a [u8], id: u64, expected: &Written) -> Result<&'a [u8], String> {
+    if bytes.len() < HEADER + TRAILER || &bytes[..12] != MAGIC {
+        return Err("not a gradrace checkpoint file (wrong magic bytes)".into());
+    }
+    let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap_or([0; 4]));
+    let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap_or([0; 8]));
+    let version = u32_at(12);
+    if version != VERSION {
+        return Err(format!(
+            "checkpoint file format {version}, this gradrace reads format {VERSION}"
+        ));
+    }
+    if u64_at(16) != id {
+        return Err(format!(
+            "the checkpoint file belongs to another save (id {:016x}, the session expects {id:016x})",
+            u64_at(16)
+        ));
+    }
+    if bytes.len() as u64 != expected.bytes {
+        return Err(format!(
+            "the checkpoint file has {} bytes, the session recorded {} (truncated or replaced)",
+            bytes.len(),
+            expected.bytes
+        ));
+    }
+    let values = u64_at(24);
+    if values != expected.values
+        || (values as u128) * 4 + (HEADER + TRAILER) as u128 != bytes.len() as u128
+    {
+        return Err(format!(
+            "the checkpoint file holds {values} values, the session expects {}",
+            expected.values
+        ));
+    }
+    let body = &bytes[..bytes.len() - TRAILER];
+    let crc = crc32fast::hash(body);
+    let stored = u32_at(bytes.len() - TRAILER);
+    if crc != stored || crc != expected.crc32 {
+        return Err(format!(
+            "the checkpoint file is damaged (CRC-32 {crc:08x}, stored {stored:08x}, the session recorded {:08x})",
+            expected.crc32
+        ));
+    }
+    Ok(&body[HEADER..])
+}
+
+/// Cuts verified values into the parameters and velocities of lanes with the given shapes.
+pub fn split(
+    mut values: &[u8],
+    shapes: &[Shapes],
+) -> Result<Vec<([Dense; 4], [DenseGrad; 4])>, String> {
+    let mut take = |n: usize| -> Result<Vec<f32>, String> {
+        let bytes = n
+            .checked_mul(4)
+            .filter(|b| *b <= values.len())
+            .ok_or("the checkpoint file holds fewer values than the layer shapes need")?;
+        let (head, rest) = values.split_at(bytes);
+        values = rest;
+        Ok(head
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    };
+    let matrix = |v: Vec<f32>, (i, o): (usize, usize)| {
+        Array2::from_shape_vec((i, o), v).map_err(|e| format!("bad layer shape {i}×{o}: {e}"))
+    };
+    let mut out = Vec::with_capacity(shapes.len());
+    for lane in shapes {
+        let mut params = Vec::with_capacity(4);
+        let mut velocities = Vec::with_capacity(4);
+        for &(inputs, outputs) in lane {
+            let n = inputs
+                .checked_mul(outputs)
+                .ok_or_else(|| format!("layer shape {inputs}×{outputs} is too large"))?;
+            let w = matrix(take(n)?, (inputs, outputs))?;
+            let b = Array1::from_vec(take(outputs)?);
+            let vw = matrix(take(n)?, (inputs, outputs))?;
+            let vb = Array1::from_vec(take(outputs)?);
+            params.push(Dense { w, b });
+            velocities.push(DenseGrad { w: vw, b: vb });
+        }
+        let params: [Dense; 4] = params.try_into().map_err(|_| "four layers per lane")?;
+        let velocities: [DenseGrad; 4] =
+            velocities.try_into().map_err(|_| "four layers per lane")?;
+        out.push((params, velocities));
+    }
+    if !values.is_empty() {
+        return Err(format!(
+            "the checkpoint file holds {} values more than the layer shapes need",
+            values.len() / 4
+        ));
+    }
+    Ok(out)
+}
