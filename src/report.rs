@@ -1,7 +1,7 @@
 //! Plain-text reports: the leaderboard printed at the end of a headless race and by
 //! `replay --summary`.
 
-use crate::engine::LaneSummary;
+use crate::engine::{LaneStatus, LaneSummary, Recorder};
 
 fn opt(v: Option<f32>, f: impl Fn(f32) -> String) -> String {
     v.map_or_else(|| "–".to_string(), f)
@@ -93,6 +93,100 @@ pub fn leaderboard(rows: &[LaneSummary]) -> String {
 pub const SAVINGS_NOTE: &str = "saved: share of the main path's multiply-adds (forward + backward) \
 the lane really skipped; net saved: after paying for the gater; ms/step: measured wall time. \
 Measured speedup vs the same lane computing every expert: `gradrace bench`.\n";
+
+/// An aligned text table with every column left-aligned (trailing spaces trimmed).
+pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| -> String {
+        let parts: Vec<String> = cells
+            .zip(&widths)
+            .map(|(c, &w)| format!("{c:<w$}"))
+            .collect();
+        parts.join("  ").trim_end().to_string()
+    };
+    let mut out = line(&mut header.iter().copied());
+    out.push('\n');
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+        out.push('\n');
+    }
+    out
+}
+
+/// Held-out error of every lane over the race: one row per evaluation step — at most `max_rows`
+/// of them, evenly spread, the last one always shown — and one column per lane giving the error
+/// of that lane's latest evaluation at or before the row's step ("–" before its first).
+pub fn eval_timeline(recorder: &Recorder, max_rows: usize) -> String {
+    let mut steps: Vec<u64> = recorder
+        .lanes
+        .iter()
+        .flat_map(|l| l.evals.iter().map(|e| e.step))
+        .collect();
+    steps.sort_unstable();
+    steps.dedup();
+    if steps.is_empty() {
+        return "no held-out evaluation yet\n".into();
+    }
+    let rows = max_rows.max(2);
+    let shown: Vec<u64> = if steps.len() <= rows {
+        steps
+    } else {
+        let last = steps.len() - 1;
+        let mut picked: Vec<u64> = (0..rows).map(|i| steps[i * last / (rows - 1)]).collect();
+        picked.dedup();
+        picked
+    };
+    let names: Vec<&str> = recorder
+        .lanes
+        .iter()
+        .map(|l| l.info.name.as_str())
+        .collect();
+    let mut widths: Vec<usize> = names.iter().map(|n| n.chars().count().max(7)).collect();
+    let step_width = shown
+        .last()
+        .map_or(4, |s| s.to_string().len())
+        .max("step".len());
+    let mut out = format!("{:>step_width$}", "step");
+    for (n, w) in names.iter().zip(&mut widths) {
+        out.push_str(&format!("  {n:>w$}", w = *w));
+    }
+    out.push('\n');
+    for step in shown {
+        out.push_str(&format!("{step:>step_width$}"));
+        for (lane, &w) in recorder.lanes.iter().zip(&widths) {
+            let cell = lane
+                .evals
+                .iter()
+                .take_while(|e| e.step <= step)
+                .last()
+                .map_or("–".to_string(), |e| percent(e.error));
+            out.push_str(&format!("  {cell:>w$}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Every lane's status changes, one line each: "lane: diverged at step 1234".
+pub fn lane_events(recorder: &Recorder) -> String {
+    let mut out = String::new();
+    for lane in &recorder.lanes {
+        for e in &lane.events {
+            let what = match e.status {
+                LaneStatus::Running => format!("running again from step {}", e.step),
+                LaneStatus::Done => format!("done at step {}", e.step),
+                s => s.label(),
+            };
+            out.push_str(&format!("{}: {what}\n", lane.info.name));
+        }
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {

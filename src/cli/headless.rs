@@ -2,12 +2,14 @@
 //! a line per evaluation otherwise, and the leaderboard at the end on stdout.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::CliError;
 use crate::engine::{Command, EngineEvent, Race, Recorder};
 use crate::report::leaderboard;
+use crate::session::{SessionContext, SessionWriter, WriterOptions};
 
 fn bar_message(recorder: &Recorder, lane: usize) -> String {
     let h = &recorder.lanes[lane];
@@ -27,12 +29,41 @@ fn bar_message(recorder: &Recorder, lane: usize) -> String {
     format!("loss {loss}  held-out err {err}  firing {fire}{status}")
 }
 
-/// Runs `race` to the end without a dashboard; Ctrl-C or SIGTERM stop it cleanly (the
-/// leaderboard is still printed).
+/// How the headless runner saves the race.
+pub struct SavePlan {
+    /// The session document to write.
+    pub path: PathBuf,
+    /// Experiment, data fingerprint, start time.
+    pub context: SessionContext,
+    /// Autosave, checkpoint, sidecar replaced.
+    pub options: WriterOptions,
+}
+
+/// Runs `race` to the end without a dashboard and without saving; Ctrl-C or SIGTERM stop it
+/// cleanly (the leaderboard is still printed).
 pub fn run(race: Race) -> Result<(), CliError> {
+    run_saving(race, Recorder::new(), None).map(|_| ())
+}
+
+/// Runs `race` to the end without a dashboard, continuing `recorder` (the history so far), and
+/// saves it according to `plan`: every `autosave` seconds, and at the end — also when Ctrl-C or
+/// SIGTERM stop it. Prints the leaderboard and where the session went; returns the history.
+pub fn run_saving(
+    race: Race,
+    recorder: Recorder,
+    plan: Option<SavePlan>,
+) -> Result<Recorder, CliError> {
     let info = race.info().clone();
     let lanes = race.lane_infos();
-    let handle = race.spawn();
+    let resumed = race.is_resumed();
+    let (handle, writer) = match plan {
+        Some(p) => {
+            let (h, w) = SessionWriter::start(race, p.context, recorder.clone(), p.path, p.options);
+            (h, Some(w))
+        }
+        None => (race.spawn(), None),
+    };
+    let status = writer.as_ref().map(SessionWriter::status);
     let stop = handle.commands.clone();
     // A second handler cannot be installed in the same process (tests): then Ctrl-C simply
     // ends the process, which is what it would do anyway.
@@ -47,7 +78,8 @@ pub fn run(race: Race) -> Result<(), CliError> {
         ProgressDrawTarget::hidden()
     });
     eprintln!(
-        "gradrace: {} on {} ({} train / {} held-out), {} lanes, {} steps of {} examples",
+        "gradrace: {} {} on {} ({} train / {} held-out), {} lanes, {} steps of {} examples",
+        if resumed { "resuming" } else { "racing" },
         info.experiment,
         info.data,
         info.train_examples,
@@ -56,6 +88,9 @@ pub fn run(race: Race) -> Result<(), CliError> {
         info.total_steps,
         info.batch_size
     );
+    if let Some(w) = &writer {
+        eprintln!("gradrace: saving to {}", w.path().display());
+    }
     let width = lanes
         .iter()
         .map(|l| l.name.chars().count())
@@ -66,17 +101,22 @@ pub fn run(race: Race) -> Result<(), CliError> {
     ))
     .expect("valid progress template")
     .progress_chars("█▉▊▋▌▍▎▏ ");
+    let mut recorder = recorder;
     let bars: Vec<ProgressBar> = lanes
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(i, l)| {
             let b = multi.add(ProgressBar::new(info.total_steps));
             b.set_style(style.clone());
             b.set_prefix(l.name.clone());
+            if let Some(h) = recorder.lanes.get(i) {
+                b.set_position(h.last_step());
+            }
             b
         })
         .collect();
 
-    let mut recorder = Recorder::new();
+    let mut saves_seen = 0;
     for event in handle.events.iter() {
         let touched = match &event {
             EngineEvent::Steps { lane, .. }
@@ -90,7 +130,7 @@ pub fn run(race: Race) -> Result<(), CliError> {
         };
         let finished = event == EngineEvent::Finished;
         recorder.apply(event);
-        if let Some(lane) = touched {
+        if let Some(lane) = touched.filter(|l| *l < bars.len() && *l < recorder.lanes.len()) {
             bars[lane].set_position(recorder.lanes[lane].last_step());
             bars[lane].set_message(bar_message(&recorder, lane));
         }
@@ -104,6 +144,22 @@ pub fn run(race: Race) -> Result<(), CliError> {
                 100.0 * p.firing_rate
             );
         }
+        if let Some(s) = &status
+            && s.saves() > saves_seen
+        {
+            saves_seen = s.saves();
+            let line = match s.last() {
+                Some(Ok(saved)) if !on_terminal => Some(format!("gradrace: {}", saved.describe())),
+                Some(Err(e)) => Some(format!("gradrace: warning: saving failed: {e}")),
+                _ => None,
+            };
+            if let Some(line) = line {
+                let _ = multi.println(&line);
+                if !on_terminal {
+                    eprintln!("{line}");
+                }
+            }
+        }
         if finished {
             break;
         }
@@ -111,6 +167,7 @@ pub fn run(race: Race) -> Result<(), CliError> {
     for b in &bars {
         b.abandon();
     }
+    drop(handle.events);
     handle
         .thread
         .join()
@@ -122,5 +179,22 @@ pub fn run(race: Race) -> Result<(), CliError> {
         recorder.step()
     );
     print!("{}", leaderboard(&recorder.summaries()));
-    Ok(())
+    if let Some(w) = writer {
+        match w.finish() {
+            Some(Ok(saved)) => {
+                eprintln!("gradrace: {}", saved.describe());
+                if saved.sidecar.is_some() {
+                    eprintln!(
+                        "gradrace: replay with `gradrace replay {0}`, continue with `gradrace resume {0}`",
+                        saved.path.display()
+                    );
+                }
+            }
+            Some(Err(e)) => {
+                return Err(CliError::Runtime(format!("saving the session failed: {e}")));
+            }
+            None => {}
+        }
+    }
+    Ok(recorder)
 }

@@ -5,6 +5,9 @@ pub mod bench;
 pub mod error;
 pub mod headless;
 pub mod race;
+pub mod replay;
+pub mod resume;
+pub mod sessions;
 
 use std::path::PathBuf;
 
@@ -20,6 +23,10 @@ Examples:
   gradrace race fashion                          # Fashion-MNIST (apt-get install dataset-fashion-mnist)
   gradrace race quick --lanes straight-through,unbiased --steps 500 --headless
   gradrace race my-experiment.ron --seed 7
+  gradrace race paper-mnist --out runs/paper.ron # save the session there (default: sessions/)
+  gradrace replay assets/sample-session.ron      # look at a saved race (no data set needed)
+  gradrace resume runs/paper.ron --steps 5000    # continue a saved race exactly where it stopped
+  gradrace sessions                              # list the saved sessions in sessions/
   gradrace experiments                           # list the built-in experiments
   gradrace bench paper-mnist                     # what the gated kernels save on this machine
   gradrace bench quick --quick --json            # a quick measurement as one JSON record";
@@ -40,6 +47,12 @@ pub enum Command {
     /// Train every lane of an experiment side by side and show the race.
     #[command(after_help = EXAMPLES)]
     Race(RaceArgs),
+    /// Show a saved session: leaderboard and held-out error over time (no data set needed).
+    Replay(ReplayArgs),
+    /// Continue a saved race from its checkpoint, exactly as if it had never stopped.
+    Resume(ResumeArgs),
+    /// List the saved sessions in a directory.
+    Sessions(SessionsArgs),
     /// List the built-in experiments.
     Experiments,
     /// Measure what conditional computation saves on this machine (single-threaded).
@@ -62,6 +75,81 @@ pub struct BenchArgs {
     /// Print one JSON record instead of the tables.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Seconds between two autosaves unless `--autosave` says otherwise.
+pub const DEFAULT_AUTOSAVE_SECS: u64 = 60;
+
+/// How a race is saved (shared by `race` and `resume`).
+#[derive(Debug, Args, Clone, PartialEq)]
+pub struct SaveArgs {
+    /// Save the session to FILE (default for `race`: sessions/<experiment>-<UTC time>.ron; for
+    /// `resume`: the file resumed from). The checkpoint goes to FILE's directory as well.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Save every SECS seconds while the race runs (0: only at the end and on request).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_AUTOSAVE_SECS)]
+    pub autosave: u64,
+    /// Do not save the session at all.
+    #[arg(long, conflicts_with_all = ["out", "no_checkpoint"])]
+    pub no_save: bool,
+    /// Save the history only, without the checkpoint (parameters and optimiser state): smaller,
+    /// replayable, not resumable.
+    #[arg(long)]
+    pub no_checkpoint: bool,
+}
+
+impl Default for SaveArgs {
+    fn default() -> Self {
+        SaveArgs {
+            out: None,
+            autosave: DEFAULT_AUTOSAVE_SECS,
+            no_save: false,
+            no_checkpoint: false,
+        }
+    }
+}
+
+/// Arguments of `gradrace replay`.
+#[derive(Debug, Args, Clone, PartialEq)]
+pub struct ReplayArgs {
+    /// The session file (.ron).
+    pub file: PathBuf,
+    /// Print the leaderboard only.
+    #[arg(long)]
+    pub summary: bool,
+}
+
+/// Arguments of `gradrace resume`.
+#[derive(Debug, Args, Clone, PartialEq)]
+pub struct ResumeArgs {
+    /// The session file (.ron) with a checkpoint.
+    pub file: PathBuf,
+    /// Train this many more steps (the race's planned length becomes the checkpoint's step plus
+    /// N); without it, the race continues to its planned length.
+    #[arg(long, value_name = "N")]
+    pub steps: Option<u64>,
+    /// Directory with the data set, when it moved (its content must be the one the race trained
+    /// on).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Progress bars and a final leaderboard instead of the dashboard.
+    #[arg(long)]
+    pub headless: bool,
+    /// Worker threads for the lanes (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Where and how to save.
+    #[command(flatten)]
+    pub save: SaveArgs,
+}
+
+/// Arguments of `gradrace sessions`.
+#[derive(Debug, Args, Clone, PartialEq)]
+pub struct SessionsArgs {
+    /// Directory to list.
+    #[arg(default_value = crate::session::DEFAULT_DIR)]
+    pub dir: PathBuf,
 }
 
 /// Arguments of `gradrace race`.
@@ -94,6 +182,9 @@ pub struct RaceArgs {
     /// Worker threads for the lanes (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
+    /// Where and how to save.
+    #[command(flatten)]
+    pub save: SaveArgs,
 }
 
 /// Runs the parsed command line.
@@ -104,6 +195,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             ..RaceArgs::default()
         }),
         Some(Command::Race(args)) => race::run(&args),
+        Some(Command::Replay(args)) => replay::run(&args),
+        Some(Command::Resume(args)) => resume::run(&args),
+        Some(Command::Sessions(args)) => sessions::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Experiments) => {
             for (name, text) in crate::config::builtin::BUILTIN {

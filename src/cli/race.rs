@@ -4,11 +4,17 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use super::{CliError, RaceArgs, headless};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::headless::SavePlan;
+use super::{CliError, RaceArgs, SaveArgs, headless};
 use crate::config::builtin::resolve;
 use crate::config::{DataSpec, Experiment, Length};
 use crate::data::{DataSource, DataSplit, load};
-use crate::engine::Race;
+use crate::engine::{Race, Recorder};
+use crate::session::clock::now_iso8601;
+use crate::session::{DataFingerprint, SessionContext, WriterOptions, default_path};
 
 /// The experiment after the command-line overrides.
 pub fn experiment_for(args: &RaceArgs) -> Result<Experiment, CliError> {
@@ -54,12 +60,56 @@ pub fn data_for(e: &Experiment) -> Result<DataSplit, CliError> {
     load(&source).map_err(|err| CliError::BadInput(err.to_string()))
 }
 
+/// The save plan of `args` for a race writing `default` unless `--out` says otherwise; None with
+/// `--no-save`. Creates the file's directory so that a bad location fails before training.
+pub fn save_plan(
+    args: &SaveArgs,
+    default: PathBuf,
+    context: SessionContext,
+    replaces_sidecar: Option<PathBuf>,
+) -> Result<Option<SavePlan>, CliError> {
+    if args.no_save {
+        return Ok(None);
+    }
+    let path = args.out.clone().unwrap_or(default);
+    if path.file_name().is_none() || path.is_dir() {
+        return Err(CliError::BadInput(format!(
+            "--out {}: not a file name",
+            path.display()
+        )));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CliError::BadInput(format!(
+                "cannot create the session directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    let replaces_sidecar = replaces_sidecar.filter(|_| !args.no_checkpoint);
+    Ok(Some(SavePlan {
+        path,
+        context,
+        options: WriterOptions {
+            autosave: (args.autosave > 0).then(|| Duration::from_secs(args.autosave)),
+            checkpoint: !args.no_checkpoint,
+            replaces_sidecar,
+        },
+    }))
+}
+
 /// Runs `gradrace race`.
 pub fn run(args: &RaceArgs) -> Result<(), CliError> {
     let experiment = experiment_for(args)?;
     let data = Arc::new(data_for(&experiment)?);
+    let context = SessionContext {
+        experiment: experiment.clone(),
+        data: DataFingerprint::of(&data),
+        created: now_iso8601(),
+    };
+    let plan = save_plan(&args.save, default_path(&experiment.name), context, None)?;
     let race = Race::new(&experiment, data, args.threads).map_err(CliError::Runtime)?;
     let interactive = !args.headless && std::io::stdout().is_terminal();
     let _ = interactive; // the dashboard arrives with the dashboard issue; headless until then
-    headless::run(race)
+    headless::run_saving(race, Recorder::new(), plan).map(|_| ())
 }

@@ -1,0 +1,60 @@
+//! `gradrace replay FILE`: a saved race, read-only and without its data set. With `--summary`,
+//! the leaderboard alone; otherwise the race's description, the leaderboard, held-out error over
+//! time for every lane and every lane's status changes.
+
+use super::{CliError, ReplayArgs};
+use crate::report::{eval_timeline, lane_events, leaderboard};
+use crate::session::Session;
+
+/// Rows of the text timeline.
+const TIMELINE_ROWS: usize = 30;
+
+/// The text replay of `session` (everything but the leaderboard when `summary`).
+pub fn text(session: &Session, summary: bool) -> String {
+    let r = &session.recorder;
+    let mut out = String::new();
+    if let Some(info) = &r.info {
+        let status = if r.finished { "ended" } else { "in progress" };
+        out.push_str(&format!(
+            "{} — {} — step {} of {} ({status})\n",
+            info.experiment,
+            info.data,
+            r.step(),
+            info.total_steps
+        ));
+    }
+    if !summary {
+        let c = &session.context;
+        out.push_str(&format!(
+            "started {}, saved {} by gradrace {}; seed {}; {}\n",
+            c.created,
+            session.saved,
+            session.gradrace,
+            c.experiment.seed,
+            if session.checkpoint.is_some() {
+                "resumable (checkpoint saved)"
+            } else {
+                "replay only (no checkpoint)"
+            }
+        ));
+    }
+    out.push('\n');
+    out.push_str(&leaderboard(&r.summaries()));
+    if !summary {
+        out.push_str("\nHeld-out error over the race\n\n");
+        out.push_str(&eval_timeline(r, TIMELINE_ROWS));
+        let events = lane_events(r);
+        if !events.is_empty() {
+            out.push_str("\nEvents\n\n");
+            out.push_str(&events);
+        }
+    }
+    out
+}
+
+/// Runs `gradrace replay`.
+pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
+    let session = Session::load(&args.file).map_err(|e| CliError::BadInput(e.to_string()))?;
+    print!("{}", text(&session, args.summary));
+    Ok(())
+}
