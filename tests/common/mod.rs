@@ -56,3 +56,4 @@ pub fn assert_frequency(hits: u64, n: u64, p: f64, what: &str) {
         4.0 * se
     );
 }
+pub mod race;

@@ -1,0 +1,211 @@
+//! Sessions end to end: exact resume, round trips, the session writer on a running race.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::race::{apply_all, assert_same_state, context, data, experiment, metrics};
+use gradrace::engine::{Command, EngineEvent, Race, Recorder};
+use gradrace::session::{Session, SessionWriter, WriterOptions, save};
+
+const N: u64 = 45;
+
+#[test]
+fn n_steps_save_resume_n_steps_equals_2n_steps_in_one_go() {
+    let e = experiment(2 * N);
+    let d = data();
+
+    let mut one = Race::new(&e, d.clone(), 2).unwrap();
+    let mut straight = Recorder::new();
+    apply_all(&mut straight, one.opening_events());
+    apply_all(&mut straight, one.advance(2 * N));
+
+    let mut first = Race::new(&e, d.clone(), 1).unwrap();
+    let mut history = Recorder::new();
+    apply_all(&mut history, first.opening_events());
+    apply_all(&mut history, first.advance(N));
+    let checkpoint = first.checkpoint();
+    drop(first);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("half.ron");
+    save(&path, &context(&e, &d), &history, Some(&checkpoint)).unwrap();
+
+    let session = Session::load(&path).unwrap();
+    assert_eq!(session.recorder, history, "the history round-trips");
+    let loaded = session.load_checkpoint().unwrap();
+    assert_same_state(&loaded, &checkpoint);
+    let mut resumed = Race::resume(&e, d, loaded, 1).unwrap();
+    let mut continued = session.recorder;
+    let opening = resumed.opening_events();
+    assert!(matches!(opening[0], EngineEvent::Resumed { .. }));
+    apply_all(&mut continued, opening);
+    apply_all(&mut continued, resumed.advance(N));
+
+    assert_eq!(continued.step(), 2 * N);
+    let (a, b) = (metrics(&straight), metrics(&continued));
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert!(x == y, "lane {i}: metric histories differ");
+    }
+    assert_eq!(a.len(), b.len());
+    assert_same_state(&one.checkpoint(), &resumed.checkpoint());
+    // The probes, heat rows and evaluations really are there.
+    assert!(straight.lanes[0].probes.len() >= 5 && straight.lanes[0].heat.len() >= 12);
+}
+
+/// Runs `race` through a session writer saving to `path`, stopping it (as Ctrl-C does) once the
+/// furthest lane has passed `stop_after` steps, or letting it finish when None.
+fn run_saved(
+    race: Race,
+    recorder: Recorder,
+    path: &Path,
+    stop_after: Option<u64>,
+    replaces: Option<std::path::PathBuf>,
+) -> Recorder {
+    let e = experiment(2 * N);
+    let d = data();
+    let (handle, writer) = SessionWriter::start(
+        race,
+        context(&e, &d),
+        recorder.clone(),
+        path.to_path_buf(),
+        WriterOptions {
+            autosave: Some(Duration::from_millis(5)),
+            checkpoint: true,
+            replaces_sidecar: replaces,
+        },
+    );
+    let mut seen = recorder;
+    let mut stopped = false;
+    for event in handle.events.iter() {
+        let finished = event == EngineEvent::Finished;
+        seen.apply(event);
+        if let Some(s) = stop_after
+            && !stopped
+            && seen.step() >= s
+        {
+            handle.commands.send(Command::Stop).unwrap();
+            stopped = true;
+        }
+        if finished {
+            break;
+        }
+    }
+    handle.thread.join().unwrap();
+    let saved = writer
+        .finish()
+        .expect("a final save")
+        .expect("the final save succeeds");
+    assert_eq!(saved.path, path);
+    seen
+}
+
+#[test]
+fn a_race_stopped_saved_and_resumed_matches_one_never_stopped() {
+    let e = experiment(2 * N);
+    let d = data();
+    let mut straight = Recorder::new();
+    let mut one = Race::new(&e, d.clone(), 2).unwrap();
+    apply_all(&mut straight, one.opening_events());
+    apply_all(&mut straight, one.advance(2 * N));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.ron");
+    let race = Race::new(&e, d.clone(), 2).unwrap();
+    let seen = run_saved(race, Recorder::new(), &path, Some(N / 2), None);
+    let session = Session::load(&path).unwrap();
+    // What the consumer saw is what was saved (statuses, history, everything).
+    assert_eq!(session.recorder, seen);
+    let step = session.recorder.step();
+    assert!(step < 2 * N, "stopped early (at {step})");
+    assert!(
+        session
+            .recorder
+            .lanes
+            .iter()
+            .all(|l| matches!(l.status, gradrace::engine::LaneStatus::Stopped { .. }))
+    );
+
+    let old_sidecar = session.sidecar_path().unwrap();
+    let race = Race::resume(&e, d, session.load_checkpoint().unwrap(), 1).unwrap();
+    let seen = run_saved(
+        race,
+        session.recorder,
+        &path,
+        None,
+        Some(old_sidecar.clone()),
+    );
+    let end = Session::load(&path).unwrap();
+    assert_eq!(end.recorder, seen);
+    assert!(end.recorder.finished);
+    assert!(
+        metrics(&end.recorder) == metrics(&straight),
+        "histories differ"
+    );
+    assert_same_state(&end.load_checkpoint().unwrap(), &one.checkpoint());
+    // The replaced sidecar is gone; exactly the document and its sidecar remain.
+    assert!(!old_sidecar.exists());
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names[0].ends_with(".ckpt") && names[1] == "run.ron",
+        "{names:?}"
+    );
+}
+
+#[test]
+fn save_now_answers_with_the_current_state_while_running_and_after_the_end() {
+    let e = experiment(400);
+    let d = data();
+    let race = Race::new(&e, d.clone(), 1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("now.ron");
+    let (handle, writer) = SessionWriter::start(
+        race,
+        context(&e, &d),
+        Recorder::new(),
+        path.clone(),
+        WriterOptions {
+            autosave: None,
+            checkpoint: true,
+            replaces_sidecar: None,
+        },
+    );
+    handle.commands.send(Command::Pause).unwrap();
+    let mut saver = writer.saver();
+    let mut seen = Recorder::new();
+    // Wait for the pause to take effect, then save: a paused engine still answers.
+    for event in handle.events.iter() {
+        let paused = event == EngineEvent::Paused(true);
+        seen.apply(event);
+        if paused {
+            break;
+        }
+    }
+    let message = saver(&seen).unwrap();
+    assert!(message.contains("now.ron"), "{message}");
+    let s = Session::load(&path).unwrap();
+    // Paused: nothing moved between the event and the save.
+    assert_eq!(metrics(&s.recorder), metrics(&seen));
+    let c = s.load_checkpoint().unwrap();
+    assert_eq!(c.step(), seen.step());
+    handle.commands.send(Command::Stop).unwrap();
+    for event in handle.events.iter() {
+        if event == EngineEvent::Finished {
+            break;
+        }
+    }
+    handle.thread.join().unwrap();
+    // After the end the saver reports the final save.
+    let after = saver(&seen).unwrap();
+    assert!(after.contains("now.ron"), "{after}");
+    let final_save = writer.finish().unwrap().unwrap();
+    assert_eq!(
+        Session::load(&final_save.path).unwrap().recorder.step(),
+        seen.step()
+    );
+}
