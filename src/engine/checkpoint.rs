@@ -1,7 +1,9 @@
 //! Checkpoints: the complete state of a race between two chunks, from which it continues exactly
 //! as if it had never stopped.
 //!
-//! What a lane's future depends on: its parameters, the momentum velocities of its four layers,
+//! What a lane's future depends on: its parameters, the momentum velocities of its four layers
+//! (when it trains with momentum: with μ = 0 the update v ← μv − ηg forgets v, see
+//! [`LaneState::velocities`]),
 //! the estimator's moving-average baselines, the adaptive L1 penalty's λ, the state of its gate
 //! noise generator and its step count (the minibatch order is a function of the seed and the
 //! global step; probes draw from per-step generators; evaluation is deterministic). What the race
@@ -13,7 +15,7 @@ use std::fmt;
 use crate::data::CLASSES;
 use crate::estimators::BaselineState;
 use crate::net::{AdaptiveL1, GatedNet};
-use crate::nn::DenseGrad;
+use crate::nn::{Dense, DenseGrad};
 use crate::seed::Rng;
 
 use super::metrics::LaneStatus;
@@ -27,8 +29,13 @@ pub const LAYERS: [&str; 4] = ["gater_hidden", "gater_gates", "experts", "output
 pub struct LaneState {
     /// Parameters.
     pub net: GatedNet,
-    /// Momentum velocities of the layers named in [`LAYERS`], in that order.
-    pub velocities: [DenseGrad; 4],
+    /// Momentum velocities of the layers named in [`LAYERS`], in that order; None for a lane
+    /// trained without momentum. With μ = 0 the next velocity is 0·v − ηg: the old velocity only
+    /// decides the sign of a zero (and only where g = 0), and adding a zero of either sign leaves
+    /// every weight unchanged since no weight is ever −0 (initial weights are drawn non-zero or
+    /// +0, and x + y = −0 only when x = y = −0). So these lanes resume exactly without their
+    /// velocities, and their checkpoints are half the size and take half the time to copy.
+    pub velocities: Option<[DenseGrad; 4]>,
     /// The estimator's moving-average baselines (None for stateless estimators).
     pub baseline: Option<BaselineState>,
     /// The adaptive L1 penalty (rectifier lanes).
@@ -78,11 +85,9 @@ impl RaceCheckpoint {
             .iter()
             .map(|l| {
                 l.state.net.parameter_count()
-                    + l.state
-                        .velocities
-                        .iter()
-                        .map(|v| v.w.len() + v.b.len())
-                        .sum::<usize>()
+                    + l.state.velocities.as_ref().map_or(0, |v| {
+                        v.iter().map(|v| v.w.len() + v.b.len()).sum::<usize>()
+                    })
             })
             .sum()
     }
@@ -114,5 +119,25 @@ impl fmt::Debug for LaneState {
             .field("steps", &self.steps)
             .field("parameters", &self.net.parameter_count())
             .finish_non_exhaustive()
+    }
+}
+
+/// Copies `src` into `dst`, reusing `dst`'s memory when the shapes agree.
+pub fn copy_dense(dst: &mut Dense, src: &Dense) {
+    if dst.w.dim() == src.w.dim() && dst.b.dim() == src.b.dim() {
+        dst.w.assign(&src.w);
+        dst.b.assign(&src.b);
+    } else {
+        *dst = src.clone();
+    }
+}
+
+/// Copies `src` into `dst`, reusing `dst`'s memory when the shapes agree.
+pub fn copy_grad(dst: &mut DenseGrad, src: &DenseGrad) {
+    if dst.w.dim() == src.w.dim() && dst.b.dim() == src.b.dim() {
+        dst.w.assign(&src.w);
+        dst.b.assign(&src.b);
+    } else {
+        *dst = src.clone();
     }
 }

@@ -435,16 +435,47 @@ pub fn evaluate_net(
 
 /// Checkpoints (kept apart from the training code above: only additions).
 impl Lane {
-    /// A copy of everything the lane's future training depends on.
+    /// A copy of everything the lane's future training depends on (velocities only with
+    /// momentum: see [`super::checkpoint::LaneState::velocities`]).
     pub fn checkpoint(&self) -> super::checkpoint::LaneState {
         super::checkpoint::LaneState {
             net: self.net.clone(),
-            velocities: self.optimisers.clone().map(|o| o.velocity),
+            velocities: (self.settings.momentum != 0.0)
+                .then(|| self.optimisers.clone().map(|o| o.velocity)),
             baseline: self.estimator.baseline_state(),
             l1: self.l1,
             rng: self.rng.clone(),
             steps: self.steps,
         }
+    }
+
+    /// [`Lane::checkpoint`] into `state`, reusing its memory where the shapes agree (so that a
+    /// running race pauses only for the copy, not for allocating and faulting in fresh pages).
+    pub fn checkpoint_into(&self, state: &mut super::checkpoint::LaneState) {
+        use super::checkpoint::{copy_dense, copy_grad};
+        let (a, b) = (&mut state.net, &self.net);
+        copy_dense(&mut a.gater_hidden, &b.gater_hidden);
+        copy_dense(&mut a.gater_gates, &b.gater_gates);
+        copy_dense(&mut a.experts, &b.experts);
+        copy_dense(&mut a.output, &b.output);
+        a.gater_activation = b.gater_activation;
+        a.expert_activation = b.expert_activation;
+        if self.settings.momentum != 0.0 {
+            match &mut state.velocities {
+                Some(v) => {
+                    for (d, o) in v.iter_mut().zip(&self.optimisers) {
+                        copy_grad(d, &o.velocity);
+                    }
+                }
+                None => state.velocities = Some(self.optimisers.clone().map(|o| o.velocity)),
+            }
+        } else {
+            state.velocities = None;
+        }
+        state.baseline = self.estimator.baseline_state();
+        state.l1 = self.l1;
+        state.rng = self.rng.clone();
+        state.steps = self.steps;
     }
 
     /// Continues from `state` (taken from a lane with the same settings and network shape);
@@ -465,7 +496,7 @@ impl Lane {
         ];
         for (i, name) in LAYERS.iter().enumerate() {
             let want = own[i].w.dim();
-            let (p, v) = (theirs[i], &state.velocities[i]);
+            let p = theirs[i];
             if p.w.dim() != want || p.b.len() != want.1 {
                 return Err(format!(
                     "layer {name}: parameters are {}×{} (+{} biases), the lane's network needs {}×{}",
@@ -476,7 +507,9 @@ impl Lane {
                     want.1
                 ));
             }
-            if v.w.dim() != want || v.b.len() != want.1 {
+            if let Some(v) = state.velocities.as_ref().map(|v| &v[i])
+                && (v.w.dim() != want || v.b.len() != want.1)
+            {
                 return Err(format!(
                     "layer {name}: velocity is {}×{} (+{}), the lane's network needs {}×{}",
                     v.w.nrows(),
@@ -486,6 +519,12 @@ impl Lane {
                     want.1
                 ));
             }
+        }
+        if state.velocities.is_none() && self.settings.momentum != 0.0 {
+            return Err(format!(
+                "the lane trains with momentum {} and the checkpoint has no velocities",
+                self.settings.momentum
+            ));
         }
         if state.net.gater_activation != self.net.gater_activation
             || state.net.expert_activation != self.net.expert_activation
@@ -536,8 +575,17 @@ impl Lane {
             steps,
         } = state;
         self.net = net;
-        for (o, v) in self.optimisers.iter_mut().zip(velocities) {
-            o.velocity = v;
+        match velocities {
+            Some(velocities) => {
+                for (o, v) in self.optimisers.iter_mut().zip(velocities) {
+                    o.velocity = v;
+                }
+            }
+            None => {
+                for o in &mut self.optimisers {
+                    o.velocity.clear();
+                }
+            }
         }
         if let Some(b) = baseline {
             self.estimator.restore_baseline_state(b);

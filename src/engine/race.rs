@@ -379,6 +379,8 @@ pub struct Race {
     /// Continues from a checkpoint: `run` opens with `Resumed` and these status changes.
     resumed: Option<Vec<EngineEvent>>,
     final_checkpoint: bool,
+    /// Checkpoints handed back once saved, whose memory the next checkpoint reuses.
+    recycled: (Sender<RaceCheckpoint>, Receiver<RaceCheckpoint>),
 }
 
 /// A race running on its own thread.
@@ -480,6 +482,7 @@ impl Race {
             probe_y,
             resumed: None,
             final_checkpoint: false,
+            recycled: crossbeam_channel::unbounded(),
         })
     }
 
@@ -548,23 +551,63 @@ impl Race {
         Ok(race)
     }
 
-    /// A copy of the state of every lane (the lanes are copied in parallel on the race's pool).
+    /// A copy of the state of every lane. The lanes are copied in parallel on the race's pool,
+    /// into the memory of a checkpoint handed back through [`Race::recycler`] when there is one:
+    /// this copy is all a running race pauses for.
     pub fn checkpoint(&self) -> RaceCheckpoint {
-        let lanes = self.pool.install(|| {
-            self.lanes
-                .par_iter()
-                .map(|r| LaneCheckpoint {
-                    name: r.info.name.clone(),
-                    state: r.lane.checkpoint(),
-                    status: r.status,
-                    unit_fired: r.unit_fired.clone(),
-                    heat_steps: r.heat_steps,
-                    class_fired: r.class_fired.clone(),
-                    class_seen: r.class_seen,
+        let mut spare = None;
+        while let Ok(c) = self.recycled.1.try_recv() {
+            spare = Some(c);
+        }
+        let mut lanes = match spare {
+            Some(c) if c.lanes.len() == self.lanes.len() => c.lanes,
+            _ => Vec::new(),
+        };
+        if lanes.is_empty() {
+            return RaceCheckpoint {
+                lanes: self.pool.install(|| {
+                    self.lanes
+                        .par_iter()
+                        .map(|r| LaneCheckpoint {
+                            name: r.info.name.clone(),
+                            state: r.lane.checkpoint(),
+                            status: r.status,
+                            unit_fired: r.unit_fired.clone(),
+                            heat_steps: r.heat_steps,
+                            class_fired: r.class_fired.clone(),
+                            class_seen: r.class_seen,
+                        })
+                        .collect()
+                }),
+            };
+        }
+        self.pool.install(|| {
+            lanes
+                .par_iter_mut()
+                .zip(self.lanes.par_iter())
+                .for_each(|(c, r)| {
+                    c.name.clone_from(&r.info.name);
+                    r.lane.checkpoint_into(&mut c.state);
+                    c.status = r.status;
+                    c.unit_fired.clone_from(&r.unit_fired);
+                    c.heat_steps = r.heat_steps;
+                    c.class_fired.clone_from(&r.class_fired);
+                    c.class_seen = r.class_seen;
                 })
-                .collect()
         });
         RaceCheckpoint { lanes }
+    }
+
+    /// Where to hand back a checkpoint that is no longer needed, so that the next one reuses its
+    /// memory instead of allocating (and faulting in) a fresh copy of every lane.
+    pub fn recycler(&self) -> Sender<RaceCheckpoint> {
+        self.recycled.0.clone()
+    }
+
+    /// Takes a checkpoint now and keeps it for reuse: call before a race that will be
+    /// checkpointed while it runs, so that even the first checkpoint is only a copy.
+    pub fn prepare_checkpoints(&self) {
+        let _ = self.recycled.0.send(self.checkpoint());
     }
 
     /// With `true`, `run` sends a [`EngineEvent::Checkpoint`] (request `None`) right after

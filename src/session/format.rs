@@ -484,6 +484,8 @@ pub struct LaneStateRecord {
     pub status: LaneStatus,
     /// Layer shapes, in sidecar order.
     pub layers: Vec<LayerShape>,
+    /// Whether the sidecar holds this lane's velocities (lanes with momentum).
+    pub velocities: bool,
     /// Gater hidden non-linearity.
     pub gater_activation: Activation,
     /// Expert non-linearity.

@@ -142,6 +142,7 @@ fn lane_state_record(lane: &LaneCheckpoint) -> LaneStateRecord {
                 outputs: l.outputs(),
             })
             .collect(),
+        velocities: s.velocities.is_some(),
         gater_activation: s.net.gater_activation,
         expert_activation: s.net.expert_activation,
         rng: s.rng.clone(),
@@ -412,16 +413,19 @@ impl Session {
         };
         let values = sidecar::verify(&bytes, c.sidecar.id, &expected)
             .map_err(|m| SessionError::bad(&side, m))?;
-        let shapes: Vec<sidecar::Shapes> = c
+        let layouts: Vec<sidecar::Layout> = c
             .lanes
             .iter()
             .map(|l| {
                 let s: Vec<(usize, usize)> =
                     l.layers.iter().map(|s| (s.inputs, s.outputs)).collect();
-                s.try_into().unwrap_or([(0, 0); 4])
+                sidecar::Layout {
+                    shapes: s.try_into().unwrap_or([(0, 0); 4]),
+                    velocities: l.velocities,
+                }
             })
             .collect();
-        let tensors = sidecar::split(values, &shapes).map_err(|m| SessionError::bad(&side, m))?;
+        let tensors = sidecar::split(values, &layouts).map_err(|m| SessionError::bad(&side, m))?;
         let lanes = c
             .lanes
             .iter()

@@ -1,6 +1,6 @@
-//! The checkpoint sidecar: the parameters and momentum velocities of every lane (about 5.4
-//! million `f32` per lane of the paper's network) as raw little-endian numbers in a file next to
-//! the session, which names it and records its size and checksum.
+//! The checkpoint sidecar: the parameters (2.7 million `f32` per lane of the paper's network)
+//! and, for lanes trained with momentum, the velocities of every lane as raw little-endian
+//! numbers in a file next to the session, which names it and records its size and checksum.
 //!
 //! Layout (all integers little-endian):
 //!
@@ -15,7 +15,7 @@
 //!
 //! Values come lane after lane in the session's lane order; within a lane, layer after layer
 //! (gater_hidden, gater_gates, experts, output), and within a layer the weights (inputs × outputs,
-//! row-major), the biases, the weight velocities and the bias velocities.
+//! row-major), the biases, then (lanes with momentum only) the weight and bias velocities.
 
 use std::io::{self, Write};
 
@@ -33,17 +33,17 @@ pub const HEADER: usize = 32;
 /// Bytes after the values.
 pub const TRAILER: usize = 4;
 
-/// Values of one layer: weights, biases and their velocities.
+/// Values of one layer: weights, biases and (when given) their velocities.
 fn layer_tensors<'a>(
     layer: &'a Dense,
-    velocity: &'a DenseGrad,
-) -> [ndarray::ArrayViewD<'a, f32>; 4] {
-    [
-        layer.w.view().into_dyn(),
-        layer.b.view().into_dyn(),
-        velocity.w.view().into_dyn(),
-        velocity.b.view().into_dyn(),
-    ]
+    velocity: Option<&'a DenseGrad>,
+) -> Vec<ndarray::ArrayViewD<'a, f32>> {
+    let mut t = vec![layer.w.view().into_dyn(), layer.b.view().into_dyn()];
+    if let Some(v) = velocity {
+        t.push(v.w.view().into_dyn());
+        t.push(v.b.view().into_dyn());
+    }
+    t
 }
 
 fn layers(state: &LaneState) -> [&Dense; 4] {
@@ -58,7 +58,10 @@ fn layers(state: &LaneState) -> [&Dense; 4] {
 /// Number of values the sidecar holds for `lanes`.
 pub fn value_count<'a>(lanes: impl Iterator<Item = &'a LaneState>) -> u64 {
     lanes
-        .map(|s| layers(s).iter().map(|l| 2 * l.len() as u64).sum::<u64>())
+        .map(|s| {
+            let per = if s.velocities.is_some() { 2 } else { 1 };
+            layers(s).iter().map(|l| per * l.len() as u64).sum::<u64>()
+        })
         .sum()
 }
 
@@ -112,7 +115,8 @@ pub fn write<'a>(out: &mut dyn Write, id: u64, lanes: &[&'a LaneState]) -> io::R
         Ok(())
     };
     for state in lanes {
-        for (layer, velocity) in layers(state).into_iter().zip(&state.velocities) {
+        for (i, layer) in layers(state).into_iter().enumerate() {
+            let velocity = state.velocities.as_ref().map(|v| &v[i]);
             for tensor in layer_tensors(layer, velocity) {
                 for &v in tensor.iter() {
                     buf.extend_from_slice(&v.to_le_bytes());
@@ -134,8 +138,17 @@ pub fn write<'a>(out: &mut dyn Write, id: u64, lanes: &[&'a LaneState]) -> io::R
     })
 }
 
-/// The layer shapes (inputs, outputs) of one lane, in layer order.
-pub type Shapes = [(usize, usize); 4];
+/// How one lane's values are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// The layer shapes (inputs, outputs), in layer order.
+    pub shapes: [(usize, usize); 4],
+    /// Whether velocities follow each layer's parameters.
+    pub velocities: bool,
+}
+
+/// One lane's tensors as read back.
+pub type LaneTensors = ([Dense; 4], Option<[DenseGrad; 4]>);
 
 /// Reads the values of a sidecar, after checking its magic, version, id, size and checksum
 /// against what the session file recorded. Errors say what does not match.
@@ -186,10 +199,7 @@ pub fn verify<'a>(bytes: &'a [u8], id: u64, expected: &Written) -> Result<&'a [u
 }
 
 /// Cuts verified values into the parameters and velocities of lanes with the given shapes.
-pub fn split(
-    mut values: &[u8],
-    shapes: &[Shapes],
-) -> Result<Vec<([Dense; 4], [DenseGrad; 4])>, String> {
+pub fn split(mut values: &[u8], layouts: &[Layout]) -> Result<Vec<LaneTensors>, String> {
     let mut take = |n: usize| -> Result<Vec<f32>, String> {
         let bytes = n
             .checked_mul(4)
@@ -205,24 +215,29 @@ pub fn split(
     let matrix = |v: Vec<f32>, (i, o): (usize, usize)| {
         Array2::from_shape_vec((i, o), v).map_err(|e| format!("bad layer shape {i}×{o}: {e}"))
     };
-    let mut out = Vec::with_capacity(shapes.len());
-    for lane in shapes {
+    let mut out = Vec::with_capacity(layouts.len());
+    for lane in layouts {
         let mut params = Vec::with_capacity(4);
         let mut velocities = Vec::with_capacity(4);
-        for &(inputs, outputs) in lane {
+        for &(inputs, outputs) in &lane.shapes {
             let n = inputs
                 .checked_mul(outputs)
                 .ok_or_else(|| format!("layer shape {inputs}×{outputs} is too large"))?;
             let w = matrix(take(n)?, (inputs, outputs))?;
             let b = Array1::from_vec(take(outputs)?);
-            let vw = matrix(take(n)?, (inputs, outputs))?;
-            let vb = Array1::from_vec(take(outputs)?);
             params.push(Dense { w, b });
-            velocities.push(DenseGrad { w: vw, b: vb });
+            if lane.velocities {
+                let vw = matrix(take(n)?, (inputs, outputs))?;
+                let vb = Array1::from_vec(take(outputs)?);
+                velocities.push(DenseGrad { w: vw, b: vb });
+            }
         }
         let params: [Dense; 4] = params.try_into().map_err(|_| "four layers per lane")?;
-        let velocities: [DenseGrad; 4] =
-            velocities.try_into().map_err(|_| "four layers per lane")?;
+        let velocities: Option<[DenseGrad; 4]> = if lane.velocities {
+            Some(velocities.try_into().map_err(|_| "four layers per lane")?)
+        } else {
+            None
+        };
         out.push((params, velocities));
     }
     if !values.is_empty() {

@@ -159,6 +159,10 @@ impl SessionWriter {
         options: WriterOptions,
     ) -> (RaceHandle, SessionWriter) {
         race.set_final_checkpoint(options.checkpoint);
+        if options.checkpoint {
+            race.prepare_checkpoints();
+        }
+        let recycler = race.recycler();
         let engine = race.spawn();
         let (ui_tx, ui_rx) = unbounded();
         let (requests, request_rx) = unbounded();
@@ -172,7 +176,9 @@ impl SessionWriter {
             let mut replaced = options.replaces_sidecar.clone();
             std::thread::Builder::new()
                 .name("gradrace-save".into())
-                .spawn(move || write_jobs(&job_rx, &path, &context, &mut replaced, &shared))
+                .spawn(move || {
+                    write_jobs(&job_rx, &path, &context, &mut replaced, &shared, &recycler)
+                })
                 .expect("the session thread starts")
         };
         let relay = {
@@ -421,6 +427,7 @@ fn write_jobs(
     context: &SessionContext,
     replaced: &mut Option<PathBuf>,
     shared: &Shared,
+    recycler: &Sender<RaceCheckpoint>,
 ) {
     for job in jobs {
         match job {
@@ -441,6 +448,10 @@ fn write_jobs(
                     *replaced = saved.sidecar.clone();
                 }
                 shared.post(request, result.map_err(|e| e.to_string()));
+                // Saved: its memory serves the engine's next checkpoint.
+                if let Some(c) = checkpoint.and_then(|c| Arc::try_unwrap(c).ok()) {
+                    let _ = recycler.send(c);
+                }
             }
             Job::Repeat { request } => {
                 let last = shared.lock().last.clone();

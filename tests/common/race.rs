@@ -99,12 +99,14 @@ pub fn assert_same_state(a: &RaceCheckpoint, b: &RaceCheckpoint) {
                 .chain(
                     s.velocities
                         .iter()
+                        .flatten()
                         .flat_map(|v| v.w.iter().chain(v.b.iter())),
                 )
                 .map(|v| v.to_bits())
                 .collect()
         };
         assert_eq!(x.name, y.name);
+        assert_eq!(x.state.velocities.is_some(), y.state.velocities.is_some());
         assert!(
             bits(&x.state) == bits(&y.state),
             "lane {}: parameters differ",
