@@ -67,9 +67,10 @@ mod tests {
     #[test]
     fn consecutive_days_are_consecutive_dates() {
         // Every day from 1900 to 2200 follows the previous one in the calendar.
-        let mut prev = civil_from_days(-25_568); // 1900-01-01
+        let mut prev = civil_from_days(-25_567); // 1900-01-01
         assert_eq!(prev, (1900, 1, 1));
-        for day in -25_567..84_000 {
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        for day in -25_566..84_000 {
             let next = civil_from_days(day);
             let (y, m, d) = prev;
             let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

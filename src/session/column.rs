@@ -169,7 +169,7 @@ mod tests {
     fn bad_packed_columns_are_errors() {
         let e = ron::from_str::<Column<f32>>("Packed(\"AAA\")").unwrap_err();
         assert!(e.to_string().contains("base64"), "{e}");
-        let e = ron::from_str::<Column<f32>>("Packed(\"AAAAAA==\")").unwrap_err();
+        let e = ron::from_str::<Column<f32>>("Packed(\"AAAAAAA=\")").unwrap_err();
         assert!(e.to_string().contains("4-byte f32"), "{e}");
         assert!(ron::from_str::<Column<u8>>("Text([1, 256])").is_err());
     }

@@ -196,8 +196,8 @@ pub fn save(
     save_with(path, ctx, recorder, checkpoint, &mut |_| Ok(()))
 }
 
-/// [`save`], calling `progress` with the number of bytes written so far before every write (an
-/// error from it aborts the save as a failed write would).
+/// [`save`], calling `progress` before every write with the number of bytes written once that
+/// write is done (an error from it aborts the save as a failed write would).
 fn save_with(
     path: &Path,
     ctx: &SessionContext,
@@ -290,7 +290,7 @@ struct Progress<'a, 'b> {
 
 impl Write for Progress<'_, '_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        (self.progress)(*self.written)?;
+        (self.progress)(*self.written + buf.len() as u64)?;
         let n = self.inner.write(buf)?;
         *self.written += n as u64;
         Ok(n)
@@ -610,6 +610,22 @@ mod migrate {
             let names: Vec<&str> = l.layers.iter().map(|s| s.name.as_str()).collect();
             if names != LAYERS {
                 return Err(format!("{at}.layers: {names:?}, expected {LAYERS:?}"));
+            }
+            // Counters that a resumed race keeps adding to must leave it room (no overflow).
+            let limit = u32::MAX / 2;
+            let seen = &l.class_seen.0;
+            let counters_ok = l.heat_steps <= limit
+                && l.unit_fired.0.iter().all(|&c| c <= l.heat_steps)
+                && seen.iter().all(|&c| c <= limit)
+                && l.class_fired
+                    .0
+                    .chunks(units.max(1))
+                    .zip(seen)
+                    .all(|(row, &n)| row.iter().all(|&c| c <= n));
+            if !counters_ok {
+                return Err(format!(
+                    "{at}: firing counters exceed the examples counted (or {limit})"
+                ));
             }
             if l.unit_fired.0.len() != units
                 || Some(l.class_fired.0.len()) != units.checked_mul(race.classes)
