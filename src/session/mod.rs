@@ -36,7 +36,7 @@ use format::{
 };
 pub use format::{DataFingerprint, FORMAT};
 pub use list::{SessionEntry, list_sessions};
-pub use writer::{SaveStatus, SavedSession, SessionWriter, WriterOptions};
+pub use writer::{SaveStatus, SavedSession, Saver, SessionWriter, WriterOptions};
 
 /// Directory of sessions saved without `--out`.
 pub const DEFAULT_DIR: &str = "sessions";

@@ -97,7 +97,7 @@ pub struct Written {
 }
 
 /// Writes the sidecar of `lanes` (in order) to `out`.
-pub fn write<'a>(out: &mut dyn Write, id: u64, lanes: &[&'a LaneState]) -> io::Result<Written> {
+pub fn write(out: &mut dyn Write, id: u64, lanes: &[&LaneState]) -> io::Result<Written> {
     let values = value_count(lanes.iter().copied());
     let mut w = Crc {
         inner: out,

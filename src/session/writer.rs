@@ -71,6 +71,9 @@ impl SavedSession {
 /// Outcome of one save.
 pub type SaveResult = Result<SavedSession, String>;
 
+/// A save function for the dashboard: given its history, saves and says where, or why not.
+pub type Saver = Box<dyn FnMut(&Recorder) -> Result<String, String> + Send>;
+
 enum Request {
     Save(u64),
     Finish,
@@ -236,7 +239,7 @@ impl SessionWriter {
     /// A save function for the dashboard (`s`, quit): saves now and says where, or why not.
     /// The history saved is the writer's own, which matches the checkpoint exactly; the
     /// dashboard's recorder passed in is not needed.
-    pub fn saver(&self) -> Box<dyn FnMut(&Recorder) -> Result<String, String> + Send> {
+    pub fn saver(&self) -> Saver {
         let requests = self.requests.clone();
         let shared = Arc::clone(&self.shared);
         let next = Arc::clone(&self.next);
