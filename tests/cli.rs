@@ -44,7 +44,9 @@ fn stderr_of(args: &[&str], code: i32) -> String {
 fn tiny_headless_race_prints_the_leaderboard() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(&dir, "tiny.ron", TINY);
+    // Run in the temporary directory: a race saves its session under ./sessions/.
     let out = gradrace()
+        .current_dir(dir.path())
         .args(["race", &file, "--headless", "--threads", "2"])
         .output()
         .unwrap();
@@ -67,6 +69,7 @@ fn tiny_headless_race_prints_the_leaderboard() {
     }
     // --lanes keeps only the named lanes; --steps overrides the length.
     let out = gradrace()
+        .current_dir(dir.path())
         .args([
             "race",
             &file,
