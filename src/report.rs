@@ -1,7 +1,7 @@
 //! Plain-text reports: the leaderboard printed at the end of a headless race and by
 //! `replay --summary`.
 
-use crate::engine::{LaneStatus, LaneSummary, Recorder};
+use crate::engine::{LaneStatus, LaneSummary, RaceEventKind, Recorder};
 
 fn opt(v: Option<f32>, f: impl Fn(f32) -> String) -> String {
     v.map_or_else(|| "–".to_string(), f)
@@ -172,9 +172,19 @@ pub fn eval_timeline(recorder: &Recorder, max_rows: usize) -> String {
     out
 }
 
-/// Every lane's status changes, one line each: "lane: diverged at step 1234".
+/// The race's pauses, ends and resumptions, then every lane's status changes, one line each:
+/// "race: paused at step 1200", "sts: diverged at step 1234".
 pub fn lane_events(recorder: &Recorder) -> String {
     let mut out = String::new();
+    for e in &recorder.events {
+        let what = match e.kind {
+            RaceEventKind::Paused => "paused",
+            RaceEventKind::Continued => "continued",
+            RaceEventKind::Finished => "ended",
+            RaceEventKind::Resumed => "resumed from a checkpoint",
+        };
+        out.push_str(&format!("race: {what} at step {}\n", e.step));
+    }
     for lane in &recorder.lanes {
         for e in &lane.events {
             let what = match e.status {

@@ -17,6 +17,13 @@ fn format_1_loads_and_resumes() {
     assert_eq!(s.gradrace, "0.1.0");
     let r = &s.recorder;
     assert!(r.finished);
+    assert_eq!(
+        r.events,
+        [gradrace::engine::RaceEvent {
+            step: 30,
+            kind: gradrace::engine::RaceEventKind::Finished
+        }]
+    );
     let names: Vec<&str> = r.lanes.iter().map(|l| l.info.name.as_str()).collect();
     assert_eq!(names, ["unbiased", "sts", "rectifier"]);
     for lane in &r.lanes {

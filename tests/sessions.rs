@@ -138,6 +138,18 @@ fn a_race_stopped_saved_and_resumed_matches_one_never_stopped() {
     let end = Session::load(&path).unwrap();
     assert_eq!(end.recorder, seen);
     assert!(end.recorder.finished);
+    // The race's own events: ended (stopped), resumed from the checkpoint, ended.
+    use gradrace::engine::RaceEventKind::{Finished, Resumed};
+    let kinds: Vec<_> = end
+        .recorder
+        .events
+        .iter()
+        .map(|e| (e.kind, e.step))
+        .collect();
+    assert_eq!(
+        kinds,
+        [(Finished, step), (Resumed, step), (Finished, 2 * N)]
+    );
     assert!(
         metrics(&end.recorder) == metrics(&straight),
         "histories differ"

@@ -13,5 +13,5 @@ pub use checkpoint::{LaneCheckpoint, LaneState, RaceCheckpoint};
 pub use lane::{Evaluation, Lane, MainPathChoice, StepStats};
 pub use metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
 pub use race::{Command, EngineEvent, LaneInfo, Race, RaceHandle, RaceInfo};
-pub use recorder::{LaneHistory, LaneSummary, Recorder};
+pub use recorder::{LaneHistory, LaneSummary, RaceEvent, RaceEventKind, Recorder};
 pub use series::Downsampled;

@@ -24,6 +24,28 @@ pub struct LaneEvent {
     pub status: LaneStatus,
 }
 
+/// What happened to the whole race.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RaceEventKind {
+    /// Paused by the user.
+    Paused,
+    /// Continued after a pause.
+    Continued,
+    /// Every lane had ended.
+    Finished,
+    /// Continued from a saved checkpoint.
+    Resumed,
+}
+
+/// A race event with the furthest step reached when it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaceEvent {
+    /// Step.
+    pub step: u64,
+    /// What happened.
+    pub kind: RaceEventKind,
+}
+
 /// The whole history of one lane.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LaneHistory {
@@ -160,6 +182,8 @@ pub struct Recorder {
     pub paused: bool,
     /// True once every lane has ended.
     pub finished: bool,
+    /// Pauses, continuations, ends and resumptions, in order.
+    pub events: Vec<RaceEvent>,
 }
 
 impl Recorder {
@@ -208,10 +232,21 @@ impl Recorder {
                     h.events.push(LaneEvent { step, status });
                 }
             }
-            EngineEvent::Paused(p) => self.paused = p,
+            EngineEvent::Paused(p) => {
+                if p != self.paused {
+                    let kind = if p {
+                        RaceEventKind::Paused
+                    } else {
+                        RaceEventKind::Continued
+                    };
+                    self.note(kind);
+                }
+                self.paused = p;
+            }
             EngineEvent::Finished => {
                 self.finished = true;
                 self.paused = false;
+                self.note(RaceEventKind::Finished);
             }
             EngineEvent::Resumed { info, lanes } => {
                 let same = self.lanes.len() == lanes.len()
@@ -231,10 +266,16 @@ impl Recorder {
                 self.info = Some(info);
                 self.finished = false;
                 self.paused = false;
+                self.note(RaceEventKind::Resumed);
             }
             // The state of the engine, not history: saved by the session writer.
             EngineEvent::Checkpoint { .. } => {}
         }
+    }
+
+    fn note(&mut self, kind: RaceEventKind) {
+        let step = self.step();
+        self.events.push(RaceEvent { step, kind });
     }
 
     /// The furthest step any lane has reached.

@@ -18,7 +18,7 @@ use crate::engine::recorder::LaneEvent;
 use crate::engine::series::Merge;
 use crate::engine::{
     ClassFiring, Downsampled, EvalPoint, HeatRow, LaneHistory, LaneInfo, LaneStatus, LaneSummary,
-    ProbePoint, RaceInfo, StepPoint,
+    ProbePoint, RaceEvent, RaceInfo, StepPoint,
 };
 use crate::estimators::BaselineState;
 use crate::net::AdaptiveL1;
@@ -536,6 +536,8 @@ pub struct SessionFile {
     pub race: RaceInfo,
     /// True once every lane had ended.
     pub finished: bool,
+    /// Pauses, continuations, ends and resumptions of the race, with their steps.
+    pub events: Vec<RaceEvent>,
     /// The leaderboard when saved (informative; recomputed from the histories on load).
     pub leaderboard: Vec<LaneSummary>,
     /// The full experiment, with command-line overrides applied (seed included).

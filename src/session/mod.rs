@@ -174,6 +174,7 @@ fn document(
         data: ctx.data.clone(),
         race,
         finished: recorder.finished,
+        events: recorder.events.clone(),
         leaderboard: recorder.summaries(),
         experiment: ctx.experiment.clone(),
         lanes: recorder.lanes.iter().map(LaneRecord::of).collect(),
@@ -574,6 +575,7 @@ mod migrate {
             lanes: histories,
             paused: false,
             finished: file.finished,
+            events: file.events,
         };
         Ok(Session {
             path: path.to_path_buf(),
