@@ -575,6 +575,10 @@ impl Lane {
             steps,
         } = state;
         self.net = net;
+        // Checkpoints hold plain (row-major) arrays once saved: back to the kernels' layout.
+        self.net.use_fast_layout();
+        // Every expert column has been clipped once as soon as one update happened.
+        self.experts_clipped = steps > 0;
         match velocities {
             Some(velocities) => {
                 for (o, v) in self.optimisers.iter_mut().zip(velocities) {
