@@ -46,6 +46,42 @@ fn layer_tensors<'a>(
     t
 }
 
+/// Rows of a transposed block, so that a column-major matrix is read column by column.
+const BLOCK_ROWS: usize = 64;
+
+/// Calls `f` with the values of `t` in row-major order, a run at a time. Column-major matrices
+/// (the kernels' layout for the gater and the experts) are transposed block by block, reading
+/// each column's run of rows contiguously, instead of striding through memory element by
+/// element.
+fn for_each_row_major(
+    t: &ndarray::ArrayViewD<'_, f32>,
+    f: &mut dyn FnMut(&[f32]) -> io::Result<()>,
+) -> io::Result<()> {
+    if let Some(values) = t.as_slice() {
+        return f(values);
+    }
+    let m = match t.view().into_dimensionality::<ndarray::Ix2>() {
+        Ok(m) if m.t().is_standard_layout() => m,
+        _ => {
+            let values: Vec<f32> = t.iter().copied().collect();
+            return f(&values);
+        }
+    };
+    let (rows, cols) = m.dim();
+    let mut block = vec![0.0f32; BLOCK_ROWS * cols];
+    for r0 in (0..rows).step_by(BLOCK_ROWS) {
+        let n = BLOCK_ROWS.min(rows - r0);
+        for (j, column) in m.columns().into_iter().enumerate() {
+            let run = column.slice(ndarray::s![r0..r0 + n]);
+            for (i, &v) in run.iter().enumerate() {
+                block[i * cols + j] = v;
+            }
+        }
+        f(&block[..n * cols])?;
+    }
+    Ok(())
+}
+
 fn layers(state: &LaneState) -> [&Dense; 4] {
     [
         &state.net.gater_hidden,
@@ -118,12 +154,15 @@ pub fn write(out: &mut dyn Write, id: u64, lanes: &[&LaneState]) -> io::Result<W
         for (i, layer) in layers(state).into_iter().enumerate() {
             let velocity = state.velocities.as_ref().map(|v| &v[i]);
             for tensor in layer_tensors(layer, velocity) {
-                for &v in tensor.iter() {
-                    buf.extend_from_slice(&v.to_le_bytes());
+                for_each_row_major(&tensor, &mut |values: &[f32]| {
+                    for &v in values {
+                        buf.extend_from_slice(&v.to_le_bytes());
+                    }
                     if buf.len() >= 1 << 16 {
                         flush(&mut buf, &mut w)?;
                     }
-                }
+                    Ok(())
+                })?;
             }
         }
     }
