@@ -1,5 +1,6 @@
 //! `gradrace race`: resolve the experiment, apply the command-line overrides, load the data and
-//! run the race with the dashboard or headless.
+//! run the race with the dashboard (stdout a terminal, no `--headless`) or headless. After the
+//! dashboard closes, the final leaderboard is printed on the restored screen.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use crate::config::builtin::resolve;
 use crate::config::{DataSpec, Experiment, Length};
 use crate::data::{DataSource, DataSplit, load};
 use crate::engine::Race;
+use crate::report::leaderboard;
 
 /// The experiment after the command-line overrides.
 pub fn experiment_for(args: &RaceArgs) -> Result<Experiment, CliError> {
@@ -60,6 +62,19 @@ pub fn run(args: &RaceArgs) -> Result<(), CliError> {
     let data = Arc::new(data_for(&experiment)?);
     let race = Race::new(&experiment, data, args.threads).map_err(CliError::Runtime)?;
     let interactive = !args.headless && std::io::stdout().is_terminal();
-    let _ = interactive; // the dashboard arrives with the dashboard issue; headless until then
-    headless::run(race)
+    if !interactive {
+        return headless::run(race);
+    }
+    let handle = race.spawn();
+    let recorder = crate::tui::run_live(handle, crate::tui::LiveOptions::default())?;
+    if let Some(info) = &recorder.info {
+        println!(
+            "{} — {} — {} steps\n",
+            info.experiment,
+            info.data,
+            recorder.step()
+        );
+    }
+    print!("{}", leaderboard(&recorder.summaries()));
+    Ok(())
 }
