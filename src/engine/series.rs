@@ -177,6 +177,14 @@ impl<'a, T> Prefix<'a, T> {
         self.pending.or(self.stored.last())
     }
 
+    /// The points as at most two slices, oldest first: the stored points and the partial one.
+    pub fn slices(&self) -> [&'a [T]; 2] {
+        [
+            self.stored,
+            self.pending.map_or(&[][..], std::slice::from_ref),
+        ]
+    }
+
     /// The points from index `start` on.
     pub fn skip(&self, start: usize) -> Prefix<'a, T> {
         let start = start.min(self.len());
@@ -249,6 +257,12 @@ mod tests {
             assert_eq!(got, want, "cut {cut}");
             assert_eq!(p.len(), want.len());
             assert_eq!(p.last().map(|m| m.last), want.last().copied());
+            let sliced: Vec<u64> = p
+                .slices()
+                .iter()
+                .flat_map(|s| s.iter().map(|m| m.last))
+                .collect();
+            assert_eq!(sliced, want);
             let rev: Vec<u64> = p.iter().rev().map(|m| m.last).collect();
             assert_eq!(rev, want.iter().rev().copied().collect::<Vec<_>>());
             for (i, w) in want.iter().enumerate() {

@@ -36,6 +36,11 @@ impl HeatGrid {
         (row < self.rows && column < self.columns).then(|| self.values[row * self.columns + column])
     }
 
+    /// The highest cell value (0 for an empty grid).
+    pub fn max(&self) -> f32 {
+        self.values.iter().copied().fold(0.0, f32::max)
+    }
+
     /// True when the grid has no cell.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
@@ -60,7 +65,7 @@ fn order(totals: &[u64], by_rate: bool) -> Vec<usize> {
 /// Bins per-column, per-unit sums (`sums[c · units + u]`, with `weights[c]` the divisor that
 /// turns a sum into a rate in [0, 1]) into a grid of at most `max_rows` rows.
 fn bin_units(
-    sums: &[u64],
+    sums: &[u32],
     weights: &[f64],
     units: usize,
     by_rate: bool,
@@ -68,9 +73,11 @@ fn bin_units(
 ) -> HeatGrid {
     let columns = weights.len();
     let mut totals = vec![0u64; units];
-    for col in sums.chunks_exact(units) {
-        for (t, &s) in totals.iter_mut().zip(col) {
-            *t += s;
+    if by_rate {
+        for col in sums.chunks_exact(units) {
+            for (t, &s) in totals.iter_mut().zip(col) {
+                *t += s as u64;
+            }
         }
     }
     let order = order(&totals, by_rate);
@@ -79,7 +86,15 @@ fn bin_units(
     let mut values = vec![0f32; rows * columns];
     for (c, (col, &w)) in sums.chunks_exact(units).zip(weights).enumerate() {
         for (r, group) in order.chunks(per_row).enumerate() {
-            let s: u64 = group.iter().map(|&u| col[u]).sum();
+            let s: u64 = if by_rate {
+                group.iter().map(|&u| col[u] as u64).sum()
+            } else {
+                // Index order: the group is a contiguous run of units.
+                col[group[0]..group[0] + group.len()]
+                    .iter()
+                    .map(|&v| v as u64)
+                    .sum()
+            };
             values[r * columns + c] = (s as f64 / (w * group.len() as f64)) as f32;
         }
     }
@@ -93,7 +108,8 @@ fn bin_units(
 }
 
 /// Units × time: `history` (oldest first, each row's rates quantised to 0..=255) in at most
-/// `max_columns` columns and `max_rows` rows.
+/// `max_columns` columns and `max_rows` rows. A column is the count-weighted mean of its
+/// windows: Σ count·rate / Σ count.
 pub fn over_time(
     history: &[&HeatRow],
     units: usize,
@@ -106,22 +122,29 @@ pub fn over_time(
         return HeatGrid::empty(units);
     }
     let columns = n.min(max_columns);
-    let mut sums = vec![0u64; columns * units];
+    let mut sums = vec![0u32; columns * units];
     let mut weights = vec![0f64; columns];
-    let mut acc = vec![0u32; units];
-    for c in 0..columns {
-        let (from, to) = (c * n / columns, (c + 1) * n / columns);
-        acc.fill(0);
-        let mut count = 0u32;
-        for row in &history[from..to] {
-            let k = row.count.max(1);
-            count += k;
-            for (a, &r) in acc.iter_mut().zip(&row.rates) {
-                *a += r as u32 * k;
+    // Rows of equal count are summed in u16 (8 lanes per SSE register; 257 rows of 255 cannot
+    // overflow), then the run is widened and weighted once.
+    const RUN: usize = 257;
+    let mut run = vec![0u16; units];
+    for (c, acc) in sums.chunks_exact_mut(units).enumerate() {
+        let rows = &history[c * n / columns..(c + 1) * n / columns];
+        let mut count = 0u64;
+        for same in rows.chunk_by(|a, b| a.count.max(1) == b.count.max(1)) {
+            let k = same[0].count.max(1);
+            count += k as u64 * same.len() as u64;
+            for part in same.chunks(RUN) {
+                run.fill(0);
+                for row in part {
+                    for (a, &r) in run.iter_mut().zip(&row.rates) {
+                        *a += r as u16;
+                    }
+                }
+                for (a, &r) in acc.iter_mut().zip(&run) {
+                    *a += r as u32 * k;
+                }
             }
-        }
-        for (s, &a) in sums[c * units..(c + 1) * units].iter_mut().zip(&acc) {
-            *s = a as u64;
         }
         weights[c] = 255.0 * count.max(1) as f64;
     }
@@ -134,9 +157,9 @@ pub fn by_class(snapshot: &ClassFiring, by_rate: bool, max_rows: usize) -> HeatG
     if classes == 0 || units == 0 || max_rows == 0 || snapshot.rates.len() < classes * units {
         return HeatGrid::empty(units);
     }
-    let sums: Vec<u64> = snapshot.rates[..classes * units]
+    let sums: Vec<u32> = snapshot.rates[..classes * units]
         .iter()
-        .map(|&r| r as u64)
+        .map(|&r| r as u32)
         .collect();
     bin_units(&sums, &vec![255.0; classes], units, by_rate, max_rows)
 }
@@ -163,6 +186,7 @@ mod tests {
         assert_eq!(g.get(1, 0), Some(1.0));
         assert_eq!(g.get(2, 1), Some(0.4));
         assert_eq!(g.get(3, 0), None);
+        assert_eq!(g.max(), 1.0);
         // By rate: totals 255, 255, 153 keep the index order (ties by index) ...
         let g = over_time(&refs, 3, true, 10, 10);
         assert_eq!(g.get(0, 0), Some(0.0));
@@ -195,12 +219,16 @@ mod tests {
 
     #[test]
     fn columns_average_windows_weighted_by_their_counts() {
-        let mut a = row(10, vec![255]);
+        let mut a = row(10, vec![255, 0]);
         a.count = 3;
-        let b = row(20, vec![0]);
-        let g = over_time(&[&a, &b], 1, false, 1, 1);
+        let mut b = row(20, vec![255, 255]);
+        b.count = 3;
+        let c = row(30, vec![0, 51]);
+        let g = over_time(&[&a, &b, &c], 2, false, 1, 2);
         assert_eq!(g.columns, 1);
-        assert!((g.get(0, 0).unwrap() - 0.75).abs() < 1e-6);
+        // Unit 0: (3·255 + 3·255 + 0) / (7·255); unit 1: (0 + 3·255 + 51) / (7·255).
+        assert!((g.get(0, 0).unwrap() - 6.0 / 7.0).abs() < 1e-6);
+        assert!((g.get(1, 0).unwrap() - 3.2 / 7.0).abs() < 1e-6);
     }
 
     #[test]

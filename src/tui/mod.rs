@@ -6,6 +6,7 @@
 //! cursor, so they cannot tell the two modes apart.
 
 pub mod app;
+pub mod chart;
 pub mod event_loop;
 pub mod heatgrid;
 pub mod keys;

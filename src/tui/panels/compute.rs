@@ -48,17 +48,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .max()
         .unwrap_or(4)
         .min(18);
-    // " saved 90.0%  net 71.2%  12.34 ms  ×0.52"
-    let numbers_w = 40;
+    // "saved  90.0%  net  71.2%   12.34 ms  ×0.52"
+    let numbers_w = 44;
     let bar_w = (inner.width as usize).saturating_sub(name_w + numbers_w + 2);
     let bar_w = if bar_w >= 6 { bar_w.min(40) } else { 0 };
     let mut lines = vec![Line::from(Span::styled(
         match dense {
             Some((i, _)) => format!(
-                "█ saved net of the gater  ░ the gater's cost  ·  time per step, ×{} = 1",
+                "█ net saving  ░ gater's cost  ·  time per step, ×{} = 1",
                 rows[i].name
             ),
-            None => "█ saved net of the gater  ░ the gater's cost  ·  time per step".into(),
+            None => "█ net saving  ░ gater's cost  ·  time per step".into(),
         },
         theme::muted(),
     ))];

@@ -102,9 +102,9 @@ fn progress_line(app: &App) -> Line<'static> {
         Mode::Live(live) => {
             let end = live.ended.unwrap_or(app.now);
             let elapsed = end.saturating_duration_since(live.started);
-            let rate = live.speed.rate(app.now).filter(|r| *r > 0.0);
+            let moving = !app.recorder.finished && !app.recorder.paused;
+            let rate = live.speed.rate(app.now).filter(|r| *r > 0.0 && moving);
             let eta = match rate {
-                _ if app.recorder.finished => "–".to_string(),
                 Some(r) => clock(Duration::from_secs_f64(
                     (total.saturating_sub(step) as f64 / r).min(1e7),
                 )),
@@ -125,8 +125,8 @@ fn progress_line(app: &App) -> Line<'static> {
                     Some(p) => format!("≤ {p} steps/s"),
                 }),
                 Span::raw(match rate {
-                    Some(r) if !app.recorder.finished => format!(" ({r:.0} steps/s)"),
-                    _ => String::new(),
+                    Some(r) => format!(" ({r:.0} steps/s)"),
+                    None => String::new(),
                 }),
             ]);
         }

@@ -2,7 +2,9 @@
 //! colour of a cell its mean firing rate on the viridis scale. Each terminal line holds two rows
 //! (a half block '▀' with the upper row as foreground and the lower as background); thousands
 //! of units are binned to the rows available, and the panel says how many units a row stands
-//! for.
+//! for. The colour scale runs from 0 to the highest rate on screen rounded up to 5% (see
+//! [`scale_top`]), so gates trained to fire 10% of the time still use the whole scale; the
+//! legend gives its top.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -136,8 +138,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
+/// The top of the colour scale for `grid`: its highest value rounded up to a multiple of 5%,
+/// within [5%, 100%].
+pub fn scale_top(grid: &HeatGrid) -> f32 {
+    ((grid.max() * 20.0).ceil() / 20.0).clamp(0.05, 1.0)
+}
+
 /// Fills `area` with the grid: terminal line r shows rows 2r (upper half) and 2r + 1 (lower).
 fn paint(buf: &mut Buffer, area: Rect, grid: &HeatGrid, cell_width: usize) {
+    let top_of_scale = scale_top(grid);
+    let colour = |v: f32| theme::heat(v / top_of_scale);
     for line in 0..area.height {
         let (upper, lower) = (2 * line as usize, 2 * line as usize + 1);
         if upper >= grid.rows {
@@ -152,9 +162,9 @@ fn paint(buf: &mut Buffer, area: Rect, grid: &HeatGrid, cell_width: usize) {
                     break;
                 }
                 if let Some(cell) = buf.cell_mut((x as u16, area.y + line)) {
-                    let mut style = Style::new().fg(theme::heat(top.unwrap_or(0.0)));
+                    let mut style = Style::new().fg(colour(top.unwrap_or(0.0)));
                     if let Some(b) = bottom {
-                        style = style.bg(theme::heat(b));
+                        style = style.bg(colour(b));
                     }
                     cell.set_symbol("▀").set_style(style);
                 }
@@ -172,7 +182,10 @@ fn scale_line(grid: &HeatGrid, lane: &LaneView<'_>, by_class: bool) -> Line<'sta
             Style::new().fg(theme::heat(i as f32 / 7.0)),
         ));
     }
-    spans.push(Span::styled("100%", theme::muted()));
+    spans.push(Span::styled(
+        format!("{:.0}%", 100.0 * scale_top(grid)),
+        theme::muted(),
+    ));
     let per_row = if grid.units_per_row == 1 {
         "1 row = 1 unit".to_string()
     } else {
@@ -216,6 +229,7 @@ mod tests {
         assert!(t.contains("Gates · straight-through · units × time"), "{t}");
         // 12 inner lines − 1 legend = 11 lines = 22 rows: ⌈2000/22⌉ = 91 units a row.
         assert!(t.contains("1 row = 91 units"), "{t}");
+        // Unit 0 always fires in the synthetic race: the scale tops at 100%.
         assert!(t.contains("0%") && t.contains("100%"), "{t}");
         assert!(t.contains("steps 10–1000"), "{t}");
         assert!(t.contains("u0") && t.contains("u1999"), "{t}");
@@ -229,6 +243,30 @@ mod tests {
         };
         assert!(green(top) > green(bottom), "{top:?} vs {bottom:?}");
         assert_eq!(buf[(1 + GUTTER, 1)].symbol(), "▀");
+    }
+
+    #[test]
+    fn the_colour_scale_tops_at_the_highest_rate_shown() {
+        let row = |r: Vec<u8>| HeatRow {
+            step: 1,
+            count: 1,
+            rates: r,
+        };
+        let sparse = row(vec![0, 20, 30]);
+        let g = heatgrid::over_time(&[&sparse], 3, false, 4, 4);
+        // 30/255 = 11.8% → 15%.
+        assert_eq!(scale_top(&g), 0.15);
+        let silent = row(vec![0, 0]);
+        assert_eq!(
+            scale_top(&heatgrid::over_time(&[&silent], 2, false, 4, 4)),
+            0.05
+        );
+        let mut a = App::live(Instant::now());
+        a.recorder = race(1, 20, 3);
+        a.recorder.lanes[0].heat = Default::default();
+        a.recorder.lanes[0].heat.push(sparse);
+        let t = text(&rendered(60, 8, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("0%████████15%"), "{t}");
     }
 
     #[test]

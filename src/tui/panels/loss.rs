@@ -1,17 +1,18 @@
 //! Training loss of every lane over steps (debiased-EMA smoothed or raw, linear or log scale,
 //! whole run or recent steps), with each lane's held-out error as points. Each series is
-//! reduced to the chart's pixel columns before it is drawn, so a frame costs the same with ten
+//! reduced to the chart's pixel columns (column means for the smoothed curve, minimum and
+//! maximum for the raw one) before it is smoothed and drawn, so drawing costs the same with ten
 //! points or ten thousand.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::symbols::Marker;
 use ratatui::text::Span;
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
 
 use super::{message, panel};
 use crate::tui::app::App;
-use crate::tui::plot::{self, Reduce};
+use crate::tui::chart::{self, Axes, Series};
+use crate::tui::plot::{self, Columns, Reduce, Smoother};
 use crate::tui::theme;
 
 /// EMA decay per raw step of the smoothed curves (time constant ≈ 1 / (1 − 0.97) ≈ 33 steps).
@@ -70,25 +71,36 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .enumerate()
         .map(|(lane, l)| {
             let start = l.steps.partition_point(|p| (p.step as f64) < x0);
-            let steps = l.steps.skip(start);
-            let raw: Vec<(f64, f64)>;
-            let (source, reduce) = if o.smoothed {
-                raw = plot::smooth(
-                    steps
-                        .iter()
-                        .map(|p| (p.step as f64, p.cross_entropy as f64, p.count)),
-                    SMOOTHING_DECAY,
-                );
-                (raw, Reduce::Mean)
+            let reduce = if o.smoothed {
+                Reduce::Mean
             } else {
-                raw = steps
-                    .iter()
-                    .map(|p| (p.step as f64, p.cross_entropy as f64))
-                    .collect();
-                (raw, Reduce::MinMax)
+                Reduce::MinMax
             };
-            let mut curve = plot::downsample(&source, x0, x1, columns, reduce);
-            curve.iter_mut().for_each(|p| p.1 = plot::scale(p.1, o.log));
+            // Each column's mean (or min and max) first, then the smoothing over the columns,
+            // each weighted by the steps it stands for: the cost per stored point is one
+            // comparison and two additions.
+            let mut cols = Columns::new(x0, x1, columns, reduce);
+            for run in l.steps.skip(start).slices() {
+                cols.extend_sorted(
+                    run,
+                    |p| p.step as f64,
+                    |p| p.cross_entropy as f64,
+                    |p| p.count,
+                );
+            }
+            let mut smoother = Smoother::new(SMOOTHING_DECAY);
+            let curve: Vec<(f64, f64)> = cols
+                .finish_counted()
+                .into_iter()
+                .map(|(x, y, count)| {
+                    let y = if o.smoothed {
+                        smoother.push(y, count)
+                    } else {
+                        y
+                    };
+                    (x, plot::scale(y, o.log))
+                })
+                .collect();
             let points = l
                 .evals
                 .iter()
@@ -111,44 +123,36 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         message(frame, inner, "no finite loss yet");
         return;
     };
-    // The focused lane is drawn last, on top.
+    // Curves first, then the held-out points; the focused lane last (on top) in each.
     let mut order: Vec<&LaneSeries> = series.iter().filter(|s| s.lane != focus).collect();
     order.extend(series.iter().filter(|s| s.lane == focus));
-    let mut datasets = Vec::with_capacity(2 * order.len());
-    for s in order {
-        let style = theme::lane(s.lane);
-        datasets.push(
-            Dataset::default()
-                .data(&s.curve)
-                .marker(style.marker)
-                .graph_type(GraphType::Line)
-                .style(theme::lane_text(s.lane)),
-        );
-        datasets.push(
-            Dataset::default()
-                .data(&s.points)
-                .marker(Marker::Dot)
-                .graph_type(GraphType::Scatter)
-                .style(theme::lane_text(s.lane)),
-        );
-    }
+    let curves = order.iter().map(|s| Series {
+        points: &s.curve,
+        color: theme::lane(s.lane).color,
+        marker: theme::lane(s.lane).marker,
+        line: true,
+    });
+    let dots = order.iter().map(|s| Series {
+        points: &s.points,
+        color: theme::lane(s.lane).color,
+        marker: Marker::Dot,
+        line: false,
+    });
+    let all: Vec<Series> = curves.chain(dots).collect();
     let x_span = if x1 > x0 { [x0, x1] } else { [x0, x0 + 1.0] };
-    let chart = Chart::new(datasets)
-        .block(block)
-        .legend_position(None)
-        .x_axis(
-            Axis::default()
-                .bounds(x_span)
-                .labels(plot::x_labels(x_span[0], x_span[1]))
-                .style(theme::muted()),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds(y)
-                .labels(plot::y_labels(y, o.log))
-                .style(theme::muted()),
-        );
-    frame.render_widget(chart, area);
+    frame.render_widget(block, area);
+    chart::render(
+        frame,
+        inner,
+        &all,
+        &Axes {
+            x: x_span,
+            y,
+            x_labels: plot::x_labels(x_span[0], x_span[1]),
+            y_labels: plot::y_labels(y, o.log),
+            style: theme::muted(),
+        },
+    );
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
 
 use super::loss::Y_AXIS_CELLS;
 use super::{message, panel};
 use crate::tui::app::App;
+use crate::tui::chart::{self, Axes, Series};
 use crate::tui::plot::{self, Reduce};
 use crate::tui::theme;
 
@@ -61,32 +61,28 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let mut order: Vec<&(usize, Vec<(f64, f64)>)> =
         series.iter().filter(|s| s.0 != focus).collect();
     order.extend(series.iter().filter(|s| s.0 == focus));
-    let datasets = order
+    let all: Vec<Series> = order
         .into_iter()
-        .map(|(lane, pts)| {
-            Dataset::default()
-                .data(pts)
-                .marker(theme::lane(*lane).marker)
-                .graph_type(GraphType::Line)
-                .style(theme::lane_text(*lane))
+        .map(|(lane, pts)| Series {
+            points: pts,
+            color: theme::lane(*lane).color,
+            marker: theme::lane(*lane).marker,
+            line: true,
         })
         .collect();
-    let chart = Chart::new(datasets)
-        .block(block)
-        .legend_position(None)
-        .x_axis(
-            Axis::default()
-                .bounds([0.0, x1])
-                .labels(plot::x_labels(0.0, x1))
-                .style(theme::muted()),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds(y)
-                .labels(plot::y_labels(y, true))
-                .style(theme::muted()),
-        );
-    frame.render_widget(chart, area);
+    frame.render_widget(block, area);
+    chart::render(
+        frame,
+        inner,
+        &all,
+        &Axes {
+            x: [0.0, x1],
+            y,
+            x_labels: plot::x_labels(0.0, x1),
+            y_labels: plot::y_labels(y, true),
+            style: theme::muted(),
+        },
+    );
 }
 
 #[cfg(test)]
