@@ -1,7 +1,8 @@
 //! End to end in a real terminal: the `gradrace` binary started in a tmux pane on a race that is
 //! still running while the keys are pressed. The screen (read with `capture-pane`) must show
 //! every panel and every lane; space, tab, ? and q must act; the process must exit 0 and leave a
-//! usable shell behind (canonical mode and echo back on). Skipped, with a note, when tmux is not
+//! usable shell behind (canonical mode and echo back on). A panic while the terminal is taken
+//! over must restore it and leave the message readable. Skipped, with a note, when tmux is not
 //! installed. Every wait is bounded.
 
 use std::process::{Command, Output};
@@ -178,4 +179,34 @@ fn the_dashboard_runs_and_hands_the_terminal_back() {
     tmux.wait_for("canonical mode and echo", Duration::from_secs(10), |s| {
         s.lines().any(|l| l.trim().ends_with("icanon echo :modes"))
     });
+
+    // A panic while the terminal is taken over: the hook restores it before the message is
+    // printed (examples/dashboard_panic.rs, built by `cargo test` next to the binary).
+    let example = std::path::Path::new(bin)
+        .parent()
+        .map(|d| d.join("examples").join("dashboard_panic"));
+    match example.filter(|p| p.exists()) {
+        None => eprintln!("note: examples/dashboard_panic is not built; skipping the panic check"),
+        Some(p) => {
+            tmux.keys(&["clear", "Enter"]);
+            let cmd = format!("'{}'; echo PANIC_EXIT=$?", p.display());
+            tmux.keys(&[&cmd, "Enter"]);
+            let screen = tmux.wait_for("the panic message", Duration::from_secs(20), |s| {
+                s.lines()
+                    .any(|l| l.contains("PANIC_EXIT=") && !l.contains("$?"))
+            });
+            assert!(
+                screen.contains("deliberate panic for the terminal test"),
+                "{screen}"
+            );
+            assert!(
+                screen.lines().any(|l| l.trim().ends_with("PANIC_EXIT=3")),
+                "{screen}"
+            );
+            tmux.keys(&["echo after=$((6*7))", "Enter"]);
+            tmux.wait_for("the shell after the panic", Duration::from_secs(10), |s| {
+                s.lines().any(|l| l.trim().ends_with("after=42"))
+            });
+        }
+    }
 }
