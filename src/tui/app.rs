@@ -319,14 +319,24 @@ impl App {
     }
 
     /// Moves the clock to `now`; a playing replay advances. Returns true when what is shown
-    /// changed.
+    /// changed: the replay cursor moved, the live clock passed a whole second, or a notice
+    /// expired. (Engine events mark the screen changed by themselves.)
     pub fn tick(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.now);
+        let before = self.now;
+        let elapsed = now.saturating_duration_since(before);
         self.now = now;
-        match &mut self.mode {
+        let expired = self.notice.as_ref().is_some_and(|n| {
+            before.saturating_duration_since(n.at) < NOTICE_FOR
+                && now.saturating_duration_since(n.at) >= NOTICE_FOR
+        });
+        let moved = match &mut self.mode {
             Mode::Replay(t) => t.advance(elapsed),
-            Mode::Live(l) => l.ended.is_none(),
-        }
+            Mode::Live(l) => {
+                let secs = |t: Instant| t.saturating_duration_since(l.started).as_secs();
+                l.ended.is_none() && secs(before) != secs(now)
+            }
+        };
+        moved || expired
     }
 
     /// The pace after one `+` (`up`) or `-`: along [`PACES`], with "no limit" above the top;
@@ -586,6 +596,39 @@ mod tests {
         assert_eq!(app.state_label(), "done");
         assert_eq!(app.act(Action::TogglePause), None);
         assert_eq!(app.act(Action::PlayPause), None);
+    }
+
+    #[test]
+    fn ticks_redraw_only_when_something_shown_changed() {
+        let t0 = Instant::now();
+        let mut app = App::live(t0);
+        assert!(!app.tick(t0 + Duration::from_millis(300)));
+        assert!(
+            app.tick(t0 + Duration::from_millis(1100)),
+            "the clock passed a second"
+        );
+        assert!(!app.tick(t0 + Duration::from_millis(1500)));
+        app.apply(EngineEvent::Finished);
+        assert!(app.current_notice().is_some());
+        assert!(
+            app.tick(t0 + Duration::from_secs(20)),
+            "the end notice expired"
+        );
+        assert!(
+            !app.tick(t0 + Duration::from_secs(60)),
+            "a finished race's clock stops"
+        );
+        let mut replay = App::replay(recorder(1, 1000), t0);
+        assert!(!replay.tick(t0 + Duration::from_secs(1)), "paused");
+        replay.notify("saved", false);
+        assert!(!replay.tick(t0 + Duration::from_secs(5)));
+        assert!(
+            replay.tick(t0 + Duration::from_secs(10)),
+            "the notice expired"
+        );
+        assert!(!replay.tick(t0 + Duration::from_secs(11)));
+        replay.act(Action::PlayPause);
+        assert!(replay.tick(t0 + Duration::from_secs(12)));
     }
 
     #[test]
