@@ -5,7 +5,8 @@
 //! whose gates are stochastic or hard neurons, trained with each of the paper's gradient
 //! estimators. This library holds everything the binary, the tests and the benches share:
 //! data sets ([`data`]), layers ([`nn`]), the gated network ([`net`]), the estimators
-//! ([`estimators`]), the exact-gradient oracle ([`oracle`]) and training ([`engine`]).
+//! ([`estimators`]), the exact-gradient oracle ([`oracle`]), training ([`engine`]) and the
+//! dashboard ([`tui`]).
 
 pub mod bench;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod oracle;
 pub mod report;
 pub mod seed;
 pub mod session;
+pub mod tui;
 
 pub use config::{GaterReduction, LaneSettings};
 pub use engine::{Evaluation, Lane, StepStats};

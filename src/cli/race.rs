@@ -1,5 +1,6 @@
 //! `gradrace race`: resolve the experiment, apply the command-line overrides, load the data and
-//! run the race with the dashboard or headless.
+//! run the race with the dashboard (stdout a terminal, no `--headless`) or headless. After the
+//! dashboard closes, the final leaderboard is printed on the restored screen.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -13,8 +14,10 @@ use crate::config::builtin::resolve;
 use crate::config::{DataSpec, Experiment, Length};
 use crate::data::{DataSource, DataSplit, load};
 use crate::engine::{Race, Recorder};
+use crate::report::leaderboard;
 use crate::session::clock::now_iso8601;
-use crate::session::{DataFingerprint, SessionContext, WriterOptions, default_path};
+use crate::session::{DataFingerprint, SessionContext, SessionWriter, WriterOptions, default_path};
+use crate::tui::{LiveOptions, run_live};
 
 /// The experiment after the command-line overrides.
 pub fn experiment_for(args: &RaceArgs) -> Result<Experiment, CliError> {
@@ -110,6 +113,37 @@ pub fn run(args: &RaceArgs) -> Result<(), CliError> {
     let plan = save_plan(&args.save, default_path(&experiment.name), context, None)?;
     let race = Race::new(&experiment, data, args.threads).map_err(CliError::Runtime)?;
     let interactive = !args.headless && std::io::stdout().is_terminal();
-    let _ = interactive; // the dashboard arrives with the dashboard issue; headless until then
-    headless::run_saving(race, Recorder::new(), plan).map(|_| ())
+    if !interactive {
+        return headless::run_saving(race, Recorder::new(), plan).map(|_| ());
+    }
+    let (handle, writer) = match plan {
+        Some(p) => {
+            let (h, w) = SessionWriter::start(race, p.context, Recorder::new(), p.path, p.options);
+            (h, Some(w))
+        }
+        None => (race.spawn(), None),
+    };
+    let options = LiveOptions {
+        saver: writer.as_ref().map(SessionWriter::saver),
+    };
+    let recorder = run_live(handle, options)?;
+    if let Some(info) = &recorder.info {
+        println!(
+            "{} — {} — {} steps\n",
+            info.experiment,
+            info.data,
+            recorder.step()
+        );
+    }
+    print!("{}", leaderboard(&recorder.summaries()));
+    if let Some(w) = writer {
+        match w.finish() {
+            Some(Ok(saved)) => eprintln!("gradrace: {}", saved.describe()),
+            Some(Err(e)) => {
+                return Err(CliError::Runtime(format!("saving the session failed: {e}")));
+            }
+            None => {}
+        }
+    }
+    Ok(())
 }

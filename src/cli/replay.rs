@@ -1,6 +1,9 @@
-//! `gradrace replay FILE`: a saved race, read-only and without its data set. With `--summary`,
-//! the leaderboard alone; otherwise the race's description, the leaderboard, held-out error over
-//! time for every lane and every lane's status changes.
+//! `gradrace replay FILE`: a saved race, read-only and without its data set. On a terminal, the
+//! dashboard with a timeline; with `--summary`, the leaderboard alone; when stdout is not a
+//! terminal, a text replay: the race's description, the leaderboard, held-out error over time for
+//! every lane and every lane's status changes.
+
+use std::io::IsTerminal;
 
 use super::{CliError, ReplayArgs};
 use crate::report::{eval_timeline, lane_events, leaderboard};
@@ -55,6 +58,9 @@ pub fn text(session: &Session, summary: bool) -> String {
 /// Runs `gradrace replay`.
 pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
     let session = Session::load(&args.file).map_err(|e| CliError::BadInput(e.to_string()))?;
+    if !args.summary && std::io::stdout().is_terminal() {
+        return crate::tui::run_replay(session.recorder);
+    }
     print!("{}", text(&session, args.summary));
     Ok(())
 }

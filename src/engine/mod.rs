@@ -8,10 +8,12 @@ pub mod metrics;
 pub mod race;
 pub mod recorder;
 pub mod series;
+pub mod view;
 
 pub use checkpoint::{LaneCheckpoint, LaneState, RaceCheckpoint};
 pub use lane::{Evaluation, Lane, MainPathChoice, StepStats};
 pub use metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
 pub use race::{Command, EngineEvent, LaneInfo, Race, RaceHandle, RaceInfo};
 pub use recorder::{LaneHistory, LaneSummary, RaceEvent, RaceEventKind, Recorder};
-pub use series::Downsampled;
+pub use series::{Downsampled, Prefix};
+pub use view::{LaneView, RaceView};

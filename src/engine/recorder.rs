@@ -89,56 +89,12 @@ impl LaneHistory {
 
     /// Averages of the step points covering (about) the last `raw_steps` steps.
     pub fn recent(&self, raw_steps: u64) -> Option<StepPoint> {
-        let mut acc: Option<StepPoint> = None;
-        let mut covered = 0u64;
-        for p in self.steps.iter().rev() {
-            if covered >= raw_steps {
-                break;
-            }
-            covered += p.count as u64;
-            acc = Some(match acc {
-                None => *p,
-                Some(newer) => {
-                    let mut older = *p;
-                    super::series::Merge::merge(&mut older, &newer);
-                    older
-                }
-            });
-        }
-        acc
+        self.view_until(u64::MAX).recent(raw_steps)
     }
 
-    /// The leaderboard line of this lane.
+    /// The leaderboard line of this lane (see [`super::view::LaneView::summary`]).
     pub fn summary(&self, batch_size: usize) -> LaneSummary {
-        let recent = self.recent(50);
-        let eval = self.evals.last().copied();
-        let (train_loss, firing_rate, seconds, savings, net_savings) = match recent {
-            Some(r) => {
-                let dense = r.dense_main_macs.max(1.0);
-                (
-                    Some(r.cross_entropy),
-                    Some(r.firing_rate),
-                    Some(r.seconds),
-                    Some((1.0 - r.active_main_macs / dense) as f32),
-                    Some((1.0 - (r.active_main_macs + r.gater_macs) / dense) as f32),
-                )
-            }
-            None => (None, None, None, None, None),
-        };
-        LaneSummary {
-            name: self.info.name.clone(),
-            estimator: self.info.estimator.clone(),
-            steps: self.last_step(),
-            train_loss,
-            heldout_error: eval.map(|e| e.error),
-            heldout_loss: eval.map(|e| e.loss),
-            firing_rate,
-            compute_saved: savings,
-            net_compute_saved: net_savings,
-            seconds_per_step: seconds,
-            examples_per_second: seconds.filter(|s| *s > 0.0).map(|s| batch_size as f32 / s),
-            status: self.status,
-        }
+        self.view_until(u64::MAX).summary(batch_size)
     }
 }
 

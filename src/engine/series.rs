@@ -156,6 +156,122 @@ impl<T: Merge> Downsampled<T> {
     }
 }
 
+impl<T> Downsampled<T> {
+    /// Every visible point, borrowed as a [`Prefix`].
+    pub fn all(&self) -> Prefix<'_, T> {
+        Prefix {
+            stored: &self.points,
+            pending: self.pending.as_ref(),
+        }
+    }
+
+    /// The leading visible points for which `keep` holds. `keep` must be true on a prefix of the
+    /// series and false after it, as "step ≤ cursor" is on a series ordered by step; the cut is
+    /// found by bisection, so this costs O(log n).
+    pub fn prefix(&self, keep: impl Fn(&T) -> bool) -> Prefix<'_, T> {
+        let n = self.points.partition_point(&keep);
+        if n < self.points.len() {
+            Prefix {
+                stored: &self.points[..n],
+                pending: None,
+            }
+        } else {
+            Prefix {
+                stored: &self.points,
+                pending: self.pending.as_ref().filter(|p| keep(p)),
+            }
+        }
+    }
+}
+
+/// A borrowed run of leading points of a [`Downsampled`] series: what a replay cursor shows.
+#[derive(Debug)]
+pub struct Prefix<'a, T> {
+    stored: &'a [T],
+    pending: Option<&'a T>,
+}
+
+impl<T> Clone for Prefix<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Prefix<'_, T> {}
+
+impl<'a, T> Prefix<'a, T> {
+    /// An empty prefix.
+    pub fn empty() -> Self {
+        Prefix {
+            stored: &[],
+            pending: None,
+        }
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.stored.len() + usize::from(self.pending.is_some())
+    }
+
+    /// True when there is no point.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The points, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &'a T> + Clone + 'a {
+        self.stored.iter().chain(self.pending)
+    }
+
+    /// The point at `index` (0 = oldest).
+    pub fn get(&self, index: usize) -> Option<&'a T> {
+        match index.checked_sub(self.stored.len()) {
+            None => self.stored.get(index),
+            Some(0) => self.pending,
+            Some(_) => None,
+        }
+    }
+
+    /// The latest point.
+    pub fn last(&self) -> Option<&'a T> {
+        self.pending.or(self.stored.last())
+    }
+
+    /// The points as at most two slices, oldest first: the stored points and the partial one.
+    pub fn slices(&self) -> [&'a [T]; 2] {
+        [
+            self.stored,
+            self.pending.map_or(&[][..], std::slice::from_ref),
+        ]
+    }
+
+    /// The points from index `start` on.
+    pub fn skip(&self, start: usize) -> Prefix<'a, T> {
+        let start = start.min(self.len());
+        match start.checked_sub(self.stored.len()) {
+            None => Prefix {
+                stored: &self.stored[start..],
+                pending: self.pending,
+            },
+            Some(0) => Prefix {
+                stored: &[],
+                pending: self.pending,
+            },
+            Some(_) => Prefix::empty(),
+        }
+    }
+
+    /// Index of the first point for which `before` is false (`before` true on a prefix).
+    pub fn partition_point(&self, before: impl Fn(&T) -> bool) -> usize {
+        let n = self.stored.partition_point(&before);
+        if n == self.stored.len() && self.pending.is_some_and(&before) {
+            n + 1
+        } else {
+            n
+        }
+    }
+}
+
 impl<T: Merge> Default for Downsampled<T> {
     fn default() -> Self {
         Downsampled::new(4096)
@@ -179,6 +295,50 @@ mod tests {
             self.n += newer.n;
             self.last = newer.last;
         }
+    }
+
+    #[test]
+    fn prefixes_cut_where_the_predicate_turns_false() {
+        let mut s = Downsampled::new(8);
+        for i in 1..=21u64 {
+            s.push(Mean {
+                sum: i as f64,
+                n: 1,
+                last: i,
+            });
+        }
+        // Stride 4 after two halvings: stored points end at 4, 8, 12, 16, 20; pending 21.
+        let all: Vec<u64> = s.all().iter().map(|m| m.last).collect();
+        assert_eq!(all, s.iter().map(|m| m.last).collect::<Vec<_>>());
+        for cut in 0..=25u64 {
+            let p = s.prefix(|m| m.last <= cut);
+            let want: Vec<u64> = all.iter().copied().filter(|&l| l <= cut).collect();
+            let got: Vec<u64> = p.iter().map(|m| m.last).collect();
+            assert_eq!(got, want, "cut {cut}");
+            assert_eq!(p.len(), want.len());
+            assert_eq!(p.last().map(|m| m.last), want.last().copied());
+            let sliced: Vec<u64> = p
+                .slices()
+                .iter()
+                .flat_map(|s| s.iter().map(|m| m.last))
+                .collect();
+            assert_eq!(sliced, want);
+            let rev: Vec<u64> = p.iter().rev().map(|m| m.last).collect();
+            assert_eq!(rev, want.iter().rev().copied().collect::<Vec<_>>());
+            for (i, w) in want.iter().enumerate() {
+                assert_eq!(p.get(i).map(|m| m.last), Some(*w));
+            }
+            assert!(p.get(want.len()).is_none());
+            for start in 0..=want.len() + 1 {
+                let tail: Vec<u64> = p.skip(start).iter().map(|m| m.last).collect();
+                assert_eq!(tail, want.iter().skip(start).copied().collect::<Vec<_>>());
+            }
+            for x in 0..=25u64 {
+                let pp = p.partition_point(|m| m.last < x);
+                assert_eq!(pp, want.iter().filter(|&&l| l < x).count());
+            }
+        }
+        assert!(Prefix::<Mean>::empty().is_empty());
     }
 
     #[test]

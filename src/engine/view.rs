@@ -1,0 +1,274 @@
+//! A read-only view of a [`Recorder`] limited to the points recorded up to a step: what the
+//! dashboard shows at a replay cursor (and, with no limit, live). Building a view costs one
+//! bisection per series; nothing is copied.
+
+use super::metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
+use super::race::{LaneInfo, RaceInfo};
+use super::recorder::{LaneHistory, LaneSummary, Recorder};
+use super::series::{Merge, Prefix};
+
+/// The race as recorded up to step `until` (inclusive).
+#[derive(Debug, Clone, Copy)]
+pub struct RaceView<'a> {
+    /// The whole record.
+    pub recorder: &'a Recorder,
+    /// The last step shown (`u64::MAX`: everything).
+    pub until: u64,
+}
+
+/// One lane as recorded up to a step.
+#[derive(Debug, Clone, Copy)]
+pub struct LaneView<'a> {
+    /// Name, estimator, settings.
+    pub info: &'a LaneInfo,
+    /// Training metrics.
+    pub steps: Prefix<'a, StepPoint>,
+    /// Held-out evaluations.
+    pub evals: Prefix<'a, EvalPoint>,
+    /// Estimator-variance probes.
+    pub probes: Prefix<'a, ProbePoint>,
+    /// Per-unit firing rates over time.
+    pub heat: Prefix<'a, HeatRow>,
+    /// Raw steps per stored training point.
+    pub stride: u64,
+    /// The latest per-class firing snapshot taken at or before the limit.
+    pub class_firing: Option<&'a ClassFiring>,
+    /// Status at the limit.
+    pub status: LaneStatus,
+}
+
+impl Recorder {
+    /// The record up to step `until` (inclusive).
+    pub fn view_until(&self, until: u64) -> RaceView<'_> {
+        RaceView {
+            recorder: self,
+            until,
+        }
+    }
+
+    /// The whole record.
+    pub fn view(&self) -> RaceView<'_> {
+        self.view_until(u64::MAX)
+    }
+}
+
+impl<'a> RaceView<'a> {
+    /// The race (None before it started).
+    pub fn info(&self) -> Option<&'a RaceInfo> {
+        self.recorder.info.as_ref()
+    }
+
+    /// Number of lanes.
+    pub fn lane_count(&self) -> usize {
+        self.recorder.lanes.len()
+    }
+
+    /// Lane `index`.
+    pub fn lane(&self, index: usize) -> Option<LaneView<'a>> {
+        self.recorder
+            .lanes
+            .get(index)
+            .map(|h| h.view_until(self.until))
+    }
+
+    /// Every lane, in order.
+    pub fn lanes(&self) -> impl Iterator<Item = LaneView<'a>> + 'a {
+        let until = self.until;
+        self.recorder.lanes.iter().map(move |h| h.view_until(until))
+    }
+
+    /// The furthest step any lane reached by the limit.
+    pub fn step(&self) -> u64 {
+        self.lanes().map(|l| l.last_step()).max().unwrap_or(0)
+    }
+
+    /// Leaderboard rows at the limit, in lane order.
+    pub fn summaries(&self) -> Vec<LaneSummary> {
+        let batch = self.info().map_or(1, |i| i.batch_size);
+        self.lanes().map(|l| l.summary(batch)).collect()
+    }
+}
+
+impl LaneHistory {
+    /// This lane up to step `until` (inclusive).
+    pub fn view_until(&self, until: u64) -> LaneView<'_> {
+        let last = self.last_step();
+        let status = if until >= last {
+            self.status
+        } else {
+            self.events
+                .iter()
+                .take_while(|e| e.step <= until)
+                .last()
+                .map_or(LaneStatus::Running, |e| e.status)
+        };
+        LaneView {
+            info: &self.info,
+            steps: self.steps.prefix(|p| p.step <= until),
+            evals: self.evals.prefix(|p| p.step <= until),
+            probes: self.probes.prefix(|p| p.step <= until),
+            heat: self.heat.prefix(|p| p.step <= until),
+            stride: self.steps.stride(),
+            class_firing: self.class_firing.as_ref().filter(|c| c.step <= until),
+            status,
+        }
+    }
+}
+
+impl LaneView<'_> {
+    /// Last step recorded.
+    pub fn last_step(&self) -> u64 {
+        self.steps.last().map_or(0, |p| p.step)
+    }
+
+    /// Averages of the step points covering (about) the last `raw_steps` steps.
+    pub fn recent(&self, raw_steps: u64) -> Option<StepPoint> {
+        let mut acc: Option<StepPoint> = None;
+        let mut covered = 0u64;
+        for p in self.steps.iter().rev() {
+            if covered >= raw_steps {
+                break;
+            }
+            covered += p.count as u64;
+            acc = Some(match acc {
+                None => *p,
+                Some(newer) => {
+                    let mut older = *p;
+                    older.merge(&newer);
+                    older
+                }
+            });
+        }
+        acc
+    }
+
+    /// The leaderboard line of this lane: training loss, firing rate, compute savings and
+    /// speed over the last ~50 steps; the latest held-out evaluation. Savings are
+    /// 1 − active/dense main-path multiply-adds, and net of the gater 1 − (active + gater)/dense.
+    pub fn summary(&self, batch_size: usize) -> LaneSummary {
+        let recent = self.recent(50);
+        let eval = self.evals.last().copied();
+        let (train_loss, firing_rate, seconds, savings, net_savings) = match recent {
+            Some(r) => {
+                let dense = r.dense_main_macs.max(1.0);
+                (
+                    Some(r.cross_entropy),
+                    Some(r.firing_rate),
+                    Some(r.seconds),
+                    Some((1.0 - r.active_main_macs / dense) as f32),
+                    Some((1.0 - (r.active_main_macs + r.gater_macs) / dense) as f32),
+                )
+            }
+            None => (None, None, None, None, None),
+        };
+        LaneSummary {
+            name: self.info.name.clone(),
+            estimator: self.info.estimator.clone(),
+            steps: self.last_step(),
+            train_loss,
+            heldout_error: eval.map(|e| e.error),
+            heldout_loss: eval.map(|e| e.loss),
+            firing_rate,
+            compute_saved: savings,
+            net_compute_saved: net_savings,
+            seconds_per_step: seconds,
+            examples_per_second: seconds.filter(|s| *s > 0.0).map(|s| batch_size as f32 / s),
+            status: self.status,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LaneSettings;
+    use crate::engine::EngineEvent;
+    use crate::engine::recorder::LaneEvent;
+    use crate::estimators::{EstimatorSpec, Family, StraightThroughVariant};
+
+    fn lane_info(name: &str) -> LaneInfo {
+        LaneInfo {
+            name: name.into(),
+            estimator: "straight-through (identity)".into(),
+            family: Family::StraightThrough,
+            settings: LaneSettings::paper(EstimatorSpec::StraightThrough {
+                variant: StraightThroughVariant::Identity,
+            }),
+        }
+    }
+
+    fn point(step: u64, loss: f32) -> StepPoint {
+        StepPoint {
+            step,
+            count: 1,
+            cross_entropy: loss,
+            firing_rate: 0.1,
+            dense_main_macs: 100.0,
+            active_main_macs: 10.0,
+            gater_macs: 20.0,
+            seconds: 0.01,
+            ..StepPoint::default()
+        }
+    }
+
+    fn history() -> LaneHistory {
+        let mut h = LaneHistory::new(lane_info("a"));
+        for s in 1..=100 {
+            h.steps.push(point(s, s as f32));
+            if s % 10 == 0 {
+                h.evals.push(EvalPoint {
+                    step: s,
+                    count: 1,
+                    loss: 1.0,
+                    error: s as f32 / 1000.0,
+                    firing_rate: 0.1,
+                });
+            }
+        }
+        h.status = LaneStatus::Done;
+        h.events.push(LaneEvent {
+            step: 100,
+            status: LaneStatus::Done,
+        });
+        h
+    }
+
+    #[test]
+    fn a_view_holds_exactly_the_points_up_to_its_step() {
+        let h = history();
+        let v = h.view_until(35);
+        assert_eq!(v.last_step(), 35);
+        assert_eq!(v.steps.len(), 35);
+        assert_eq!(v.evals.len(), 3);
+        assert_eq!(v.evals.last().unwrap().step, 30);
+        assert_eq!(v.status, LaneStatus::Running);
+        let s = v.summary(32);
+        assert_eq!(s.steps, 35);
+        assert_eq!(s.heldout_error, Some(0.03));
+        // The mean loss over steps 1..=35 (fewer than 50 steps recorded).
+        assert!((s.train_loss.unwrap() - 18.0).abs() < 1e-4);
+        assert!((s.compute_saved.unwrap() - 0.9).abs() < 1e-6);
+        assert!((s.net_compute_saved.unwrap() - 0.7).abs() < 1e-6);
+        assert!((s.examples_per_second.unwrap() - 3200.0).abs() < 1e-2);
+        let end = h.view_until(u64::MAX);
+        assert_eq!(end.status, LaneStatus::Done);
+        assert_eq!(end.summary(32), h.summary(32));
+        assert!(h.view_until(0).steps.is_empty());
+        assert_eq!(h.view_until(0).summary(32).train_loss, None);
+    }
+
+    #[test]
+    fn the_race_view_reports_the_furthest_lane_at_the_cursor() {
+        let mut r = Recorder::new();
+        r.apply(EngineEvent::Steps {
+            lane: 0,
+            points: vec![],
+        });
+        assert_eq!(r.view().step(), 0);
+        r.lanes = vec![history(), LaneHistory::new(lane_info("b"))];
+        assert_eq!(r.view_until(42).step(), 42);
+        assert_eq!(r.view().step(), 100);
+        assert_eq!(r.view_until(42).summaries().len(), 2);
+        assert_eq!(r.view().summaries(), r.summaries());
+    }
+}

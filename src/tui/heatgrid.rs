@@ -1,0 +1,262 @@
+//! Binning firing rates into the cells of the gate heatmap: thousands of gate units become the
+//! rows available (each row the mean of `units_per_row` consecutive units, in index order or
+//! by overall firing rate) and hundreds of recorded windows become the columns available (each
+//! column the count-weighted mean of consecutive windows).
+
+use crate::engine::{ClassFiring, HeatRow};
+
+/// Mean firing rates on a rows × columns grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatGrid {
+    /// Columns (time windows or classes).
+    pub columns: usize,
+    /// Rows (groups of units).
+    pub rows: usize,
+    /// Units each row stands for (the last row may hold fewer).
+    pub units_per_row: usize,
+    /// Units in all.
+    pub units: usize,
+    /// Row-major means in [0, 1].
+    values: Vec<f32>,
+}
+
+impl HeatGrid {
+    fn empty(units: usize) -> Self {
+        HeatGrid {
+            columns: 0,
+            rows: 0,
+            units_per_row: 0,
+            units,
+            values: Vec::new(),
+        }
+    }
+
+    /// The mean firing rate of row `row` in column `column`.
+    pub fn get(&self, row: usize, column: usize) -> Option<f32> {
+        (row < self.rows && column < self.columns).then(|| self.values[row * self.columns + column])
+    }
+
+    /// The highest cell value (0 for an empty grid).
+    pub fn max(&self) -> f32 {
+        self.values.iter().copied().fold(0.0, f32::max)
+    }
+
+    /// True when the grid has no cell.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// Units per row so that `units` fit in `max_rows` rows: ⌈units / max_rows⌉.
+pub fn units_per_row(units: usize, max_rows: usize) -> usize {
+    units.div_ceil(max_rows.max(1)).max(1)
+}
+
+/// The display order of units given their total firing: by index, or by total (highest first,
+/// ties by index).
+fn order(totals: &[u64], by_rate: bool) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..totals.len()).collect();
+    if by_rate {
+        idx.sort_by(|&a, &b| totals[b].cmp(&totals[a]).then(a.cmp(&b)));
+    }
+    idx
+}
+
+/// Bins per-column, per-unit sums (`sums[c · units + u]`, with `weights[c]` the divisor that
+/// turns a sum into a rate in [0, 1]) into a grid of at most `max_rows` rows.
+fn bin_units(
+    sums: &[u32],
+    weights: &[f64],
+    units: usize,
+    by_rate: bool,
+    max_rows: usize,
+) -> HeatGrid {
+    let columns = weights.len();
+    let mut totals = vec![0u64; units];
+    if by_rate {
+        for col in sums.chunks_exact(units) {
+            for (t, &s) in totals.iter_mut().zip(col) {
+                *t += s as u64;
+            }
+        }
+    }
+    let order = order(&totals, by_rate);
+    let per_row = units_per_row(units, max_rows);
+    let rows = units.div_ceil(per_row);
+    let mut values = vec![0f32; rows * columns];
+    for (c, (col, &w)) in sums.chunks_exact(units).zip(weights).enumerate() {
+        for (r, group) in order.chunks(per_row).enumerate() {
+            let s: u64 = if by_rate {
+                group.iter().map(|&u| col[u] as u64).sum()
+            } else {
+                // Index order: the group is a contiguous run of units.
+                col[group[0]..group[0] + group.len()]
+                    .iter()
+                    .map(|&v| v as u64)
+                    .sum()
+            };
+            values[r * columns + c] = (s as f64 / (w * group.len() as f64)) as f32;
+        }
+    }
+    HeatGrid {
+        columns,
+        rows,
+        units_per_row: per_row,
+        units,
+        values,
+    }
+}
+
+/// Units × time: `history` (oldest first, each row's rates quantised to 0..=255) in at most
+/// `max_columns` columns and `max_rows` rows. A column is the count-weighted mean of its
+/// windows: Σ count·rate / Σ count.
+pub fn over_time(
+    history: &[&HeatRow],
+    units: usize,
+    by_rate: bool,
+    max_columns: usize,
+    max_rows: usize,
+) -> HeatGrid {
+    let n = history.len();
+    if n == 0 || units == 0 || max_columns == 0 || max_rows == 0 {
+        return HeatGrid::empty(units);
+    }
+    let columns = n.min(max_columns);
+    let mut sums = vec![0u32; columns * units];
+    let mut weights = vec![0f64; columns];
+    // Rows of equal count are summed in u16 (8 lanes per SSE register; 257 rows of 255 cannot
+    // overflow), then the run is widened and weighted once.
+    const RUN: usize = 257;
+    let mut run = vec![0u16; units];
+    for (c, acc) in sums.chunks_exact_mut(units).enumerate() {
+        let rows = &history[c * n / columns..(c + 1) * n / columns];
+        let mut count = 0u64;
+        for same in rows.chunk_by(|a, b| a.count.max(1) == b.count.max(1)) {
+            let k = same[0].count.max(1);
+            count += k as u64 * same.len() as u64;
+            for part in same.chunks(RUN) {
+                run.fill(0);
+                for row in part {
+                    for (a, &r) in run.iter_mut().zip(&row.rates) {
+                        *a += r as u16;
+                    }
+                }
+                for (a, &r) in acc.iter_mut().zip(&run) {
+                    *a += r as u32 * k;
+                }
+            }
+        }
+        weights[c] = 255.0 * count.max(1) as f64;
+    }
+    bin_units(&sums, &weights, units, by_rate, max_rows)
+}
+
+/// Units × class: one column per class of `snapshot`, at most `max_rows` rows.
+pub fn by_class(snapshot: &ClassFiring, by_rate: bool, max_rows: usize) -> HeatGrid {
+    let (classes, units) = (snapshot.classes, snapshot.units);
+    if classes == 0 || units == 0 || max_rows == 0 || snapshot.rates.len() < classes * units {
+        return HeatGrid::empty(units);
+    }
+    let sums: Vec<u32> = snapshot.rates[..classes * units]
+        .iter()
+        .map(|&r| r as u32)
+        .collect();
+    bin_units(&sums, &vec![255.0; classes], units, by_rate, max_rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(step: u64, rates: Vec<u8>) -> HeatRow {
+        HeatRow {
+            step,
+            count: 1,
+            rates,
+        }
+    }
+
+    #[test]
+    fn a_small_history_maps_one_to_one() {
+        let h = [row(10, vec![0, 255, 51]), row(20, vec![255, 0, 102])];
+        let refs: Vec<&HeatRow> = h.iter().collect();
+        let g = over_time(&refs, 3, false, 10, 10);
+        assert_eq!((g.columns, g.rows, g.units_per_row), (2, 3, 1));
+        assert_eq!(g.get(0, 0), Some(0.0));
+        assert_eq!(g.get(1, 0), Some(1.0));
+        assert_eq!(g.get(2, 1), Some(0.4));
+        assert_eq!(g.get(3, 0), None);
+        assert_eq!(g.max(), 1.0);
+        // By rate: totals 255, 255, 153 keep the index order (ties by index) ...
+        let g = over_time(&refs, 3, true, 10, 10);
+        assert_eq!(g.get(0, 0), Some(0.0));
+        assert_eq!(g.get(2, 1), Some(0.4));
+        // ... totals 0, 255, 153 put unit 1 first, then 2, then 0.
+        let h = [row(10, vec![0, 255, 51]), row(20, vec![0, 0, 102])];
+        let refs: Vec<&HeatRow> = h.iter().collect();
+        let g = over_time(&refs, 3, true, 10, 10);
+        assert_eq!(g.get(0, 0), Some(1.0));
+        assert_eq!(g.get(1, 1), Some(0.4));
+        assert_eq!(g.get(2, 0), Some(0.0));
+    }
+
+    #[test]
+    fn thousands_of_units_are_binned_to_the_rows_available() {
+        let units = 2000;
+        let rates: Vec<u8> = (0..units).map(|u| if u < 1000 { 255 } else { 0 }).collect();
+        let h: Vec<HeatRow> = (0..300).map(|i| row(10 * i, rates.clone())).collect();
+        let refs: Vec<&HeatRow> = h.iter().collect();
+        let g = over_time(&refs, units, false, 70, 36);
+        assert_eq!(g.units_per_row, 56);
+        assert_eq!(g.rows, 36);
+        assert_eq!(g.columns, 70);
+        // 1000/56 = 17.86: rows 0..=16 all firing, row 17 partly, the rest silent.
+        assert_eq!(g.get(0, 69), Some(1.0));
+        assert_eq!(g.get(16, 0), Some(1.0));
+        assert!((g.get(17, 0).unwrap() - 48.0 / 56.0).abs() < 1e-6);
+        assert_eq!(g.get(35, 0), Some(0.0));
+    }
+
+    #[test]
+    fn columns_average_windows_weighted_by_their_counts() {
+        let mut a = row(10, vec![255, 0]);
+        a.count = 3;
+        let mut b = row(20, vec![255, 255]);
+        b.count = 3;
+        let c = row(30, vec![0, 51]);
+        let g = over_time(&[&a, &b, &c], 2, false, 1, 2);
+        assert_eq!(g.columns, 1);
+        // Unit 0: (3·255 + 3·255 + 0) / (7·255); unit 1: (0 + 3·255 + 51) / (7·255).
+        assert!((g.get(0, 0).unwrap() - 6.0 / 7.0).abs() < 1e-6);
+        assert!((g.get(1, 0).unwrap() - 3.2 / 7.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn per_class_grid_has_a_column_per_class() {
+        let snap = ClassFiring {
+            step: 5,
+            classes: 2,
+            units: 4,
+            rates: vec![255, 255, 0, 0, 0, 0, 255, 255],
+        };
+        let g = by_class(&snap, false, 2);
+        assert_eq!((g.columns, g.rows, g.units_per_row), (2, 2, 2));
+        assert_eq!(g.get(0, 0), Some(1.0));
+        assert_eq!(g.get(0, 1), Some(0.0));
+        assert_eq!(g.get(1, 1), Some(1.0));
+        let bad = ClassFiring {
+            rates: vec![1],
+            ..snap
+        };
+        assert!(by_class(&bad, false, 2).is_empty());
+    }
+
+    #[test]
+    fn nothing_to_show_gives_an_empty_grid() {
+        assert!(over_time(&[], 10, false, 10, 10).is_empty());
+        let r = row(1, vec![1, 2]);
+        assert!(over_time(&[&r], 2, false, 0, 10).is_empty());
+        assert!(over_time(&[&r], 2, false, 10, 0).is_empty());
+        assert!(over_time(&[&r], 0, false, 10, 10).is_empty());
+    }
+}

@@ -1,0 +1,137 @@
+//! The live dashboard (ratatui + crossterm on a tokio event loop) and its replay mode.
+//!
+//! [`run_live`] shows a running race and returns its history when the user leaves;
+//! [`run_replay`] shows a recorded race with a timeline. Both draw the same panels from the
+//! same state ([`App`]); the panels read a view of the [`Recorder`] limited to the replay
+//! cursor, so they cannot tell the two modes apart.
+
+pub mod app;
+pub mod chart;
+pub mod event_loop;
+pub mod heatgrid;
+pub mod keys;
+pub mod layout;
+pub mod panels;
+pub mod plot;
+pub mod synthetic;
+pub mod terminal;
+pub mod theme;
+pub mod timeline;
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::EventStream;
+
+pub use app::App;
+pub use event_loop::{EngineLink, Exit, Saver};
+pub use panels::draw;
+pub use timeline::Timeline;
+
+use crate::cli::CliError;
+use crate::engine::{Command, RaceHandle, Recorder};
+
+/// Options of a live dashboard.
+#[derive(Default)]
+pub struct LiveOptions {
+    /// Called on `s` with the history so far; its `Ok` text (e.g. the path written) or its
+    /// error is shown in the status line. Without one, `s` says that nothing was saved.
+    pub saver: Option<Saver>,
+}
+
+impl std::fmt::Debug for LiveOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveOptions")
+            .field("saver", &self.saver.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(format!("cannot start the dashboard's event loop: {e}")))
+}
+
+/// Runs `f` on the terminal (taken over for the call, given back on every way out).
+fn with_terminal<T>(
+    f: impl FnOnce(&mut terminal::Tui) -> Result<T, CliError>,
+) -> Result<T, CliError> {
+    let mut tui = terminal::enter()
+        .map_err(|e| CliError::Runtime(format!("cannot open the dashboard: {e}")))?;
+    let guard = terminal::Guard;
+    let out = f(&mut tui);
+    drop(guard);
+    out
+}
+
+/// Shows the race of `handle` until the user quits (a race still running is stopped first,
+/// and the engine's `Finished` awaited), and returns its history.
+pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<Recorder, CliError> {
+    let RaceHandle {
+        commands,
+        events,
+        thread,
+    } = handle;
+    let stop = commands.clone();
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = stop.send(Command::Stop);
+            return Err(e);
+        }
+    };
+    let mut app = App::live(Instant::now());
+    let mut saver = options.saver;
+    let outcome = with_terminal(|tui| {
+        rt.block_on(async {
+            let signals = event_loop::stop_signals().ok();
+            event_loop::run(
+                tui,
+                &mut app,
+                Some(EngineLink { commands, events }),
+                &mut saver,
+                EventStream::new(),
+                signals,
+            )
+            .await
+        })
+    });
+    rt.shutdown_timeout(Duration::from_millis(200));
+    match outcome {
+        Ok(Exit::Done) => {
+            thread
+                .join()
+                .map_err(|_| CliError::Runtime("the training engine crashed".into()))?;
+        }
+        Ok(Exit::Abandoned) => {
+            let _ = stop.send(Command::Stop);
+        }
+        Err(e) => {
+            let _ = stop.send(Command::Stop);
+            return Err(e);
+        }
+    }
+    if !app.recorder.finished && app.recorder.lanes.is_empty() && app.recorder.info.is_none() {
+        return Err(CliError::Runtime(
+            "the training engine stopped before the race started".into(),
+        ));
+    }
+    Ok(app.recorder)
+}
+
+/// Shows a recorded race with a timeline (play/pause, speed ×0.25–×64, seek) until the user
+/// quits. Read-only: the engine keys do nothing.
+pub fn run_replay(recorder: Recorder) -> Result<(), CliError> {
+    let rt = runtime()?;
+    let mut app = App::replay(recorder, Instant::now());
+    let mut saver = None;
+    let outcome = with_terminal(|tui| {
+        rt.block_on(async {
+            let signals = event_loop::stop_signals().ok();
+            event_loop::run(tui, &mut app, None, &mut saver, EventStream::new(), signals).await
+        })
+    });
+    rt.shutdown_timeout(Duration::from_millis(200));
+    outcome.map(|_| ())
+}

@@ -1,0 +1,311 @@
+//! The gate heatmap of the focused lane: gate units (rows) × time (columns) or × class, the
+//! colour of a cell its mean firing rate on the viridis scale. Each terminal line holds two rows
+//! (a half block '▀' with the upper row as foreground and the lower as background); thousands
+//! of units are binned to the rows available, and the panel says how many units a row stands
+//! for. The colour scale runs from 0 to the highest rate on screen rounded up to 5% (see
+//! [`scale_top`]), so gates trained to fire 10% of the time still use the whole scale; the
+//! legend gives its top.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{message, panel};
+use crate::engine::{HeatRow, LaneView};
+use crate::tui::app::App;
+use crate::tui::heatgrid::{self, HeatGrid};
+use crate::tui::theme;
+
+/// Width of the unit labels on the left.
+const GUTTER: u16 = 6;
+
+/// Draws the heatmap panel.
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let view = app.view();
+    let focus = app.focused();
+    let Some(lane) = view.lane(focus) else {
+        let block = panel(" Gates ");
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        message(frame, inner, "no lane yet");
+        return;
+    };
+    let name = lane.info.name.clone();
+    let by_class = app.heat.by_class;
+    let title = Line::from(vec![
+        Span::styled(" Gates · ", theme::title()),
+        Span::styled(name, theme::lane_text(focus).add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!(
+                " · units × {} · by {} ",
+                if by_class { "class" } else { "time" },
+                if app.heat.by_rate { "rate" } else { "index" }
+            ),
+            theme::title(),
+        ),
+    ]);
+    let block = panel(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    // Rows: the plot, class labels (class mode) and the scale legend.
+    let label_rows = if by_class { 2 } else { 1 };
+    if inner.height <= label_rows || inner.width < 4 {
+        return;
+    }
+    let gutter = if inner.width >= 30 { GUTTER } else { 0 };
+    let plot = Rect::new(
+        inner.x + gutter,
+        inner.y,
+        inner.width - gutter,
+        inner.height - label_rows,
+    );
+    let max_rows = 2 * plot.height as usize;
+    let units = view.info().map_or(0, |i| i.experts);
+    let grid = if by_class {
+        match lane.class_firing {
+            Some(snap) => {
+                let g = heatgrid::by_class(snap, app.heat.by_rate, max_rows);
+                (!g.is_empty()).then_some(g)
+            }
+            None => None,
+        }
+    } else {
+        let rows: Vec<&HeatRow> = lane.heat.iter().collect();
+        let g = heatgrid::over_time(
+            &rows,
+            units,
+            app.heat.by_rate,
+            plot.width as usize,
+            max_rows,
+        );
+        (!g.is_empty()).then_some(g)
+    };
+    let Some(grid) = grid else {
+        message(
+            frame,
+            inner,
+            if by_class {
+                "no per-class snapshot yet"
+            } else {
+                "no firing data yet"
+            },
+        );
+        return;
+    };
+    let cell_width = if by_class {
+        (plot.width as usize / grid.columns.max(1)).max(1)
+    } else {
+        1
+    };
+    paint(frame.buffer_mut(), plot, &grid, cell_width);
+    if gutter > 0 {
+        let (top, bottom) = if app.heat.by_rate {
+            ("high".to_string(), "low".to_string())
+        } else {
+            (
+                "u0".to_string(),
+                format!("u{}", grid.units.saturating_sub(1)),
+            )
+        };
+        let used = grid.rows.div_ceil(2).min(plot.height as usize) as u16;
+        let gut = Rect::new(inner.x, inner.y, gutter - 1, 1);
+        frame.render_widget(Paragraph::new(Span::styled(top, theme::muted())), gut);
+        if used > 1 {
+            let gut = Rect::new(inner.x, inner.y + used - 1, gutter - 1, 1);
+            frame.render_widget(Paragraph::new(Span::styled(bottom, theme::muted())), gut);
+        }
+    }
+    let below = inner.y + plot.height;
+    if by_class {
+        let mut labels = String::new();
+        for c in 0..grid.columns {
+            let label = c.to_string();
+            let w = cell_width;
+            labels.push_str(&format!("{label:^w$}"));
+        }
+        frame.render_widget(
+            Paragraph::new(Span::styled(labels, theme::muted())),
+            Rect::new(plot.x, below, plot.width, 1),
+        );
+    }
+    let scale = scale_line(&grid, &lane, by_class);
+    frame.render_widget(
+        Paragraph::new(scale),
+        Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1),
+    );
+}
+
+/// The top of the colour scale for `grid`: its highest value rounded up to a multiple of 5%,
+/// within [5%, 100%].
+pub fn scale_top(grid: &HeatGrid) -> f32 {
+    ((grid.max() * 20.0).ceil() / 20.0).clamp(0.05, 1.0)
+}
+
+/// Fills `area` with the grid: terminal line r shows rows 2r (upper half) and 2r + 1 (lower).
+fn paint(buf: &mut Buffer, area: Rect, grid: &HeatGrid, cell_width: usize) {
+    let top_of_scale = scale_top(grid);
+    let colour = |v: f32| theme::heat(v / top_of_scale);
+    for line in 0..area.height {
+        let (upper, lower) = (2 * line as usize, 2 * line as usize + 1);
+        if upper >= grid.rows {
+            break;
+        }
+        for col in 0..grid.columns {
+            let top = grid.get(upper, col);
+            let bottom = grid.get(lower, col);
+            for k in 0..cell_width {
+                let x = area.x as usize + col * cell_width + k;
+                if x >= (area.x + area.width) as usize {
+                    break;
+                }
+                if let Some(cell) = buf.cell_mut((x as u16, area.y + line)) {
+                    let mut style = Style::new().fg(colour(top.unwrap_or(0.0)));
+                    if let Some(b) = bottom {
+                        style = style.bg(colour(b));
+                    }
+                    cell.set_symbol("▀").set_style(style);
+                }
+            }
+        }
+    }
+}
+
+/// The colour scale legend, what a row stands for and the extent of the data.
+fn scale_line(grid: &HeatGrid, lane: &LaneView<'_>, by_class: bool) -> Line<'static> {
+    let mut spans = vec![Span::styled("0%", theme::muted())];
+    for i in 0..8 {
+        spans.push(Span::styled(
+            "█",
+            Style::new().fg(theme::heat(i as f32 / 7.0)),
+        ));
+    }
+    spans.push(Span::styled(
+        format!("{:.0}%", 100.0 * scale_top(grid)),
+        theme::muted(),
+    ));
+    let per_row = if grid.units_per_row == 1 {
+        "1 row = 1 unit".to_string()
+    } else {
+        format!("1 row = {} units", grid.units_per_row)
+    };
+    spans.push(Span::styled(format!("  {per_row}"), theme::label()));
+    let extent = if by_class {
+        lane.class_firing
+            .map(|c| format!("  at step {}", c.step))
+            .unwrap_or_default()
+    } else {
+        match (lane.heat.iter().next(), lane.heat.last()) {
+            (Some(a), Some(b)) => format!("  steps {}–{} →", a.step, b.step),
+            _ => String::new(),
+        }
+    };
+    spans.push(Span::styled(extent, theme::muted()));
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::keys::Action;
+    use crate::tui::panels::test_support::*;
+    use crate::tui::synthetic::{race, recorder};
+    use ratatui::style::Color;
+    use std::time::Instant;
+
+    fn app(lanes: usize, steps: u64, units: usize) -> App {
+        let mut app = App::live(Instant::now());
+        app.recorder = race(lanes, steps, units);
+        app
+    }
+
+    #[test]
+    fn units_by_time_binned_with_a_legend() {
+        let a = app(2, 1000, 2000);
+        let buf = rendered(70, 14, |f, r| super::render(f, r, &a));
+        let t = text(&buf);
+        assert!(t.contains("Gates · straight-through · units × time"), "{t}");
+        // 12 inner lines − 1 legend = 11 lines = 22 rows: ⌈2000/22⌉ = 91 units a row.
+        assert!(t.contains("1 row = 91 units"), "{t}");
+        // Unit 0 always fires in the synthetic race: the scale tops at 100%.
+        assert!(t.contains("0%") && t.contains("100%"), "{t}");
+        assert!(t.contains("steps 10–1000"), "{t}");
+        assert!(t.contains("u0") && t.contains("u1999"), "{t}");
+        // Low-index units fire more in the synthetic race: the top-left cell is brighter
+        // (closer to viridis yellow) than the bottom-left one.
+        let top = buf[(1 + GUTTER, 1)].fg;
+        let bottom = buf[(1 + GUTTER, 11)].bg;
+        let green = |c: Color| match c {
+            Color::Rgb(_, g, _) => g,
+            _ => 0,
+        };
+        assert!(green(top) > green(bottom), "{top:?} vs {bottom:?}");
+        assert_eq!(buf[(1 + GUTTER, 1)].symbol(), "▀");
+    }
+
+    #[test]
+    fn the_colour_scale_tops_at_the_highest_rate_shown() {
+        let row = |r: Vec<u8>| HeatRow {
+            step: 1,
+            count: 1,
+            rates: r,
+        };
+        let sparse = row(vec![0, 20, 30]);
+        let g = heatgrid::over_time(&[&sparse], 3, false, 4, 4);
+        // 30/255 = 11.8% → 15%.
+        assert_eq!(scale_top(&g), 0.15);
+        let silent = row(vec![0, 0]);
+        assert_eq!(
+            scale_top(&heatgrid::over_time(&[&silent], 2, false, 4, 4)),
+            0.05
+        );
+        let mut a = App::live(Instant::now());
+        a.recorder = race(1, 20, 3);
+        a.recorder.lanes[0].heat = Default::default();
+        a.recorder.lanes[0].heat.push(sparse);
+        let t = text(&rendered(60, 8, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("0%████████15%"), "{t}");
+    }
+
+    #[test]
+    fn units_by_class_show_each_digit() {
+        let mut a = app(2, 1000, 100);
+        a.act(Action::HeatMode);
+        a.act(Action::FocusNext);
+        let t = text(&rendered(70, 14, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("Gates · sts · units × class"), "{t}");
+        for d in 0..10 {
+            assert!(t.contains(&format!(" {d} ")), "digit {d}: {t}");
+        }
+        assert!(t.contains("at step 1000"), "{t}");
+        a.act(Action::UnitOrder);
+        let t = text(&rendered(70, 14, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("by rate") && t.contains("high"), "{t}");
+    }
+
+    #[test]
+    fn empty_one_and_twelve_lanes() {
+        let empty = App::live(Instant::now());
+        let t = text(&rendered(50, 10, |f, r| super::render(f, r, &empty)));
+        assert!(t.contains("no lane yet"), "{t}");
+        survives_tiny_areas(&empty, super::render);
+        let mut fresh = app(1, 5, 64);
+        fresh.recorder.lanes[0].heat = Default::default();
+        let t = text(&rendered(50, 10, |f, r| super::render(f, r, &fresh)));
+        assert!(t.contains("no firing data yet"), "{t}");
+        fresh.act(Action::HeatMode);
+        fresh.recorder.lanes[0].class_firing = None;
+        let t = text(&rendered(50, 10, |f, r| super::render(f, r, &fresh)));
+        assert!(t.contains("no per-class snapshot yet"), "{t}");
+        for lanes in [1, 12] {
+            let mut a = App::live(Instant::now());
+            a.recorder = recorder(lanes, 300);
+            a.focus = lanes - 1;
+            survives_tiny_areas(&a, super::render);
+            a.act(Action::HeatMode);
+            survives_tiny_areas(&a, super::render);
+        }
+    }
+}

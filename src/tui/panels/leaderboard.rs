@@ -1,0 +1,309 @@
+//! The leaderboard: lane, estimator, step, loss, held-out error, firing rate, savings,
+//! examples/s and status; sorted by a chosen column, the focused lane highlighted. Clicking a
+//! row focuses its lane ([`lane_at`] maps a click to a lane with the same layout the drawing
+//! uses).
+
+use std::cmp::Ordering;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Position, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table};
+
+use super::{panel, percent, window_start};
+use crate::engine::{LaneStatus, LaneSummary};
+use crate::tui::app::{App, SortColumn};
+use crate::tui::theme;
+
+/// Lane indices in leaderboard order. Missing values sort last in either direction; ties keep
+/// lane order.
+pub fn order(app: &App, rows: &[LaneSummary]) -> Vec<usize> {
+    let key = |r: &LaneSummary| -> Option<f64> {
+        match app.sort.column {
+            SortColumn::Lane => None,
+            SortColumn::Step => Some(-(r.steps as f64)),
+            SortColumn::Loss => r.train_loss.map(f64::from),
+            SortColumn::Error => r.heldout_error.map(f64::from),
+            SortColumn::Firing => r.firing_rate.map(f64::from),
+            SortColumn::Saved => r.compute_saved.map(|v| -f64::from(v)),
+            SortColumn::Speed => r.examples_per_second.map(|v| -f64::from(v)),
+        }
+        .filter(|v| !v.is_nan())
+    };
+    let mut idx: Vec<usize> = (0..rows.len()).collect();
+    let reversed = app.sort.reversed;
+    idx.sort_by(|&a, &b| {
+        let by_key = match (key(&rows[a]), key(&rows[b])) {
+            (Some(x), Some(y)) => {
+                let o = x.total_cmp(&y);
+                if reversed { o.reverse() } else { o }
+            }
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        };
+        let by_lane = if reversed && app.sort.column == SortColumn::Lane {
+            b.cmp(&a)
+        } else {
+            a.cmp(&b)
+        };
+        by_key.then(by_lane)
+    });
+    idx
+}
+
+/// Data rows that fit in `area` (borders and the column header take three lines).
+fn capacity(area: Rect) -> usize {
+    area.height.saturating_sub(3) as usize
+}
+
+/// The lanes on screen, top to bottom, in leaderboard order.
+fn visible(app: &App, area: Rect) -> Vec<usize> {
+    let rows = app.view().summaries();
+    let ordered = order(app, &rows);
+    let focus_pos = ordered
+        .iter()
+        .position(|&l| l == app.focused())
+        .unwrap_or(0);
+    let cap = capacity(area);
+    let start = window_start(ordered.len(), cap, focus_pos);
+    ordered.into_iter().skip(start).take(cap).collect()
+}
+
+/// The lane whose row is at `pos`, for a click.
+pub fn lane_at(app: &App, area: Rect, pos: Position) -> Option<usize> {
+    let inner = Rect::new(
+        area.x + 1,
+        area.y + 2,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(3),
+    );
+    if !inner.contains(pos) {
+        return None;
+    }
+    visible(app, area).get((pos.y - inner.y) as usize).copied()
+}
+
+fn status_cell(s: LaneStatus) -> Cell<'static> {
+    let style = match s {
+        LaneStatus::Diverged { .. } => theme::error(),
+        LaneStatus::Done => theme::ok(),
+        LaneStatus::Stopped { .. } => theme::muted(),
+        LaneStatus::Running => Style::new(),
+    };
+    Cell::from(Span::styled(s.label(), style))
+}
+
+/// Draws the leaderboard.
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let rows = app.view().summaries();
+    let arrow = if app.sort.reversed { "▲" } else { "▼" };
+    let sort_name = match app.sort.column {
+        SortColumn::Lane => "lane",
+        SortColumn::Step => "step",
+        SortColumn::Loss => "loss",
+        SortColumn::Error => "held-out error",
+        SortColumn::Firing => "firing",
+        SortColumn::Saved => "saved",
+        SortColumn::Speed => "examples/s",
+    };
+    let block = panel(format!(" Leaderboard · by {sort_name} {arrow} "));
+    let wide = area.width >= 130;
+    let mut header = vec![("#", None), ("lane", Some(SortColumn::Lane))];
+    if wide {
+        header.push(("estimator", None));
+    }
+    header.extend([
+        ("step", Some(SortColumn::Step)),
+        ("loss", Some(SortColumn::Loss)),
+        ("held-out", Some(SortColumn::Error)),
+        ("firing", Some(SortColumn::Firing)),
+        ("saved", Some(SortColumn::Saved)),
+        ("net", None),
+        ("ex/s", Some(SortColumn::Speed)),
+        ("status", None),
+    ]);
+    let header_row = Row::new(header.iter().map(|(h, col)| {
+        if *col == Some(app.sort.column) {
+            Cell::from(Line::from(vec![
+                Span::styled(*h, theme::title()),
+                Span::styled(arrow, theme::title()),
+            ]))
+        } else {
+            Cell::from(Span::styled(*h, theme::label()))
+        }
+    }));
+    let name_w = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 20) as u16;
+    let mut widths = vec![Constraint::Length(2), Constraint::Length(name_w)];
+    if wide {
+        widths.push(Constraint::Fill(1));
+    }
+    widths.extend([
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(9),
+        Constraint::Length(7),
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Min(8),
+    ]);
+    let focus = app.focused();
+    let body: Vec<Row> = visible(app, area)
+        .into_iter()
+        .map(|i| {
+            let r = &rows[i];
+            let mut cells = vec![
+                Cell::from(Span::styled(
+                    if i < 9 {
+                        (i + 1).to_string()
+                    } else {
+                        String::new()
+                    },
+                    theme::muted(),
+                )),
+                Cell::from(Span::styled(r.name.clone(), theme::lane_text(i))),
+            ];
+            if wide {
+                cells.push(Cell::from(r.estimator.clone()));
+            }
+            cells.extend([
+                Cell::from(r.steps.to_string()),
+                Cell::from(r.train_loss.map_or("–".into(), |v| format!("{v:.4}"))),
+                Cell::from(percent(r.heldout_error)),
+                Cell::from(percent(r.firing_rate)),
+                Cell::from(percent(r.compute_saved)),
+                Cell::from(percent(r.net_compute_saved)),
+                Cell::from(
+                    r.examples_per_second
+                        .map_or("–".into(), |v| format!("{v:.0}")),
+                ),
+                status_cell(r.status),
+            ]);
+            let row = Row::new(cells);
+            if i == focus {
+                row.style(theme::focused())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let table = Table::new(body, widths)
+        .header(header_row)
+        .block(block)
+        .column_spacing(1);
+    frame.render_widget(table, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::keys::Action;
+    use crate::tui::panels::test_support::*;
+    use crate::tui::synthetic::{lane_name, recorder};
+    use std::time::Instant;
+
+    fn app(lanes: usize) -> App {
+        let mut app = App::live(Instant::now());
+        app.recorder = recorder(lanes, 300);
+        app
+    }
+
+    /// Lane names in the order the rows show them.
+    fn shown(t: &str, lanes: usize) -> Vec<usize> {
+        t.lines()
+            .filter_map(|l| (0..lanes).find(|&i| l.contains(&format!(" {} ", lane_name(i)))))
+            .collect()
+    }
+
+    #[test]
+    fn rows_carry_the_values_and_sort_by_column() {
+        let mut a = app(5);
+        let t = text(&rendered(150, 9, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("Leaderboard · by held-out error ▼"), "{t}");
+        assert!(t.contains("estimator"), "{t}");
+        // Synthetic held-out error grows with the lane index: lane order is error order.
+        assert_eq!(shown(&t, 5), vec![0, 1, 2, 3, 4], "{t}");
+        let row0 = t
+            .lines()
+            .find(|l| l.contains(" straight-through "))
+            .unwrap();
+        let e = crate::tui::synthetic::error(0, 300);
+        assert!(row0.contains(&format!("{:.1}%", 100.0 * e)), "{row0}");
+        assert!(row0.contains("300") && row0.contains("done"), "{row0}");
+        a.act(Action::SortReverse);
+        let t = text(&rendered(150, 9, |f, r| super::render(f, r, &a)));
+        assert_eq!(shown(&t, 5), vec![4, 3, 2, 1, 0], "{t}");
+        // Firing: the dense lane (100%) last.
+        a.sort = crate::tui::app::Sort {
+            column: SortColumn::Firing,
+            reversed: false,
+        };
+        let t = text(&rendered(150, 9, |f, r| super::render(f, r, &a)));
+        assert_eq!(*shown(&t, 5).last().unwrap(), 4, "{t}");
+        // Narrow: the estimator column goes.
+        let t = text(&rendered(90, 9, |f, r| super::render(f, r, &a)));
+        assert!(!t.contains("estimator"), "{t}");
+    }
+
+    #[test]
+    fn the_focused_row_is_highlighted_and_a_click_focuses_a_lane() {
+        let mut a = app(5);
+        a.focus = 2;
+        let area = Rect::new(0, 0, 150, 9);
+        let buf = rendered(150, 9, |f, r| super::render(f, r, &a));
+        // Rows start under the border and the header: lane 2 on line 4.
+        let line4: String = (0..150).map(|x| buf[(x, 4)].symbol()).collect();
+        assert!(line4.contains("noisy-rectifier"), "{line4}");
+        assert_eq!(buf[(20, 4)].bg, theme::focused().bg.unwrap());
+        assert_ne!(buf[(20, 3)].bg, theme::focused().bg.unwrap());
+        assert_eq!(lane_at(&a, area, Position::new(10, 6)), Some(4));
+        assert_eq!(lane_at(&a, area, Position::new(10, 2)), Some(0));
+        assert_eq!(lane_at(&a, area, Position::new(10, 1)), None, "header");
+        assert_eq!(lane_at(&a, area, Position::new(0, 3)), None, "border");
+        assert_eq!(lane_at(&a, area, Position::new(10, 8)), None, "border");
+    }
+
+    #[test]
+    fn twelve_lanes_scroll_to_keep_the_focus() {
+        let mut a = app(12);
+        a.sort.column = SortColumn::Lane;
+        a.focus = 11;
+        let area = Rect::new(0, 0, 120, 8);
+        let t = text(&rendered(120, 8, |f, r| super::render(f, r, &a)));
+        assert!(t.contains(&lane_name(11)), "{t}");
+        assert_eq!(shown(&t, 12).len(), 5);
+        assert_eq!(lane_at(&a, area, Position::new(10, 6)), Some(11));
+        survives_tiny_areas(&a, super::render);
+    }
+
+    #[test]
+    fn empty_and_one_lane() {
+        let a = App::live(Instant::now());
+        let t = text(&rendered(100, 6, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("Leaderboard"), "{t}");
+        survives_tiny_areas(&a, super::render);
+        let a = app(1);
+        survives_tiny_areas(&a, super::render);
+        assert_eq!(
+            lane_at(&a, Rect::new(0, 0, 3, 2), Position::new(1, 1)),
+            None
+        );
+    }
+
+    #[test]
+    fn missing_values_sort_last_both_ways() {
+        let mut a = app(3);
+        a.recorder.lanes[0].evals = Default::default();
+        let rows = a.view().summaries();
+        assert_eq!(order(&a, &rows), vec![1, 2, 0]);
+        a.sort.reversed = true;
+        assert_eq!(order(&a, &rows), vec![2, 1, 0]);
+    }
+}

@@ -1,0 +1,212 @@
+//! The panels, one per file. Each draws the state it is given (`&App`) into an area of the
+//! frame and touches nothing else; [`draw`] lays them out on the whole screen.
+
+pub mod compute;
+pub mod header;
+pub mod heatmap;
+pub mod help;
+pub mod leaderboard;
+pub mod legend;
+pub mod loss;
+pub mod status;
+pub mod timeline;
+pub mod variance;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use super::app::App;
+use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
+use super::theme;
+
+/// Draws the whole dashboard (or, on a terminal too small for it, a message saying which size
+/// it needs).
+pub fn draw(frame: &mut Frame, app: &App) {
+    let screen = frame.area();
+    let Some(areas) = layout::areas(screen, app) else {
+        let text = format!(
+            "The terminal is {}×{}; the dashboard needs at least {MIN_WIDTH}×{MIN_HEIGHT}. \
+             Enlarge it, or run with --headless.",
+            screen.width, screen.height
+        );
+        frame.render_widget(
+            Paragraph::new(text)
+                .wrap(Wrap { trim: true })
+                .alignment(Alignment::Center),
+            screen,
+        );
+        return;
+    };
+    header::render(frame, areas.header, app);
+    loss::render(frame, areas.loss, app);
+    variance::render(frame, areas.variance, app);
+    heatmap::render(frame, areas.heatmap, app);
+    compute::render(frame, areas.compute, app);
+    leaderboard::render(frame, areas.leaderboard, app);
+    if let Some(t) = areas.timeline {
+        timeline::render(frame, t, app);
+    }
+    status::render(frame, areas.status, app);
+    if app.help {
+        help::render(frame, screen, app);
+    }
+}
+
+/// A bordered panel with a bold title.
+pub(crate) fn panel<'a>(title: impl Into<Line<'a>>) -> Block<'a> {
+    Block::bordered()
+        .border_style(theme::border())
+        .title(title.into().style(theme::title()))
+}
+
+/// A muted message in the middle of `area` (nothing on an area too small for it).
+pub(crate) fn message(frame: &mut Frame, area: Rect, text: &str) {
+    if area.height == 0 || area.width == 0 {
+        return;
+    }
+    let y = area.y + area.height.saturating_sub(1) / 2;
+    frame.render_widget(
+        Paragraph::new(Span::styled(text.to_string(), theme::muted())).alignment(Alignment::Center),
+        Rect::new(area.x, y, area.width, 1),
+    );
+}
+
+/// First item to show of `count` items in `rows` rows so that `focus` is visible (kept one row
+/// away from the edges where possible).
+pub(crate) fn window_start(count: usize, rows: usize, focus: usize) -> usize {
+    if rows == 0 || count <= rows {
+        return 0;
+    }
+    let focus = focus.min(count - 1);
+    let max_start = count - rows;
+    focus.saturating_sub(rows / 2).min(max_start)
+}
+
+/// "12.3%" or "–".
+pub(crate) fn percent(v: Option<f32>) -> String {
+    v.map_or_else(|| "–".into(), |v| format!("{:.1}%", 100.0 * v))
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Rendering helpers for the panel tests.
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+
+    use crate::tui::app::App;
+
+    /// Renders `f` into a `w`×`h` test terminal and returns the buffer.
+    pub fn rendered(w: u16, h: u16, f: impl FnOnce(&mut ratatui::Frame, Rect)) -> Buffer {
+        let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+        t.draw(|frame| {
+            let area = frame.area();
+            f(frame, area)
+        })
+        .expect("draw");
+        t.backend().buffer().clone()
+    }
+
+    /// The buffer's text, one string per line.
+    pub fn lines(buf: &Buffer) -> Vec<String> {
+        let area = buf.area;
+        (area.y..area.y + area.height)
+            .map(|y| {
+                (area.x..area.x + area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect()
+    }
+
+    /// The numbers printed as y-axis labels of a chart drawn over the whole buffer (between
+    /// the left border and the axis line), top to bottom.
+    pub fn y_axis_labels(buf: &Buffer) -> Vec<f64> {
+        lines(buf)
+            .iter()
+            .filter_map(|l| {
+                let label: String = l.chars().skip(1).take_while(|&c| c != '│').collect();
+                label.trim().parse::<f64>().ok()
+            })
+            .collect()
+    }
+
+    /// The buffer's text in one string.
+    pub fn text(buf: &Buffer) -> String {
+        lines(buf).join("\n")
+    }
+
+    /// Renders a panel at every tiny size from 0×0 to 6×6 (and thin strips): it must not
+    /// panic.
+    pub fn survives_tiny_areas(app: &App, panel: fn(&mut ratatui::Frame, Rect, &App)) {
+        for w in 0..=6 {
+            for h in 0..=6 {
+                rendered(w.max(1), h.max(1), |f, _| {
+                    panel(f, Rect::new(0, 0, w, h), app)
+                });
+            }
+        }
+        for (w, h) in [(1, 40), (120, 1), (120, 2), (12, 3), (3, 12)] {
+            rendered(w, h, |f, area| panel(f, area, app));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+    use crate::tui::synthetic::recorder;
+    use std::time::Instant;
+
+    #[test]
+    fn the_window_keeps_the_focus_in_view() {
+        assert_eq!(window_start(5, 10, 4), 0);
+        assert_eq!(window_start(12, 4, 0), 0);
+        assert_eq!(window_start(12, 4, 11), 8);
+        assert_eq!(window_start(12, 4, 6), 4);
+        assert_eq!(window_start(12, 0, 6), 0);
+        for f in 0..12 {
+            let s = window_start(12, 5, f);
+            assert!(s <= f && f < s + 5);
+        }
+    }
+
+    #[test]
+    fn a_terminal_too_small_says_which_size_is_needed() {
+        let app = App::live(Instant::now());
+        let buf = rendered(60, 10, |f, _| draw(f, &app));
+        let t = text(&buf);
+        assert!(t.contains("60×10"), "{t}");
+        assert!(t.contains("80×24"), "{t}");
+        for (w, h) in [(1, 1), (2, 2), (79, 30), (100, 23)] {
+            rendered(w, h, |f, _| draw(f, &app));
+        }
+    }
+
+    #[test]
+    fn the_full_dashboard_shows_every_panel_and_lane() {
+        for lanes in [0, 1, 5, 12] {
+            for (w, h) in [(80, 24), (160, 48)] {
+                let mut app = App::live(Instant::now());
+                app.recorder = recorder(lanes, 600);
+                let buf = rendered(w, h, |f, _| draw(f, &app));
+                let t = text(&buf);
+                for title in ["gradrace", "Loss", "Estimator variance", "Gates", "Compute"] {
+                    assert!(t.contains(title), "{title} missing at {w}×{h}:\n{t}");
+                }
+                assert!(t.contains("Leaderboard"), "{t}");
+                if h >= 48 && lanes > 0 {
+                    for i in 0..lanes {
+                        let name = crate::tui::synthetic::lane_name(i);
+                        assert!(t.contains(&name), "{name} missing:\n{t}");
+                    }
+                }
+            }
+        }
+    }
+}

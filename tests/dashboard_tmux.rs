@@ -1,0 +1,212 @@
+//! End to end in a real terminal: the `gradrace` binary started in a tmux pane on a race that is
+//! still running while the keys are pressed. The screen (read with `capture-pane`) must show
+//! every panel and every lane; space, tab, ? and q must act; the process must exit 0 and leave a
+//! usable shell behind (canonical mode and echo back on). A panic while the terminal is taken
+//! over must restore it and leave the message readable. Skipped, with a note, when tmux is not
+//! installed. Every wait is bounded.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// A private tmux server (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "race"];
+        args.extend_from_slice(keys);
+        let out = self.run(&args);
+        assert!(out.status.success(), "send-keys {keys:?}: {out:?}");
+    }
+
+    fn screen(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", "race"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits up to `limit` for the screen to satisfy `ok`; returns the screen or fails showing
+    /// it.
+    fn wait_for(&self, what: &str, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            if start.elapsed() > limit {
+                panic!("timed out after {limit:?} waiting for {what}; the screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// The header's progress line (the one with the state word).
+fn progress_line(screen: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.contains("step ") && l.contains("epoch "))
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn the_dashboard_runs_and_hands_the_terminal_back() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("note: tmux is not installed; skipping the terminal end-to-end test");
+        return;
+    }
+    let tmux = Tmux {
+        socket: format!("gradrace-test-{}", std::process::id()),
+    };
+    let out = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "race",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "sh",
+    ]);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+    tmux.keys(&["echo ready-$((1+1))", "Enter"]);
+    tmux.wait_for("the shell", Duration::from_secs(10), |s| {
+        s.lines().any(|l| l.trim().ends_with("ready-2"))
+    });
+    tmux.keys(&["clear", "Enter"]);
+
+    let bin = env!("CARGO_BIN_EXE_gradrace");
+    // Long enough to be running through the whole test; quitting stops it.
+    let cmd = format!("'{bin}' race quick --steps 1000000; echo EXIT=$?");
+    tmux.keys(&[&cmd, "Enter"]);
+
+    let titles = [
+        " gradrace ",
+        "Loss",
+        "Estimator variance",
+        "Gates",
+        "Compute savings",
+        "Leaderboard",
+    ];
+    let lanes = [
+        "straight-through",
+        "sts",
+        "noisy-rectifier",
+        "unbiased",
+        "dense",
+    ];
+    let screen = tmux.wait_for("every panel and lane", Duration::from_secs(60), |s| {
+        titles.iter().all(|t| s.contains(t))
+            && lanes.iter().all(|l| s.contains(l))
+            && progress_line(s).contains("running")
+    });
+    assert!(screen.contains("Gates · straight-through"), "{screen}");
+
+    // space pauses, space again resumes.
+    tmux.keys(&["Space"]);
+    tmux.wait_for("paused", Duration::from_secs(20), |s| {
+        progress_line(s).contains("paused")
+    });
+    tmux.keys(&["Space"]);
+    tmux.wait_for("running again", Duration::from_secs(20), |s| {
+        progress_line(s).contains("running")
+    });
+
+    // tab focuses the next lane: the heatmap follows it.
+    tmux.keys(&["Tab"]);
+    tmux.wait_for("the second lane focused", Duration::from_secs(10), |s| {
+        s.contains("Gates · sts")
+    });
+
+    // ? opens the help generated from the key table, ? closes it.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help", Duration::from_secs(10), |s| {
+        s.contains("Help · keys") && s.contains("pause / resume") && s.contains("save the session")
+    });
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help closed", Duration::from_secs(10), |s| {
+        !s.contains("Help · keys")
+    });
+
+    // q stops the race and leaves; the shell gets the exit code and the final leaderboard.
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("the exit code", Duration::from_secs(60), |s| {
+        s.lines().any(|l| l.contains("EXIT=") && !l.contains("$?"))
+    });
+    assert!(
+        screen.lines().any(|l| l.trim().ends_with("EXIT=0")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("held-out err"),
+        "leaderboard printed: {screen}"
+    );
+    assert!(screen.contains("stopped at step"), "{screen}");
+    assert!(
+        !screen.contains("Estimator variance"),
+        "alternate screen left: {screen}"
+    );
+
+    // The shell is usable: it evaluates what is typed, and the terminal is back in canonical
+    // mode with echo on.
+    tmux.keys(&["echo sum=$((40+2))", "Enter"]);
+    tmux.wait_for("the shell to answer", Duration::from_secs(10), |s| {
+        s.lines().any(|l| l.trim().ends_with("sum=42"))
+    });
+    tmux.keys(&[
+        "stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo :modes",
+        "Enter",
+    ]);
+    tmux.wait_for("canonical mode and echo", Duration::from_secs(10), |s| {
+        s.lines().any(|l| l.trim().ends_with("icanon echo :modes"))
+    });
+
+    // A panic while the terminal is taken over: the hook restores it before the message is
+    // printed (examples/dashboard_panic.rs, built by `cargo test` next to the binary).
+    let example = std::path::Path::new(bin)
+        .parent()
+        .map(|d| d.join("examples").join("dashboard_panic"));
+    match example.filter(|p| p.exists()) {
+        None => eprintln!("note: examples/dashboard_panic is not built; skipping the panic check"),
+        Some(p) => {
+            tmux.keys(&["clear", "Enter"]);
+            let cmd = format!("'{}'; echo PANIC_EXIT=$?", p.display());
+            tmux.keys(&[&cmd, "Enter"]);
+            let screen = tmux.wait_for("the panic message", Duration::from_secs(20), |s| {
+                s.lines()
+                    .any(|l| l.contains("PANIC_EXIT=") && !l.contains("$?"))
+            });
+            assert!(
+                screen.contains("deliberate panic for the terminal test"),
+                "{screen}"
+            );
+            assert!(
+                screen.lines().any(|l| l.trim().ends_with("PANIC_EXIT=3")),
+                "{screen}"
+            );
+            tmux.keys(&["echo after=$((6*7))", "Enter"]);
+            tmux.wait_for("the shell after the panic", Duration::from_secs(10), |s| {
+                s.lines().any(|l| l.trim().ends_with("after=42"))
+            });
+        }
+    }
+}
