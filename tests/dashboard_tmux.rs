@@ -5,58 +5,12 @@
 //! over must restore it and leave the message readable. Skipped, with a note, when tmux is not
 //! installed. Every wait is bounded.
 
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+mod common;
 
-/// A private tmux server (its own socket), killed when dropped.
-struct Tmux {
-    socket: String,
-}
+use std::process::Command;
+use std::time::Duration;
 
-impl Tmux {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "race"];
-        args.extend_from_slice(keys);
-        let out = self.run(&args);
-        assert!(out.status.success(), "send-keys {keys:?}: {out:?}");
-    }
-
-    fn screen(&self) -> String {
-        let out = self.run(&["capture-pane", "-p", "-t", "race"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits up to `limit` for the screen to satisfy `ok`; returns the screen or fails showing
-    /// it.
-    fn wait_for(&self, what: &str, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if ok(&s) {
-                return s;
-            }
-            if start.elapsed() > limit {
-                panic!("timed out after {limit:?} waiting for {what}; the screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
+use common::tmux::Tmux;
 
 /// The header's progress line (the one with the state word).
 fn progress_line(screen: &str) -> String {
@@ -96,7 +50,7 @@ fn the_dashboard_runs_and_hands_the_terminal_back() {
 
     let bin = env!("CARGO_BIN_EXE_gradrace");
     // Long enough to be running through the whole test; quitting stops it.
-    let cmd = format!("'{bin}' race quick --steps 1000000; echo EXIT=$?");
+    let cmd = format!("'{bin}' race quick --steps 1000000 --no-save; echo EXIT=$?");
     tmux.keys(&[&cmd, "Enter"]);
 
     let titles = [

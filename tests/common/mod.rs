@@ -57,3 +57,4 @@ pub fn assert_frequency(hits: u64, n: u64, p: f64, what: &str) {
     );
 }
 pub mod race;
+pub mod tmux;

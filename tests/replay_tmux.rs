@@ -1,0 +1,70 @@
+//! Replay end to end in a real terminal: `gradrace replay` on the shipped sample session opens
+//! the dashboard with a timeline; playing moves it, seeking changes the step in the header, and
+//! q exits cleanly. Skipped, with a note, when tmux is not installed. Every wait is bounded.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::tmux::Tmux;
+
+/// The step shown in the header's progress line ("step N/600").
+fn header_step(screen: &str) -> Option<u64> {
+    let line = screen.lines().find(|l| l.contains("step ") && l.contains("replay"))?;
+    let after = &line[line.find("step ")? + 5..];
+    after.split('/').next()?.trim().parse().ok()
+}
+
+#[test]
+fn replay_timeline_plays_seeks_and_quits() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("note: tmux is not installed; skipping the replay end-to-end test");
+        return;
+    }
+    let tmux = Tmux {
+        socket: format!("gradrace-replay-{}", std::process::id()),
+    };
+    let out = tmux.run(&["new-session", "-d", "-s", "race", "-x", "160", "-y", "48", "sh"]);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+    let bin = env!("CARGO_BIN_EXE_gradrace");
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample-session.ron");
+    tmux.keys(&[&format!("'{bin}' replay '{sample}'; echo EXIT=$?"), "Enter"]);
+
+    let screen = tmux.wait_for("the replay dashboard", Duration::from_secs(60), |s| {
+        s.contains("Timeline") && header_step(s).is_some()
+    });
+    for title in ["Loss", "Estimator variance", "Gates", "Compute savings", "Leaderboard"] {
+        assert!(screen.contains(title), "{title} missing:\n{screen}");
+    }
+
+    // Home goes to the start, → seeks forward by 1%, PgDn by 10%.
+    tmux.keys(&["Home"]);
+    let start = tmux.wait_for("the start", Duration::from_secs(10), |s| {
+        header_step(s).is_some_and(|v| v <= 6)
+    });
+    let at_start = header_step(&start).unwrap();
+    tmux.keys(&["PageDown"]);
+    tmux.wait_for("a 10% seek", Duration::from_secs(10), |s| {
+        header_step(s).is_some_and(|v| v >= at_start + 50)
+    });
+    tmux.keys(&["End"]);
+    tmux.wait_for("the end", Duration::from_secs(10), |s| header_step(s) == Some(600));
+
+    // Playing from the start moves the timeline on its own.
+    tmux.keys(&["Home"]);
+    tmux.wait_for("the start again", Duration::from_secs(10), |s| {
+        header_step(s).is_some_and(|v| v <= 6)
+    });
+    let before = header_step(&tmux.screen()).unwrap_or(0);
+    tmux.keys(&["+", "+", "+", "Space"]);
+    tmux.wait_for("the timeline moving", Duration::from_secs(30), |s| {
+        header_step(s).is_some_and(|v| v > before)
+    });
+
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("the exit code", Duration::from_secs(30), |s| {
+        s.lines().any(|l| l.trim().ends_with("EXIT=0"))
+    });
+    assert!(!screen.contains("Timeline"), "alternate screen left:\n{screen}");
+}
