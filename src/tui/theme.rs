@@ -35,7 +35,7 @@ impl Dash {
         match self {
             Dash::Solid => true,
             Dash::Dashed => i % 4 < 2,
-            Dash::Dotted => i % 3 == 0,
+            Dash::Dotted => i.is_multiple_of(3),
         }
     }
 }
