@@ -1,9 +1,10 @@
 //! End to end in a real terminal: the `gradrace` binary started in a tmux pane on a race that is
 //! still running while the keys are pressed. The screen (read with `capture-pane`) must show
-//! every panel and every lane; space, tab, ? and q must act; the process must exit 0 and leave a
-//! usable shell behind (canonical mode and echo back on). A panic while the terminal is taken
-//! over must restore it and leave the message readable. Skipped, with a note, when tmux is not
-//! installed. Every wait is bounded.
+//! every panel and every lane; space, tab, ?, s and q must act; the process must exit 0 and leave
+//! a usable shell behind (canonical mode and echo back on). The saved race must replay in the
+//! dashboard with its timeline. A panic while the terminal is taken over must restore it and
+//! leave the message readable. Skipped, with a note, when tmux is not installed. Every wait is
+//! bounded.
 
 mod common;
 
@@ -49,8 +50,13 @@ fn the_dashboard_runs_and_hands_the_terminal_back() {
     tmux.keys(&["clear", "Enter"]);
 
     let bin = env!("CARGO_BIN_EXE_gradrace");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let session = dir.path().join("race.ron");
     // Long enough to be running through the whole test; quitting stops it.
-    let cmd = format!("'{bin}' race quick --steps 1000000 --no-save; echo EXIT=$?");
+    let cmd = format!(
+        "'{bin}' race quick --steps 1000000 --out '{}'; echo EXIT=$?",
+        session.display()
+    );
     tmux.keys(&[&cmd, "Enter"]);
 
     let titles = [
@@ -101,6 +107,14 @@ fn the_dashboard_runs_and_hands_the_terminal_back() {
         !s.contains("Help · keys")
     });
 
+    // s saves the session through the session writer; the status line says where.
+    tmux.keys(&["s"]);
+    tmux.wait_for("the save", Duration::from_secs(60), |s| {
+        s.lines()
+            .any(|l| l.contains("saved: saved") && l.contains("race.ron"))
+    });
+    assert!(session.exists(), "{} written", session.display());
+
     // q stops the race and leaves; the shell gets the exit code and the final leaderboard.
     tmux.keys(&["q"]);
     let screen = tmux.wait_for("the exit code", Duration::from_secs(60), |s| {
@@ -132,6 +146,27 @@ fn the_dashboard_runs_and_hands_the_terminal_back() {
     ]);
     tmux.wait_for("canonical mode and echo", Duration::from_secs(10), |s| {
         s.lines().any(|l| l.trim().ends_with("icanon echo :modes"))
+    });
+
+    // The saved race replays in the dashboard with a timeline; home goes to step 0.
+    tmux.keys(&["clear", "Enter"]);
+    let cmd = format!(
+        "'{bin}' replay '{}'; echo REPLAY_EXIT=$?",
+        session.display()
+    );
+    tmux.keys(&[&cmd, "Enter"]);
+    tmux.wait_for("the replay", Duration::from_secs(30), |s| {
+        s.contains("Timeline")
+            && s.contains("replay: paused")
+            && lanes.iter().all(|l| s.contains(l))
+    });
+    tmux.keys(&["Home"]);
+    tmux.wait_for("the cursor at step 0", Duration::from_secs(10), |s| {
+        progress_line(s).contains("step 0/")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for("the replay's exit code", Duration::from_secs(20), |s| {
+        s.lines().any(|l| l.trim().ends_with("REPLAY_EXIT=0"))
     });
 
     // A panic while the terminal is taken over: the hook restores it before the message is

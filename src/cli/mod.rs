@@ -2,6 +2,7 @@
 //! failure at run time, 2 bad input (experiment file, data directory, arguments).
 
 pub mod bench;
+pub mod dashboard;
 pub mod error;
 pub mod headless;
 pub mod race;
@@ -118,6 +119,10 @@ pub struct ReplayArgs {
     /// Print the leaderboard only.
     #[arg(long)]
     pub summary: bool,
+    /// Print the text replay instead of opening the dashboard (the default when stdout is not a
+    /// terminal).
+    #[arg(long)]
+    pub text: bool,
 }
 
 /// Arguments of `gradrace resume`.

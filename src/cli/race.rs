@@ -9,15 +9,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::headless::SavePlan;
-use super::{CliError, RaceArgs, SaveArgs, headless};
+use super::{CliError, RaceArgs, SaveArgs, dashboard, headless};
 use crate::config::builtin::resolve;
 use crate::config::{DataSpec, Experiment, Length};
 use crate::data::{DataSource, DataSplit, load};
 use crate::engine::{Race, Recorder};
-use crate::report::leaderboard;
 use crate::session::clock::now_iso8601;
-use crate::session::{DataFingerprint, SessionContext, SessionWriter, WriterOptions, default_path};
-use crate::tui::{LiveOptions, run_live};
+use crate::session::{DataFingerprint, SessionContext, WriterOptions, default_path};
 
 /// The experiment after the command-line overrides.
 pub fn experiment_for(args: &RaceArgs) -> Result<Experiment, CliError> {
@@ -116,34 +114,5 @@ pub fn run(args: &RaceArgs) -> Result<(), CliError> {
     if !interactive {
         return headless::run_saving(race, Recorder::new(), plan).map(|_| ());
     }
-    let (handle, writer) = match plan {
-        Some(p) => {
-            let (h, w) = SessionWriter::start(race, p.context, Recorder::new(), p.path, p.options);
-            (h, Some(w))
-        }
-        None => (race.spawn(), None),
-    };
-    let options = LiveOptions {
-        saver: writer.as_ref().map(SessionWriter::saver),
-    };
-    let recorder = run_live(handle, options)?;
-    if let Some(info) = &recorder.info {
-        println!(
-            "{} — {} — {} steps\n",
-            info.experiment,
-            info.data,
-            recorder.step()
-        );
-    }
-    print!("{}", leaderboard(&recorder.summaries()));
-    if let Some(w) = writer {
-        match w.finish() {
-            Some(Ok(saved)) => eprintln!("gradrace: {}", saved.describe()),
-            Some(Err(e)) => {
-                return Err(CliError::Runtime(format!("saving the session failed: {e}")));
-            }
-            None => {}
-        }
-    }
-    Ok(())
+    dashboard::run_saving(race, Recorder::new(), plan).map(|_| ())
 }

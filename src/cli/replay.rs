@@ -1,7 +1,7 @@
 //! `gradrace replay FILE`: a saved race, read-only and without its data set. On a terminal, the
-//! dashboard with a timeline; with `--summary`, the leaderboard alone; when stdout is not a
-//! terminal, a text replay: the race's description, the leaderboard, held-out error over time for
-//! every lane and every lane's status changes.
+//! dashboard with a timeline; with `--summary`, the leaderboard alone; with `--text` (or when
+//! stdout is not a terminal) the race's description, the leaderboard, held-out error over time
+//! for every lane and every lane's status changes.
 
 use std::io::IsTerminal;
 
@@ -55,10 +55,11 @@ pub fn text(session: &Session, summary: bool) -> String {
     out
 }
 
-/// Runs `gradrace replay`.
+/// Runs `gradrace replay`: the dashboard with a timeline when stdout is a terminal (unless
+/// `--summary` or `--text`), the text replay otherwise.
 pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
     let session = Session::load(&args.file).map_err(|e| CliError::BadInput(e.to_string()))?;
-    if !args.summary && std::io::stdout().is_terminal() {
+    if !args.summary && !args.text && std::io::stdout().is_terminal() {
         return crate::tui::run_replay(session.recorder);
     }
     print!("{}", text(&session, args.summary));

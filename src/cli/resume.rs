@@ -2,10 +2,11 @@
 //! stopped, appending to its history and saving it again (in place unless `--out` says
 //! otherwise).
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use super::race::{data_for, save_plan};
-use super::{CliError, ResumeArgs, headless};
+use super::{CliError, ResumeArgs, dashboard, headless};
 use crate::config::{DataSpec, Length};
 use crate::engine::Race;
 use crate::session::{DataFingerprint, Session, SessionContext};
@@ -59,5 +60,8 @@ pub fn run(args: &ResumeArgs) -> Result<(), CliError> {
         None
     };
     let plan = save_plan(&args.save, args.file.clone(), context, replaces)?;
-    headless::run_saving(race, session.recorder, plan).map(|_| ())
+    if args.headless || !std::io::stdout().is_terminal() {
+        return headless::run_saving(race, session.recorder, plan).map(|_| ());
+    }
+    dashboard::run_saving(race, session.recorder, plan).map(|_| ())
 }

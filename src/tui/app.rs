@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::layout::{Position, Rect};
 
+use super::heatgrid::HeatCache;
 use super::keys::Action;
 use super::layout;
 use super::panels::leaderboard;
@@ -195,6 +196,8 @@ pub struct App {
     pub screen: Rect,
     /// The time the next frame shows.
     pub now: Instant,
+    /// The gate heatmap's last grid (drawing caches it; see `heatgrid::HeatCache`).
+    pub heat_cache: HeatCache,
 }
 
 impl App {
@@ -221,6 +224,7 @@ impl App {
             notice: None,
             screen: Rect::default(),
             now,
+            heat_cache: HeatCache::default(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! `Chart`, which starts a new canvas layer for every dataset, series sharing a marker are drawn
 //! into one layer, so eight lanes with their held-out points cost two layers instead of
 //! sixteen. Drawing order is the order of the series within a marker, so the focused lane can
-//! be drawn last, on top.
+//! be drawn last, on top. Lines can be dashed, to tell apart lanes that share a colour.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -11,6 +11,8 @@ use ratatui::symbols::Marker;
 use ratatui::text::Span;
 use ratatui::widgets::Paragraph;
 use ratatui::widgets::canvas::{Canvas, Line as CanvasLine, Points};
+
+use super::theme::Dash;
 
 /// One series.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +25,8 @@ pub struct Series<'a> {
     pub marker: Marker,
     /// Joined by lines (else separate points).
     pub line: bool,
+    /// Pattern of the lines.
+    pub dash: Dash,
 }
 
 /// The axes.
@@ -132,7 +136,10 @@ pub fn render(frame: &mut Frame, area: Rect, series: &[Series<'_>], axes: &Axes)
                 }
                 for s in series.iter().filter(|s| s.marker == m) {
                     if s.line && s.points.len() > 1 {
-                        for w in s.points.windows(2) {
+                        for (i, w) in s.points.windows(2).enumerate() {
+                            if !s.dash.draws(i) {
+                                continue;
+                            }
                             ctx.draw(&CanvasLine {
                                 x1: w[0].0,
                                 y1: w[0].1,
@@ -176,6 +183,7 @@ mod tests {
             color: Color::Red,
             marker: Marker::Braille,
             line: true,
+            dash: Dash::Solid,
         }];
         let buf = rendered(30, 10, |f, a| render(f, a, &series, &axes()));
         let ls = lines(&buf);

@@ -3,6 +3,8 @@
 //! by overall firing rate) and hundreds of recorded windows become the columns available (each
 //! column the count-weighted mean of consecutive windows).
 
+use std::cell::RefCell;
+
 use crate::engine::{ClassFiring, HeatRow};
 
 /// Mean firing rates on a rows × columns grid.
@@ -44,6 +46,54 @@ impl HeatGrid {
     /// True when the grid has no cell.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
+    }
+}
+
+/// Everything a heatmap grid depends on: the lane, the mode, the cells available and the
+/// extent of the data (a new or merged heat row changes the count or the last step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeatKey {
+    /// Lane index.
+    pub lane: usize,
+    /// Units × class.
+    pub by_class: bool,
+    /// Units ordered by rate.
+    pub by_rate: bool,
+    /// Columns available.
+    pub columns: usize,
+    /// Rows available.
+    pub rows: usize,
+    /// Gate units.
+    pub units: usize,
+    /// Heat rows shown.
+    pub points: usize,
+    /// Step of the last heat row shown.
+    pub last_step: u64,
+    /// Step of the per-class snapshot shown.
+    pub class_step: Option<u64>,
+}
+
+/// The last grid drawn and its key: drawing the same data again costs a comparison.
+#[derive(Debug, Clone, Default)]
+pub struct HeatCache {
+    entry: RefCell<Option<(HeatKey, Option<HeatGrid>)>>,
+}
+
+impl HeatCache {
+    /// The grid for `key`: the cached one when the key matches, else `compute()` (then cached).
+    pub fn get_or_compute(
+        &self,
+        key: HeatKey,
+        compute: impl FnOnce() -> Option<HeatGrid>,
+    ) -> Option<HeatGrid> {
+        if let Some((k, g)) = &*self.entry.borrow()
+            && *k == key
+        {
+            return g.clone();
+        }
+        let g = compute();
+        *self.entry.borrow_mut() = Some((key, g.clone()));
+        g
     }
 }
 
@@ -249,6 +299,38 @@ mod tests {
             ..snap
         };
         assert!(by_class(&bad, false, 2).is_empty());
+    }
+
+    #[test]
+    fn the_cache_recomputes_only_for_a_new_key() {
+        let cache = HeatCache::default();
+        let key = HeatKey {
+            lane: 0,
+            by_class: false,
+            by_rate: false,
+            columns: 10,
+            rows: 10,
+            units: 3,
+            points: 1,
+            last_step: 10,
+            class_step: None,
+        };
+        let r = row(10, vec![0, 255, 51]);
+        let calls = std::cell::Cell::new(0);
+        let compute = || {
+            calls.set(calls.get() + 1);
+            Some(over_time(&[&r], 3, false, 10, 10))
+        };
+        let a = cache.get_or_compute(key, compute);
+        let b = cache.get_or_compute(key, compute);
+        assert_eq!(a, b);
+        assert_eq!(calls.get(), 1);
+        let newer = HeatKey {
+            last_step: 20,
+            ..key
+        };
+        cache.get_or_compute(newer, compute);
+        assert_eq!(calls.get(), 2);
     }
 
     #[test]

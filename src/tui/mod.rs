@@ -36,12 +36,15 @@ pub struct LiveOptions {
     /// Called on `s` with the history so far; its `Ok` text (e.g. the path written) or its
     /// error is shown in the status line. Without one, `s` says that nothing was saved.
     pub saver: Option<Saver>,
+    /// The history before this run (a resumed race's); empty for a new race.
+    pub history: Recorder,
 }
 
 impl std::fmt::Debug for LiveOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LiveOptions")
             .field("saver", &self.saver.as_ref().map(|_| "…"))
+            .field("history_step", &self.history.step())
             .finish()
     }
 }
@@ -82,6 +85,7 @@ pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<Recorder, Cl
         }
     };
     let mut app = App::live(Instant::now());
+    app.recorder = options.history;
     let mut saver = options.saver;
     let outcome = with_terminal(|tui| {
         rt.block_on(async {

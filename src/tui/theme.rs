@@ -1,10 +1,10 @@
 //! Colours and styles. Each lane keeps one colour in every panel, from the Okabe–Ito palette
 //! (distinguishable with the common forms of colour blindness); after eight lanes the colours
-//! repeat with a different chart marker and legend symbol. Firing rates use the viridis scale,
+//! repeat with a different line pattern (dashed, then dotted) and legend symbol. Firing rates use
+//! the viridis scale,
 //! which is perceptually uniform and colour-blind safe.
 
 use ratatui::style::{Color, Modifier, Style};
-use ratatui::symbols::Marker;
 
 /// The Okabe–Ito palette, with grey in place of black (black vanishes on dark terminals).
 pub const OKABE_ITO: [Color; 8] = [
@@ -18,27 +18,49 @@ pub const OKABE_ITO: [Color; 8] = [
     Color::Rgb(0x99, 0x99, 0x99), // grey
 ];
 
+/// The pattern of a lane's chart lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dash {
+    /// Continuous.
+    Solid,
+    /// Two segments drawn, two skipped.
+    Dashed,
+    /// One segment drawn, two skipped.
+    Dotted,
+}
+
+impl Dash {
+    /// True when segment `i` of a line is drawn.
+    pub fn draws(self, i: usize) -> bool {
+        match self {
+            Dash::Solid => true,
+            Dash::Dashed => i % 4 < 2,
+            Dash::Dotted => i.is_multiple_of(3),
+        }
+    }
+}
+
 /// How one lane is drawn everywhere.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LaneStyle {
     /// Its colour.
     pub color: Color,
-    /// Chart marker of its lines.
-    pub marker: Marker,
+    /// Pattern of its chart lines.
+    pub dash: Dash,
     /// Legend symbol (two cells wide).
     pub symbol: &'static str,
 }
 
-/// The style of lane `index`: colour `index mod 8`, marker and symbol by `index / 8`.
+/// The style of lane `index`: colour `index mod 8`, line pattern and symbol by `index / 8`.
 pub fn lane(index: usize) -> LaneStyle {
-    let (marker, symbol) = match (index / OKABE_ITO.len()) % 3 {
-        0 => (Marker::Braille, "━━"),
-        1 => (Marker::Dot, "••"),
-        _ => (Marker::HalfBlock, "▀▀"),
+    let (dash, symbol) = match (index / OKABE_ITO.len()) % 3 {
+        0 => (Dash::Solid, "━━"),
+        1 => (Dash::Dashed, "╍╍"),
+        _ => (Dash::Dotted, "┅┅"),
     };
     LaneStyle {
         color: OKABE_ITO[index % OKABE_ITO.len()],
-        marker,
+        dash,
         symbol,
     }
 }
@@ -124,7 +146,10 @@ mod tests {
             }
         }
         assert_eq!(lane(9).color, lane(1).color);
-        assert_ne!(lane(9).marker, lane(1).marker);
+        assert_ne!(lane(9).dash, lane(1).dash);
+        assert!(Dash::Solid.draws(5));
+        let dashed: Vec<bool> = (0..6).map(|i| Dash::Dashed.draws(i)).collect();
+        assert_eq!(dashed, [true, true, false, false, true, true]);
     }
 
     #[test]

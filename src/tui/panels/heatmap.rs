@@ -16,7 +16,7 @@ use ratatui::widgets::Paragraph;
 use super::{message, panel};
 use crate::engine::{HeatRow, LaneView};
 use crate::tui::app::App;
-use crate::tui::heatgrid::{self, HeatGrid};
+use crate::tui::heatgrid::{self, HeatGrid, HeatKey};
 use crate::tui::theme;
 
 /// Width of the unit labels on the left.
@@ -64,25 +64,37 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     );
     let max_rows = 2 * plot.height as usize;
     let units = view.info().map_or(0, |i| i.experts);
-    let grid = if by_class {
-        match lane.class_firing {
-            Some(snap) => {
-                let g = heatgrid::by_class(snap, app.heat.by_rate, max_rows);
-                (!g.is_empty()).then_some(g)
-            }
-            None => None,
-        }
-    } else {
-        let rows: Vec<&HeatRow> = lane.heat.iter().collect();
-        let g = heatgrid::over_time(
-            &rows,
-            units,
-            app.heat.by_rate,
-            plot.width as usize,
-            max_rows,
-        );
-        (!g.is_empty()).then_some(g)
+    // The grid is cached (see `HeatCache`): it changes only when the focused lane's firing
+    // history does, a few times a second at most, while frames come up to thirty times.
+    let key = HeatKey {
+        lane: focus,
+        by_class,
+        by_rate: app.heat.by_rate,
+        columns: plot.width as usize,
+        rows: max_rows,
+        units,
+        points: lane.heat.len(),
+        last_step: lane.heat.last().map_or(0, |r| r.step),
+        class_step: lane.class_firing.map(|c| c.step),
     };
+    let grid = app.heat_cache.get_or_compute(key, || {
+        let g = if by_class {
+            match lane.class_firing {
+                Some(snap) => heatgrid::by_class(snap, app.heat.by_rate, max_rows),
+                None => return None,
+            }
+        } else {
+            let rows: Vec<&HeatRow> = lane.heat.iter().collect();
+            heatgrid::over_time(
+                &rows,
+                units,
+                app.heat.by_rate,
+                plot.width as usize,
+                max_rows,
+            )
+        };
+        (!g.is_empty()).then_some(g)
+    });
     let Some(grid) = grid else {
         message(
             frame,

@@ -13,7 +13,7 @@ use super::{message, panel};
 use crate::tui::app::App;
 use crate::tui::chart::{self, Axes, Series};
 use crate::tui::plot::{self, Columns, Reduce, Smoother};
-use crate::tui::theme;
+use crate::tui::theme::{self, Dash};
 
 /// EMA decay per raw step of the smoothed curves (time constant ≈ 1 / (1 − 0.97) ≈ 33 steps).
 pub const SMOOTHING_DECAY: f64 = 0.97;
@@ -129,14 +129,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let curves = order.iter().map(|s| Series {
         points: &s.curve,
         color: theme::lane(s.lane).color,
-        marker: theme::lane(s.lane).marker,
+        marker: Marker::Braille,
         line: true,
+        dash: theme::lane(s.lane).dash,
     });
     let dots = order.iter().map(|s| Series {
         points: &s.points,
         color: theme::lane(s.lane).color,
         marker: Marker::Dot,
         line: false,
+        dash: Dash::Solid,
     });
     let all: Vec<Series> = curves.chain(dots).collect();
     let x_span = if x1 > x0 { [x0, x1] } else { [x0, x0 + 1.0] };

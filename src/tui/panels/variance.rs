@@ -4,6 +4,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::symbols::Marker;
 use ratatui::text::Span;
 
 use super::loss::Y_AXIS_CELLS;
@@ -66,8 +67,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .map(|(lane, pts)| Series {
             points: pts,
             color: theme::lane(*lane).color,
-            marker: theme::lane(*lane).marker,
+            marker: Marker::Braille,
             line: true,
+            dash: theme::lane(*lane).dash,
         })
         .collect();
     frame.render_widget(block, area);

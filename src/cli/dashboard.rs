@@ -1,0 +1,59 @@
+//! The interactive consumer: the race in the dashboard, saved through the session writer (on `s`,
+//! every autosave interval and at the end), then the final leaderboard and where the session
+//! went, printed on the restored screen.
+
+use super::CliError;
+use super::headless::SavePlan;
+use crate::engine::{Race, Recorder};
+use crate::report::leaderboard;
+use crate::session::SessionWriter;
+use crate::tui::{self, LiveOptions};
+
+/// Runs `race` in the dashboard, continuing `recorder` (the history so far: empty for a new
+/// race, the loaded one for a resumed race), and saves it according to `plan`. Returns the
+/// history when the user has left and the race has ended.
+pub fn run_saving(
+    race: Race,
+    recorder: Recorder,
+    plan: Option<SavePlan>,
+) -> Result<Recorder, CliError> {
+    let (handle, writer) = match plan {
+        Some(p) => {
+            let (h, w) = SessionWriter::start(race, p.context, recorder.clone(), p.path, p.options);
+            (h, Some(w))
+        }
+        None => (race.spawn(), None),
+    };
+    let options = LiveOptions {
+        saver: writer.as_ref().map(SessionWriter::saver),
+        history: recorder,
+    };
+    let recorder = tui::run_live(handle, options)?;
+    if let Some(info) = &recorder.info {
+        println!(
+            "{} — {} — {} steps\n",
+            info.experiment,
+            info.data,
+            recorder.step()
+        );
+    }
+    print!("{}", leaderboard(&recorder.summaries()));
+    if let Some(w) = writer {
+        match w.finish() {
+            Some(Ok(saved)) => {
+                eprintln!("gradrace: {}", saved.describe());
+                if saved.sidecar.is_some() {
+                    eprintln!(
+                        "gradrace: replay with `gradrace replay {0}`, continue with `gradrace resume {0}`",
+                        saved.path.display()
+                    );
+                }
+            }
+            Some(Err(e)) => {
+                return Err(CliError::Runtime(format!("saving the session failed: {e}")));
+            }
+            None => {}
+        }
+    }
+    Ok(recorder)
+}
