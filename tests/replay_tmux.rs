@@ -11,7 +11,9 @@ use common::tmux::Tmux;
 
 /// The step shown in the header's progress line ("step N/600").
 fn header_step(screen: &str) -> Option<u64> {
-    let line = screen.lines().find(|l| l.contains("step ") && l.contains("replay"))?;
+    let line = screen
+        .lines()
+        .find(|l| l.contains("step ") && l.contains("replay"))?;
     let after = &line[line.find("step ")? + 5..];
     after.split('/').next()?.trim().parse().ok()
 }
@@ -25,7 +27,17 @@ fn replay_timeline_plays_seeks_and_quits() {
     let tmux = Tmux {
         socket: format!("gradrace-replay-{}", std::process::id()),
     };
-    let out = tmux.run(&["new-session", "-d", "-s", "race", "-x", "160", "-y", "48", "sh"]);
+    let out = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "race",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "sh",
+    ]);
     assert!(out.status.success(), "tmux new-session: {out:?}");
     let bin = env!("CARGO_BIN_EXE_gradrace");
     let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample-session.ron");
@@ -34,7 +46,13 @@ fn replay_timeline_plays_seeks_and_quits() {
     let screen = tmux.wait_for("the replay dashboard", Duration::from_secs(60), |s| {
         s.contains("Timeline") && header_step(s).is_some()
     });
-    for title in ["Loss", "Estimator variance", "Gates", "Compute savings", "Leaderboard"] {
+    for title in [
+        "Loss",
+        "Estimator variance",
+        "Gates",
+        "Compute savings",
+        "Leaderboard",
+    ] {
         assert!(screen.contains(title), "{title} missing:\n{screen}");
     }
 
@@ -49,7 +67,9 @@ fn replay_timeline_plays_seeks_and_quits() {
         header_step(s).is_some_and(|v| v >= at_start + 50)
     });
     tmux.keys(&["End"]);
-    tmux.wait_for("the end", Duration::from_secs(10), |s| header_step(s) == Some(600));
+    tmux.wait_for("the end", Duration::from_secs(10), |s| {
+        header_step(s) == Some(600)
+    });
 
     // Playing from the start moves the timeline on its own.
     tmux.keys(&["Home"]);
@@ -66,5 +86,8 @@ fn replay_timeline_plays_seeks_and_quits() {
     let screen = tmux.wait_for("the exit code", Duration::from_secs(30), |s| {
         s.lines().any(|l| l.trim().ends_with("EXIT=0"))
     });
-    assert!(!screen.contains("Timeline"), "alternate screen left:\n{screen}");
+    assert!(
+        !screen.contains("Timeline"),
+        "alternate screen left:\n{screen}"
+    );
 }

@@ -52,4 +52,3 @@ impl Drop for Tmux {
         let _ = self.run(&["kill-server"]);
     }
 }
-
