@@ -5,7 +5,6 @@
 use super::CliError;
 use super::headless::SavePlan;
 use crate::engine::{Race, Recorder};
-use crate::report::leaderboard;
 use crate::session::SessionWriter;
 use crate::tui::{self, LiveOptions};
 
@@ -29,31 +28,5 @@ pub fn run_saving(
         history: recorder,
     };
     let recorder = tui::run_live(handle, options)?;
-    if let Some(info) = &recorder.info {
-        println!(
-            "{} — {} — {} steps\n",
-            info.experiment,
-            info.data,
-            recorder.step()
-        );
-    }
-    print!("{}", leaderboard(&recorder.summaries()));
-    if let Some(w) = writer {
-        match w.finish() {
-            Some(Ok(saved)) => {
-                eprintln!("gradrace: {}", saved.describe());
-                if saved.sidecar.is_some() {
-                    eprintln!(
-                        "gradrace: replay with `gradrace replay {0}`, continue with `gradrace resume {0}`",
-                        saved.path.display()
-                    );
-                }
-            }
-            Some(Err(e)) => {
-                return Err(CliError::Runtime(format!("saving the session failed: {e}")));
-            }
-            None => {}
-        }
-    }
-    Ok(recorder)
+    super::headless::finish(recorder, writer)
 }

@@ -172,12 +172,20 @@ pub fn run_saving(
         .thread
         .join()
         .map_err(|_| CliError::Runtime("the training engine crashed".into()))?;
-    println!(
-        "\n{} — {} — {} steps\n",
-        info.experiment,
-        info.data,
-        recorder.step()
-    );
+    finish(recorder, writer)
+}
+
+/// The end of a race for every consumer: the leaderboard on stdout, then the final save (waited
+/// for) and where it went on stderr.
+pub fn finish(recorder: Recorder, writer: Option<SessionWriter>) -> Result<Recorder, CliError> {
+    if let Some(info) = &recorder.info {
+        println!(
+            "\n{} — {} — {} steps\n",
+            info.experiment,
+            info.data,
+            recorder.step()
+        );
+    }
     print!("{}", leaderboard(&recorder.summaries()));
     if let Some(w) = writer {
         match w.finish() {
