@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::tmux::Tmux;
@@ -24,25 +23,9 @@ fn progress_line(screen: &str) -> String {
 
 #[test]
 fn the_dashboard_runs_and_hands_the_terminal_back() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("note: tmux is not installed; skipping the terminal end-to-end test");
+    let Some(tmux) = Tmux::start("gradrace-test", "the terminal end-to-end test") else {
         return;
-    }
-    let tmux = Tmux {
-        socket: format!("gradrace-test-{}", std::process::id()),
     };
-    let out = tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "race",
-        "-x",
-        "160",
-        "-y",
-        "48",
-        "sh",
-    ]);
-    assert!(out.status.success(), "tmux new-session: {out:?}");
     tmux.keys(&["echo ready-$((1+1))", "Enter"]);
     tmux.wait_for("the shell", Duration::from_secs(10), |s| {
         s.lines().any(|l| l.trim().ends_with("ready-2"))

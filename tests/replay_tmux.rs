@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::tmux::Tmux;
@@ -20,25 +19,9 @@ fn header_step(screen: &str) -> Option<u64> {
 
 #[test]
 fn replay_timeline_plays_seeks_and_quits() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("note: tmux is not installed; skipping the replay end-to-end test");
+    let Some(tmux) = Tmux::start("gradrace-replay", "the replay end-to-end test") else {
         return;
-    }
-    let tmux = Tmux {
-        socket: format!("gradrace-replay-{}", std::process::id()),
     };
-    let out = tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "race",
-        "-x",
-        "160",
-        "-y",
-        "48",
-        "sh",
-    ]);
-    assert!(out.status.success(), "tmux new-session: {out:?}");
     let bin = env!("CARGO_BIN_EXE_gradrace");
     let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample-session.ron");
     tmux.keys(&[&format!("'{bin}' replay '{sample}'; echo EXIT=$?"), "Enter"]);

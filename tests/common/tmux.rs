@@ -9,6 +9,31 @@ pub struct Tmux {
 }
 
 impl Tmux {
+    /// A private server named `name-<pid>` with a 160×48 `sh` session called `race`, or `None`
+    /// (after a note naming `what` is skipped) when tmux is not installed.
+    pub fn start(name: &str, what: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("note: tmux is not installed; skipping {what}");
+            return None;
+        }
+        let tmux = Tmux {
+            socket: format!("{name}-{}", std::process::id()),
+        };
+        let out = tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "race",
+            "-x",
+            "160",
+            "-y",
+            "48",
+            "sh",
+        ]);
+        assert!(out.status.success(), "tmux new-session: {out:?}");
+        Some(tmux)
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         Command::new("tmux")
             .arg("-L")
