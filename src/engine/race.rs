@@ -1,6 +1,7 @@
 //! The race: every lane trains the same network on the same minibatches in the same order, and
 //! the lanes advance in parallel on a rayon pool, chunk by chunk, between two looks at the
-//! controls (pause, resume, single step, stop, pace).
+//! controls (pause, resume, single step, stop, pace). Within a chunk the threads share the
+//! lanes step by step (see [`Race::advance`]).
 //!
 //! Seed discipline: the initial parameters come from `rng_for(seed, "init")`, the minibatch order
 //! from `derive_seed(seed, "minibatches")`, each lane's gate noise from
@@ -8,7 +9,7 @@
 //! "probe/<name>/<step>")`. Nothing in a lane depends on thread scheduling or on the other lanes,
 //! so results are identical with any number of threads and when lanes are added or removed.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -178,6 +179,52 @@ struct Context<'a> {
     probe_y: &'a [u8],
 }
 
+/// Which lane a free thread runs next (see [`Race::advance`]).
+struct StepSchedule {
+    /// Steps each lane has done.
+    done: Vec<u64>,
+    /// Steps each lane may still do in this chunk (0 once it has ended).
+    left: Vec<u64>,
+    /// Lanes a thread is running.
+    busy: Vec<bool>,
+}
+
+impl StepSchedule {
+    /// The free lane with steps left that has done the fewest steps, marked busy.
+    fn take(&mut self) -> Option<usize> {
+        let next = (0..self.done.len())
+            .filter(|&i| !self.busy[i] && self.left[i] > 0)
+            .min_by_key(|&i| (self.done[i], i))?;
+        self.busy[next] = true;
+        Some(next)
+    }
+
+    /// Lane `i` is free again; `ran`: it did a step (else it has ended).
+    fn give_back(&mut self, i: usize, ran: bool) {
+        self.busy[i] = false;
+        if ran {
+            self.done[i] += 1;
+            self.left[i] -= 1;
+        } else {
+            self.left[i] = 0;
+        }
+    }
+}
+
+/// Locks `m`, ignoring poisoning (a panicking step propagates through the pool anyway).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What a lane produced during one chunk.
+#[derive(Default)]
+struct ChunkOutput {
+    points: Vec<StepPoint>,
+    events: Vec<EngineEvent>,
+    /// At least one training step ran.
+    stepped: bool,
+}
+
 /// A lane plus what the race keeps for it.
 struct LaneRunner {
     index: usize,
@@ -194,97 +241,115 @@ struct LaneRunner {
 }
 
 impl LaneRunner {
-    fn advance(&mut self, steps: u64, ctx: &Context<'_>) -> Vec<super::race::EngineEvent> {
-        let mut points = Vec::with_capacity(steps as usize);
-        let mut events = Vec::new();
-        let m = ctx.metrics;
+    /// Advances the lane by up to `steps` steps on this thread and returns its events.
+    fn advance(&mut self, steps: u64, ctx: &Context<'_>) -> Vec<EngineEvent> {
+        let mut out = ChunkOutput::default();
         for _ in 0..steps {
-            if !self.status.is_running() {
+            if !self.step(ctx, &mut out) {
                 break;
             }
-            let done = self.lane.steps();
-            if done >= ctx.total_steps {
-                self.set_status(LaneStatus::Done, &mut events);
-                break;
-            }
-            let batch = self.schedule.batch_at(done);
-            ctx.data.train.gather_into(batch, &mut self.x, &mut self.y);
-            let started = Instant::now();
-            let stats = self.lane.train_step(self.x.view(), &self.y);
-            let seconds = started.elapsed().as_secs_f32();
-            let step = done + 1;
-            if !stats.cross_entropy.is_finite() {
-                self.set_status(LaneStatus::Diverged { step }, &mut events);
-                break;
-            }
-            if m.heat_every > 0 {
-                self.count_firing();
-            }
-            points.push(StepPoint {
-                step,
-                count: 1,
-                cross_entropy: stats.cross_entropy,
-                sparsity_penalty: stats.sparsity_penalty,
-                accuracy: stats.accuracy(),
-                firing_rate: stats.firing_rate,
-                sparsity_weight: stats.sparsity_weight,
-                dense_main_macs: stats.dense_main_macs as f64,
-                active_main_macs: stats.active_main_macs as f64,
-                gater_macs: stats.gater_macs as f64,
-                seconds,
+        }
+        self.finish_chunk(out)
+    }
+
+    /// One training step with its metrics, recorded in `out`; false (doing nothing) when the
+    /// lane has ended.
+    fn step(&mut self, ctx: &Context<'_>, out: &mut ChunkOutput) -> bool {
+        let m = ctx.metrics;
+        let events = &mut out.events;
+        if !self.status.is_running() {
+            return false;
+        }
+        let done = self.lane.steps();
+        if done >= ctx.total_steps {
+            self.set_status(LaneStatus::Done, events);
+            return false;
+        }
+        let batch = self.schedule.batch_at(done);
+        ctx.data.train.gather_into(batch, &mut self.x, &mut self.y);
+        let started = Instant::now();
+        let stats = self.lane.train_step(self.x.view(), &self.y);
+        let seconds = started.elapsed().as_secs_f32();
+        let step = done + 1;
+        if !stats.cross_entropy.is_finite() {
+            self.set_status(LaneStatus::Diverged { step }, events);
+            return false;
+        }
+        out.stepped = true;
+        if m.heat_every > 0 {
+            self.count_firing();
+        }
+        out.points.push(StepPoint {
+            step,
+            count: 1,
+            cross_entropy: stats.cross_entropy,
+            sparsity_penalty: stats.sparsity_penalty,
+            accuracy: stats.accuracy(),
+            firing_rate: stats.firing_rate,
+            sparsity_weight: stats.sparsity_weight,
+            dense_main_macs: stats.dense_main_macs as f64,
+            active_main_macs: stats.active_main_macs as f64,
+            gater_macs: stats.gater_macs as f64,
+            seconds,
+        });
+        let last = step == ctx.total_steps;
+        if m.heat_every > 0 && (step.is_multiple_of(m.heat_every) || last) {
+            events.push(EngineEvent::Heat {
+                lane: self.index,
+                row: self.heat_row(step),
             });
-            let last = step == ctx.total_steps;
-            if m.heat_every > 0 && (step.is_multiple_of(m.heat_every) || last) {
-                events.push(EngineEvent::Heat {
+        }
+        if (m.probe_every > 0 && step.is_multiple_of(m.probe_every))
+            && let Some(point) = self.probe(step, ctx)
+        {
+            events.push(EngineEvent::Probe {
+                lane: self.index,
+                point,
+            });
+        }
+        if (m.eval_every > 0 && step.is_multiple_of(m.eval_every)) || last {
+            let e = self.lane.evaluate(&ctx.data.heldout, EVAL_CHUNK);
+            events.push(EngineEvent::Eval {
+                lane: self.index,
+                point: EvalPoint {
+                    step,
+                    count: 1,
+                    loss: e.loss,
+                    error: e.error,
+                    firing_rate: e.firing_rate,
+                },
+            });
+            if m.heat_every > 0 {
+                events.push(EngineEvent::ClassFiring {
                     lane: self.index,
-                    row: self.heat_row(step),
+                    snapshot: self.class_snapshot(step),
                 });
-            }
-            if (m.probe_every > 0 && step.is_multiple_of(m.probe_every))
-                && let Some(point) = self.probe(step, ctx)
-            {
-                events.push(EngineEvent::Probe {
-                    lane: self.index,
-                    point,
-                });
-            }
-            if (m.eval_every > 0 && step.is_multiple_of(m.eval_every)) || last {
-                let e = self.lane.evaluate(&ctx.data.heldout, EVAL_CHUNK);
-                events.push(EngineEvent::Eval {
-                    lane: self.index,
-                    point: EvalPoint {
-                        step,
-                        count: 1,
-                        loss: e.loss,
-                        error: e.error,
-                        firing_rate: e.firing_rate,
-                    },
-                });
-                if m.heat_every > 0 {
-                    events.push(EngineEvent::ClassFiring {
-                        lane: self.index,
-                        snapshot: self.class_snapshot(step),
-                    });
-                }
-            }
-            if last {
-                self.set_status(LaneStatus::Done, &mut events);
             }
         }
-        if self.status.is_running() && !self.lane.net.is_finite() {
+        if last {
+            self.set_status(LaneStatus::Done, events);
+            return false;
+        }
+        true
+    }
+
+    /// The events of a chunk: the steps' points first, then the other events in the order
+    /// they happened; a lane whose parameters stopped being finite is marked diverged.
+    fn finish_chunk(&mut self, mut out: ChunkOutput) -> Vec<EngineEvent> {
+        if out.stepped && self.status.is_running() && !self.lane.net.is_finite() {
             let step = self.lane.steps();
-            self.set_status(LaneStatus::Diverged { step }, &mut events);
+            self.set_status(LaneStatus::Diverged { step }, &mut out.events);
         }
-        if !points.is_empty() {
-            events.insert(
+        if !out.points.is_empty() {
+            out.events.insert(
                 0,
                 EngineEvent::Steps {
                     lane: self.index,
-                    points,
+                    points: out.points,
                 },
             );
         }
-        events
+        out.events
     }
 
     fn set_status(&mut self, status: LaneStatus, events: &mut Vec<EngineEvent>) {
@@ -672,6 +737,13 @@ impl Race {
 
     /// Advances every running lane by up to `steps` steps, in parallel; returns the events in
     /// lane order.
+    ///
+    /// The pool's threads share the lanes step by step: a free thread takes the free lane that
+    /// has done the fewest steps (ties: the first), runs one step and puts it back. Lanes thus
+    /// stay within a step of each other, and a thread waits for the others only at the end of
+    /// the chunk, whatever the lanes cost — with lanes of unequal cost, handing each thread
+    /// whole lanes would leave one thread idle while the other finishes the slow lanes. Which
+    /// thread runs a step changes nothing in its numbers.
     pub fn advance(&mut self, steps: u64) -> Vec<EngineEvent> {
         let ctx = Context {
             data: &self.data,
@@ -681,14 +753,48 @@ impl Race {
             probe_x: &self.probe_x,
             probe_y: &self.probe_y,
         };
-        let lanes = &mut self.lanes;
-        let per_lane: Vec<Vec<EngineEvent>> = self.pool.install(|| {
-            lanes
-                .par_iter_mut()
-                .map(|l| l.advance(steps, &ctx))
-                .collect()
+        let workers = self.pool.current_num_threads().min(self.lanes.len());
+        if workers <= 1 {
+            return self
+                .lanes
+                .iter_mut()
+                .flat_map(|l| l.advance(steps, &ctx))
+                .collect();
+        }
+        let schedule = Mutex::new(StepSchedule {
+            done: self.lanes.iter().map(|l| l.lane.steps()).collect(),
+            left: vec![steps; self.lanes.len()],
+            busy: vec![false; self.lanes.len()],
         });
-        per_lane.into_iter().flatten().collect()
+        let slots: Vec<Mutex<(&mut LaneRunner, ChunkOutput)>> = self
+            .lanes
+            .iter_mut()
+            .map(|l| Mutex::new((l, ChunkOutput::default())))
+            .collect();
+        let work = || loop {
+            // (The schedule's lock is released before the step runs.)
+            let Some(i) = lock(&schedule).take() else {
+                break;
+            };
+            let ran = {
+                let mut slot = lock(&slots[i]);
+                let (lane, out) = &mut *slot;
+                lane.step(&ctx, out)
+            };
+            lock(&schedule).give_back(i, ran);
+        };
+        self.pool.scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|_| work());
+            }
+        });
+        slots
+            .into_iter()
+            .flat_map(|slot| {
+                let (lane, out) = slot.into_inner().unwrap_or_else(|e| e.into_inner());
+                lane.finish_chunk(out)
+            })
+            .collect()
     }
 
     /// Marks every running lane as stopped.

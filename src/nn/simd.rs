@@ -12,6 +12,11 @@ use std::sync::OnceLock;
 /// Lanes of the accumulators (one AVX-512 register of f32).
 const LANES: usize = 16;
 
+/// Independent accumulator sets of the dot products: chunk c of 16 lanes goes to set c mod 4,
+/// so that four fused multiply-add chains run at once instead of one waiting on the latency
+/// of the previous (the gated kernels take dot products of one to four vectors at a time).
+const SETS: usize = 4;
+
 /// The instruction set the kernels run with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimdLevel {
@@ -79,20 +84,26 @@ fn dots_body<const R: usize>(w: &[f32], xs: &[&[f32]; R]) -> [f32; R] {
         assert!(x.len() >= n, "dots: vector shorter than the shared one");
     }
     let chunks = n / LANES;
-    let mut acc = [[0.0f32; LANES]; R];
+    // Chunk c accumulates into set c mod SETS, as the intrinsic kernels do.
+    let mut acc = [[[0.0f32; LANES]; R]; SETS];
     for c in 0..chunks {
         let base = c * LANES;
+        let set = &mut acc[c % SETS];
         let wc: &[f32; LANES] = w[base..base + LANES].try_into().expect("chunk");
         for r in 0..R {
             let xc: &[f32; LANES] = xs[r][base..base + LANES].try_into().expect("chunk");
             for l in 0..LANES {
-                acc[r][l] += wc[l] * xc[l];
+                set[r][l] += wc[l] * xc[l];
             }
         }
     }
     let mut out = [0.0f32; R];
     for r in 0..R {
-        let mut s = reduce(&acc[r]);
+        let mut lanes = [0.0f32; LANES];
+        for l in 0..LANES {
+            lanes[l] = (acc[0][r][l] + acc[1][r][l]) + (acc[2][r][l] + acc[3][r][l]);
+        }
+        let mut s = reduce(&lanes);
         for i in chunks * LANES..n {
             s += w[i] * xs[r][i];
         }
@@ -135,7 +146,7 @@ mod x86 {
     //! register pair) of 16 lanes per output, fused multiply-adds.
     use std::arch::x86_64::*;
 
-    use super::{LANES, reduce};
+    use super::{LANES, SETS, reduce};
 
     #[target_feature(enable = "avx512f")]
     pub(super) fn dots_avx512<const R: usize>(w: &[f32], xs: &[&[f32]; R]) -> [f32; R] {
@@ -144,23 +155,37 @@ mod x86 {
             assert!(x.len() >= n, "dots: vector shorter than the shared one");
         }
         let chunks = n / LANES;
-        let mut acc = [_mm512_setzero_ps(); R];
+        let mut acc = [[_mm512_setzero_ps(); R]; SETS];
         // SAFETY: every load reads 16 floats at offset c·16 + 15 < chunks·16 ≤ n of slices at
         // least n long.
         unsafe {
-            for c in 0..chunks {
+            let step = |c: usize, set: &mut [__m512; R]| {
                 let wv = _mm512_loadu_ps(w.as_ptr().add(c * LANES));
                 for r in 0..R {
                     let xv = _mm512_loadu_ps(xs[r].as_ptr().add(c * LANES));
-                    acc[r] = _mm512_fmadd_ps(wv, xv, acc[r]);
+                    set[r] = _mm512_fmadd_ps(wv, xv, set[r]);
                 }
+            };
+            let mut c = 0;
+            while c + SETS <= chunks {
+                for (s, set) in acc.iter_mut().enumerate() {
+                    step(c + s, set);
+                }
+                c += SETS;
+            }
+            for (s, set) in acc.iter_mut().enumerate().take(chunks - c) {
+                step(c + s, set);
             }
         }
         let mut out = [0.0f32; R];
         for r in 0..R {
+            let sum = _mm512_add_ps(
+                _mm512_add_ps(acc[0][r], acc[1][r]),
+                _mm512_add_ps(acc[2][r], acc[3][r]),
+            );
             let mut lanes = [0.0f32; LANES];
             // SAFETY: `lanes` holds 16 floats.
-            unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), acc[r]) };
+            unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), sum) };
             let mut s = reduce(&lanes);
             for i in chunks * LANES..n {
                 s += w[i] * xs[r][i];
@@ -216,11 +241,11 @@ mod x86 {
             assert!(x.len() >= n, "dots: vector shorter than the shared one");
         }
         let chunks = n / LANES;
-        let mut lo = [_mm256_setzero_ps(); R];
-        let mut hi = [_mm256_setzero_ps(); R];
+        // (low, high) 8-float halves of each set's 16-lane accumulators.
+        let mut acc = [[(_mm256_setzero_ps(), _mm256_setzero_ps()); R]; SETS];
         // SAFETY: as in the 512-bit kernel, two 8-float halves per chunk.
         unsafe {
-            for c in 0..chunks {
+            let step = |c: usize, set: &mut [(__m256, __m256); R]| {
                 let p = c * LANES;
                 let (w0, w1) = (
                     _mm256_loadu_ps(w.as_ptr().add(p)),
@@ -229,18 +254,34 @@ mod x86 {
                 for r in 0..R {
                     let x0 = _mm256_loadu_ps(xs[r].as_ptr().add(p));
                     let x1 = _mm256_loadu_ps(xs[r].as_ptr().add(p + 8));
-                    lo[r] = _mm256_fmadd_ps(w0, x0, lo[r]);
-                    hi[r] = _mm256_fmadd_ps(w1, x1, hi[r]);
+                    set[r] = (
+                        _mm256_fmadd_ps(w0, x0, set[r].0),
+                        _mm256_fmadd_ps(w1, x1, set[r].1),
+                    );
                 }
+            };
+            let mut c = 0;
+            while c + SETS <= chunks {
+                for (s, set) in acc.iter_mut().enumerate() {
+                    step(c + s, set);
+                }
+                c += SETS;
+            }
+            for (s, set) in acc.iter_mut().enumerate().take(chunks - c) {
+                step(c + s, set);
             }
         }
         let mut out = [0.0f32; R];
         for r in 0..R {
+            let add = |a: (__m256, __m256), b: (__m256, __m256)| {
+                (_mm256_add_ps(a.0, b.0), _mm256_add_ps(a.1, b.1))
+            };
+            let (lo, hi) = add(add(acc[0][r], acc[1][r]), add(acc[2][r], acc[3][r]));
             let mut lanes = [0.0f32; LANES];
             // SAFETY: `lanes` holds 16 floats.
             unsafe {
-                _mm256_storeu_ps(lanes.as_mut_ptr(), lo[r]);
-                _mm256_storeu_ps(lanes.as_mut_ptr().add(8), hi[r]);
+                _mm256_storeu_ps(lanes.as_mut_ptr(), lo);
+                _mm256_storeu_ps(lanes.as_mut_ptr().add(8), hi);
             }
             let mut s = reduce(&lanes);
             for i in chunks * LANES..n {
