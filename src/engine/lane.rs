@@ -78,6 +78,44 @@ pub enum MainPathChoice {
     Sparse,
 }
 
+/// Buffers of the variance probe ([`Lane::probe_with`]), reused between probes.
+#[derive(Default)]
+pub struct ProbeBuffers {
+    acts: Option<Activations>,
+    grads: Option<Gradients>,
+    sum: Vec<f64>,
+    sum_squares: Vec<f64>,
+}
+
+/// The probe's buffers, borrowed at the right sizes.
+struct SizedProbeBuffers<'a> {
+    acts: &'a mut Activations,
+    grads: &'a mut Gradients,
+    sum: &'a mut [f64],
+    sum_squares: &'a mut [f64],
+}
+
+impl ProbeBuffers {
+    fn sized_for(&mut self, net: &GatedNet, batch: usize) -> SizedProbeBuffers<'_> {
+        let fits = self.acts.as_ref().is_some_and(|a| {
+            a.logits.dim() == (batch, net.classes()) && a.gate_pre.ncols() == net.units()
+        });
+        if !fits {
+            self.acts = Some(net.activations(batch));
+            self.grads = Some(net.gradients(batch));
+        }
+        let dims = net.gater_gates.len();
+        self.sum.resize(dims, 0.0);
+        self.sum_squares.resize(dims, 0.0);
+        SizedProbeBuffers {
+            acts: self.acts.as_mut().expect("sized above"),
+            grads: self.grads.as_mut().expect("sized above"),
+            sum: &mut self.sum,
+            sum_squares: &mut self.sum_squares,
+        }
+    }
+}
+
 /// An estimator training one gated network.
 pub struct Lane {
     /// The network's parameters.
@@ -301,6 +339,12 @@ impl Lane {
         }
     }
 
+    /// The non-zero gates of the last training step as (example, unit) pairs, when that step
+    /// used the gated kernels (which list them); `None` otherwise.
+    pub fn last_active_gates(&self) -> Option<impl Iterator<Item = (usize, usize)> + '_> {
+        self.acts.routes.entries(self.net.units())
+    }
+
     /// The gates of the last training step (batch × units).
     pub fn last_gates(&self) -> &Array2<f32> {
         &self.acts.gates.h
@@ -319,24 +363,50 @@ impl Lane {
         samples: usize,
         rng: &mut Rng,
     ) -> Option<(f64, f64)> {
+        self.probe_with(x, labels, samples, rng, &mut ProbeBuffers::default())
+    }
+
+    /// [`Self::probe`] with buffers kept between calls (the race probes every few hundred
+    /// steps; the buffers are sized on first use).
+    ///
+    /// With gᵏ the k-th sample of a coordinate's gradient, S₁ = Σₖ gᵏ and S₂ = Σₖ (gᵏ)²
+    /// (in f64): sample variance (S₂ − S₁²/K)/(K − 1), mean S₁/K. The gater's forward pass is
+    /// shared by the K samples (the parameters do not change), and the experts' weight gradient
+    /// is not computed (the probe does not need it).
+    pub fn probe_with(
+        &self,
+        x: ArrayView2<f32>,
+        labels: &[u8],
+        samples: usize,
+        rng: &mut Rng,
+        buffers: &mut ProbeBuffers,
+    ) -> Option<(f64, f64)> {
         if !self.estimator.is_gated() || samples < 2 {
             return None;
         }
         let net = &self.net;
-        let mut acts = net.activations(labels.len());
-        let mut grads = net.gradients(labels.len());
-        net.forward_gater(x, &mut acts);
         let dims = net.gater_gates.len();
-        let mut mean = vec![0.0f64; dims];
-        let mut m2 = vec![0.0f64; dims];
-        for k in 0..samples {
+        let batch = labels.len();
+        let SizedProbeBuffers {
+            acts,
+            grads,
+            sum,
+            sum_squares,
+        } = buffers.sized_for(net, batch);
+        net.forward_gater(x, acts);
+        sum.iter_mut().for_each(|v| *v = 0.0);
+        sum_squares.iter_mut().for_each(|v| *v = 0.0);
+        for _ in 0..samples {
             self.estimator
                 .sample(acts.gate_pre.view(), rng, &mut acts.gates);
             let sparse = self.main_path != MainPathChoice::Dense
                 && acts.gates.firing_rate() <= SPARSE_CROSSOVER;
-            acts.plan = MainPlan::for_estimator(self.estimator.as_ref(), sparse);
-            net.forward_main(x, labels, &mut acts);
-            net.backward_main(x, labels, &acts, &mut grads);
+            acts.plan = MainPlan {
+                defer_expert_gradient: true,
+                ..MainPlan::for_estimator(self.estimator.as_ref(), sparse)
+            };
+            net.forward_main(x, labels, acts);
+            net.backward_main(x, labels, acts, grads);
             self.estimator.gate_gradient(
                 &acts.gates,
                 grads.dgates.view(),
@@ -349,17 +419,32 @@ impl Lane {
                 1.0,
                 &mut grads.gater_gates,
             );
-            let g = grads.gater_gates.w.iter().chain(grads.gater_gates.b.iter());
-            let n = (k + 1) as f64;
-            for ((m, s), &v) in mean.iter_mut().zip(m2.iter_mut()).zip(g) {
-                let v = v as f64;
-                let d = v - *m;
-                *m += d / n;
-                *s += d * (v - *m);
+            // Coordinates in memory order (any fixed order will do).
+            let w = grads
+                .gater_gates
+                .w
+                .as_slice_memory_order()
+                .expect("an owned array is contiguous");
+            let b = grads
+                .gater_gates
+                .b
+                .as_slice()
+                .expect("a 1-D array is contiguous");
+            let g = w.iter().chain(b);
+            for ((s1, s2), &v) in sum.iter_mut().zip(sum_squares.iter_mut()).zip(g) {
+                let v = f64::from(v);
+                *s1 += v;
+                *s2 += v * v;
             }
         }
-        let variance = m2.iter().sum::<f64>() / ((samples - 1) as f64 * dims as f64);
-        let signal = mean.iter().map(|m| m * m).sum::<f64>();
+        let k = samples as f64;
+        let variance = sum
+            .iter()
+            .zip(sum_squares.iter())
+            .map(|(s1, s2)| (s2 - s1 * s1 / k).max(0.0))
+            .sum::<f64>()
+            / ((k - 1.0) * dims as f64);
+        let signal = sum.iter().map(|s1| (s1 / k) * (s1 / k)).sum::<f64>();
         Some((variance, signal))
     }
 
@@ -410,7 +495,9 @@ pub fn evaluate_net(
                 &mut acts.gates.h,
             );
             // No backward pass: the gated kernels whenever the test-time gates are sparse.
-            let rate = acts.gates.firing_rate();
+            let on = acts.gates.active();
+            active += on;
+            let rate = on as f32 / acts.gates.h.len().max(1) as f32;
             acts.plan = MainPlan {
                 gate_gradient: GateGradient::Skip,
                 ..MainPlan::for_estimator(estimator, rate <= SPARSE_CROSSOVER)
@@ -421,7 +508,9 @@ pub fn evaluate_net(
         let l = net.forward_main(x, labels, &mut acts);
         loss += l as f64 * len as f64;
         wrong += len - acts.loss.correct(labels);
-        active += acts.gates.active();
+        if !estimator.is_gated() {
+            active += acts.gates.h.len();
+        }
         gates += acts.gates.h.len();
         start = end;
     }

@@ -11,7 +11,7 @@ pub mod series;
 pub mod view;
 
 pub use checkpoint::{LaneCheckpoint, LaneState, RaceCheckpoint};
-pub use lane::{Evaluation, Lane, MainPathChoice, StepStats};
+pub use lane::{Evaluation, Lane, MainPathChoice, ProbeBuffers, StepStats};
 pub use metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
 pub use race::{Command, EngineEvent, LaneInfo, Race, RaceHandle, RaceInfo};
 pub use recorder::{LaneHistory, LaneSummary, RaceEvent, RaceEventKind, Recorder};

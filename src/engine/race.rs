@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{LaneCheckpoint, RaceCheckpoint};
-use super::lane::Lane;
+use super::lane::{Lane, ProbeBuffers};
 use super::metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
 use crate::config::{Experiment, LaneSettings, MetricsSpec};
 use crate::data::{CLASSES, DataSplit, MinibatchSchedule, permutation};
@@ -238,6 +238,7 @@ struct LaneRunner {
     heat_steps: u32,
     class_fired: Vec<u32>,
     class_seen: [u32; CLASSES],
+    probe_buffers: ProbeBuffers,
 }
 
 impl LaneRunner {
@@ -361,19 +362,37 @@ impl LaneRunner {
     }
 
     fn count_firing(&mut self) {
-        let gates = self.lane.last_gates();
-        let units = gates.ncols();
-        for (row, &label) in gates.rows().into_iter().zip(&self.y) {
-            let class = label as usize;
-            self.class_seen[class] += 1;
-            let by_class = &mut self.class_fired[class * units..(class + 1) * units];
-            for ((u, c), &h) in self.unit_fired.iter_mut().zip(by_class).zip(row) {
-                let on = u32::from(h != 0.0);
-                *u += on;
-                *c += on;
+        let units = self.lane.net.units();
+        // Where each example's class counters start (class-major: class c, unit i at c·N + i).
+        let rows: Vec<usize> = self.y.iter().map(|&c| c as usize * units).collect();
+        if let Some(active) = self.lane.last_active_gates() {
+            // The gated kernels listed the gates that are on: count only those.
+            for (b, i) in active {
+                self.unit_fired[i] += 1;
+                self.class_fired[rows[b] + i] += 1;
             }
+        } else {
+            self.count_every_gate(&rows);
         }
-        self.heat_steps += gates.nrows() as u32;
+        for &label in &self.y {
+            self.class_seen[label as usize] += 1;
+        }
+        self.heat_steps += self.y.len() as u32;
+    }
+
+    fn count_every_gate(&mut self, rows: &[usize]) {
+        let gates = self.lane.last_gates();
+        // Unit by unit (the gates are stored column-major: a unit's B gates adjacent), without
+        // branches: a gate that is off adds 0.
+        for (i, column) in gates.columns().into_iter().enumerate() {
+            let mut fired = 0;
+            for (&h, &row) in column.iter().zip(rows) {
+                let on = u32::from(h != 0.0);
+                fired += on;
+                self.class_fired[row + i] += on;
+            }
+            self.unit_fired[i] += fired;
+        }
     }
 
     fn heat_row(&mut self, step: u64) -> HeatRow {
@@ -415,13 +434,14 @@ impl LaneRunner {
         }
     }
 
-    fn probe(&self, step: u64, ctx: &Context<'_>) -> Option<ProbePoint> {
+    fn probe(&mut self, step: u64, ctx: &Context<'_>) -> Option<ProbePoint> {
         let mut rng = rng_for(ctx.seed, &format!("probe/{}/{step}", self.info.name));
-        let (variance, signal) = self.lane.probe(
+        let (variance, signal) = self.lane.probe_with(
             ctx.probe_x.view(),
             ctx.probe_y,
             ctx.metrics.probe_samples,
             &mut rng,
+            &mut self.probe_buffers,
         )?;
         Some(ProbePoint {
             step,
@@ -510,6 +530,7 @@ impl Race {
                     heat_steps: 0,
                     class_fired: vec![0; units * CLASSES],
                     class_seen: [0; CLASSES],
+                    probe_buffers: ProbeBuffers::default(),
                 }
             })
             .collect();

@@ -58,7 +58,11 @@ impl GateSample {
 
     /// Number of gates that are not exactly zero.
     pub fn active(&self) -> usize {
-        self.h.iter().filter(|&&v| v != 0.0).count()
+        let nonzero = |v: &&f32| **v != 0.0;
+        match self.h.as_slice_memory_order() {
+            Some(h) => h.iter().filter(nonzero).count(),
+            None => self.h.iter().filter(nonzero).count(),
+        }
     }
 
     /// Fraction of gates that are not exactly zero.
@@ -191,22 +195,120 @@ pub fn deterministic_gates(
 }
 
 /// The smallest pre-activation among the ⌈rate · count⌉ largest ones (+∞ when none may fire).
+///
+/// An exact order statistic (the same value as sorting by [`f32::total_cmp`]) found by radix
+/// selection: a histogram of the top 16 bits of order-preserving integer keys picks the bucket
+/// that holds it, then a selection within that bucket — two passes over `a` instead of a sort
+/// or a comparison-based selection over a copy of it.
 pub fn firing_threshold(a: ArrayView2<f32>, rate: f32) -> f32 {
     let n = a.len();
     let keep = ((rate.clamp(0.0, 1.0) as f64) * n as f64).round() as usize;
     if keep == 0 || n == 0 {
         return f32::INFINITY;
     }
-    let mut values: Vec<f32> = a.iter().copied().collect();
+    // The wanted value is the idx-th smallest (from 0).
     let idx = n - keep;
-    let (_, nth, _) = values.select_nth_unstable_by(idx, f32::total_cmp);
-    *nth
+    // The order of the values does not matter: read them in memory order.
+    let owned;
+    let values = match a.as_slice_memory_order() {
+        Some(slice) => slice,
+        None => {
+            owned = a.as_standard_layout().into_owned();
+            owned.as_slice_memory_order().expect("standard layout")
+        }
+    };
+    let mut counts = vec![0u32; 1 << 16];
+    for &v in values {
+        counts[(order_key(v) >> 16) as usize] += 1;
+    }
+    let mut below = 0usize;
+    let mut bucket = 0u32;
+    for (b, &c) in counts.iter().enumerate() {
+        if below + c as usize > idx {
+            bucket = b as u32;
+            break;
+        }
+        below += c as usize;
+    }
+    let mut keys: Vec<u32> = values
+        .iter()
+        .map(|&v| order_key(v))
+        .filter(|k| k >> 16 == bucket)
+        .collect();
+    let (_, nth, _) = keys.select_nth_unstable(idx - below);
+    from_order_key(*nth)
+}
+
+/// An integer key of `v` whose unsigned order is [`f32::total_cmp`]'s order: negative values
+/// have every bit flipped, others only the sign bit.
+fn order_key(v: f32) -> u32 {
+    let bits = v.to_bits();
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 0x8000_0000
+    }
+}
+
+/// The inverse of [`order_key`].
+fn from_order_key(key: u32) -> f32 {
+    f32::from_bits(if key >> 31 == 1 {
+        key & 0x7fff_ffff
+    } else {
+        !key
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn threshold_is_the_order_statistic_of_a_sort() {
+        let values = [
+            3.5f32,
+            -0.0,
+            0.0,
+            -7.25,
+            f32::INFINITY,
+            1e-30,
+            -1e-30,
+            2.0,
+            2.0,
+            -f32::INFINITY,
+            65504.0,
+            -3.0,
+        ];
+        for (len, seed) in [(12usize, 0usize), (7, 3), (1, 5), (12, 9)] {
+            let v: Vec<f32> = (0..len)
+                .map(|i| values[(i * 7 + seed) % values.len()])
+                .collect();
+            let a = Array2::from_shape_vec((1, len), v.clone()).unwrap();
+            for rate in [0.01f32, 0.1, 0.25, 0.5, 0.9, 1.0] {
+                let keep = ((rate as f64) * len as f64).round() as usize;
+                let got = firing_threshold(a.view(), rate);
+                if keep == 0 {
+                    assert_eq!(got, f32::INFINITY);
+                    continue;
+                }
+                let mut sorted = v.clone();
+                sorted.sort_by(f32::total_cmp);
+                let want = sorted[len - keep];
+                assert_eq!(got.to_bits(), want.to_bits(), "len {len} rate {rate}");
+            }
+        }
+        for v in values {
+            assert_eq!(from_order_key(order_key(v)).to_bits(), v.to_bits());
+        }
+        // Column-major input (memory order differs from logical order).
+        let a = Array2::from_shape_fn(ndarray::ShapeBuilder::f((40, 30)), |(i, j)| {
+            ((i * 31 + j * 17) % 97) as f32
+        });
+        let mut sorted: Vec<f32> = a.iter().copied().collect();
+        sorted.sort_by(f32::total_cmp);
+        assert_eq!(firing_threshold(a.view(), 0.1), sorted[1200 - 120]);
+    }
 
     #[test]
     fn threshold_keeps_requested_fraction() {

@@ -200,6 +200,17 @@ impl ExpertRoutes {
         self.by_example_start[0] = 0;
     }
 
+    /// The routed (example, expert) pairs — every non-zero gate — when the routes describe the
+    /// last minibatch of `units` experts (the last forward pass used the gated kernels).
+    pub fn entries(&self, units: usize) -> Option<impl Iterator<Item = (usize, usize)> + '_> {
+        (self.start.len() == units + 1).then(|| {
+            self.example
+                .iter()
+                .zip(&self.expert)
+                .map(|(&b, &i)| (b as usize, i as usize))
+        })
+    }
+
     /// Number of non-zero gates.
     pub fn active(&self) -> usize {
         self.example.len()

@@ -142,8 +142,28 @@ impl Dense {
 
     /// True when every parameter is finite.
     pub fn is_finite(&self) -> bool {
-        self.w.iter().chain(self.b.iter()).all(|v| v.is_finite())
+        let w = self.w.as_slice_memory_order();
+        let b = self.b.as_slice_memory_order();
+        match (w, b) {
+            (Some(w), Some(b)) => all_finite(w) && all_finite(b),
+            _ => self.w.iter().chain(self.b.iter()).all(|v| v.is_finite()),
+        }
     }
+}
+
+/// True when no value is infinite or NaN: Σ v·0 is 0 for finite values and NaN as soon as one
+/// is not, a sum without branches that the compiler vectorises (the race checks every lane's
+/// parameters after each chunk).
+pub fn all_finite(values: &[f32]) -> bool {
+    let mut acc = [0.0f32; 16];
+    let mut chunks = values.chunks_exact(16);
+    for chunk in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(chunk) {
+            *a += v * 0.0;
+        }
+    }
+    let tail: f32 = chunks.remainder().iter().map(|&v| v * 0.0).sum();
+    (acc.iter().sum::<f32>() + tail) == 0.0
 }
 
 /// w ← w · min(1, c / ‖w‖) for one contiguous incoming weight vector.
@@ -173,6 +193,22 @@ impl ColumnMajorSlice for Array2<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_finite_finds_any_infinity_or_nan() {
+        let mut v = vec![1.5f32; 37];
+        assert!(all_finite(&v));
+        assert!(all_finite(&[]));
+        for bad in [f32::INFINITY, f32::NEG_INFINITY, f32::NAN] {
+            for at in [0, 15, 16, 36] {
+                v[at] = bad;
+                assert!(!all_finite(&v), "{bad} at {at}");
+                v[at] = -2.0;
+            }
+        }
+        v[3] = f32::MAX;
+        assert!(all_finite(&v));
+    }
     use crate::seed::rng_for;
     use ndarray::array;
 
