@@ -319,3 +319,83 @@ fn training_with_gated_kernels_follows_the_dense_masked_run() {
         }
     }
 }
+
+/// The fused gater step with the sparse gate layer gives the parameters and ∂L/∂z of the dense
+/// fused step, which in turn gives those of the unfused backward pass followed by plain SGD and
+/// the max-norm constraint — for a sparse ∂L/∂a with an example and a unit without any entry.
+#[test]
+fn sparse_gater_step_matches_the_dense_step_and_plain_sgd() {
+    let (x, _) = inputs(21);
+    for (max_norm, clip_all) in [(None, false), (Some(0.35f32), true), (Some(50.0), false)] {
+        let base = net(Activation::Linear, 22);
+        let mut acts = base.activations(BATCH);
+        base.forward_gater(x.view(), &mut acts);
+        let mut grads = base.gradients(BATCH);
+        // About 10% of ∂L/∂a non-zero; example 0 and unit 3 have none.
+        grads.dgate_pre.assign(&gates(0.1, 23));
+        let lr = 0.3;
+
+        // Reference: unfused backward pass, then θ ← θ − η g and the max norm.
+        let mut reference = base.clone();
+        let mut g = grads.clone();
+        reference.backward_gater(x.view(), &acts, &mut g);
+        for (layer, grad) in [
+            (&mut reference.gater_gates, &g.gater_gates),
+            (&mut reference.gater_hidden, &g.gater_hidden),
+        ] {
+            layer.w.zip_mut_with(&grad.w, |w, &d| *w -= lr * d);
+            layer.b.zip_mut_with(&grad.b, |b, &d| *b -= lr * d);
+            if let Some(c) = max_norm {
+                layer.clip_incoming_norms(c);
+            }
+        }
+
+        let mut steps = Vec::new();
+        for allow_sparse in [true, false] {
+            let mut stepped = base.clone();
+            let mut g = grads.clone();
+            g.allow_sparse_gater = allow_sparse;
+            let step = stepped.step_gater(x.view(), &acts, &mut g, lr, max_norm, clip_all);
+            assert_eq!(step.sparse, allow_sparse);
+            let nonzero = grads.dgate_pre.iter().filter(|&&v| v != 0.0).count();
+            let expected = if allow_sparse { nonzero } else { BATCH * UNITS };
+            assert_eq!(step.backward_entries, expected);
+            steps.push((stepped, g));
+        }
+        let what = format!("max norm {max_norm:?}");
+        for (stepped, g) in &steps {
+            close(
+                stepped.gater_gates.w.view(),
+                reference.gater_gates.w.view(),
+                &format!("{what}: W₂"),
+            );
+            close(
+                one_row(&stepped.gater_gates.b),
+                one_row(&reference.gater_gates.b),
+                &format!("{what}: b₂"),
+            );
+            close(
+                stepped.gater_hidden.w.view(),
+                reference.gater_hidden.w.view(),
+                &format!("{what}: W₁"),
+            );
+            close(
+                one_row(&stepped.gater_hidden.b),
+                one_row(&reference.gater_hidden.b),
+                &format!("{what}: b₁"),
+            );
+            close(
+                g.dgater_hidden.view(),
+                steps[1].1.dgater_hidden.view(),
+                &format!("{what}: ∂L/∂(x W₁ + b₁)"),
+            );
+        }
+        // Unit 3 had no entry: the sparse step left its weights alone (no clipping needed at
+        // norm 50, none asked for without a max norm).
+        if !clip_all {
+            let (sparse, _) = &steps[0];
+            assert_eq!(sparse.gater_gates.w.column(3), base.gater_gates.w.column(3));
+            assert_eq!(sparse.gater_gates.b[3], base.gater_gates.b[3]);
+        }
+    }
+}

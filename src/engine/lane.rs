@@ -11,8 +11,8 @@ use crate::data::Dataset;
 use crate::estimators::{GateEstimator, SparsityForm, deterministic_gates};
 use crate::net::conditional::{dense_main_macs, sparse_main_macs};
 use crate::net::{
-    Activations, AdaptiveL1, GateGradient, GatedNet, Gradients, MainPlan, SPARSE_CROSSOVER,
-    firing_rate_penalty_into,
+    Activations, AdaptiveL1, GateGradient, GatedNet, GaterStep, Gradients, MainPlan,
+    SPARSE_CROSSOVER, firing_rate_penalty_into,
 };
 use crate::nn::{Sgd, SgdSettings};
 use crate::seed::Rng;
@@ -203,6 +203,8 @@ impl Lane {
         let batch = labels.len();
         self.ensure_batch(batch);
         let gated = self.estimator.is_gated();
+        // Without momentum the SGD steps are fused with the backward passes.
+        let fused_gater = self.settings.momentum == 0.0;
         let (net, acts, grads) = (&self.net, &mut self.acts, &mut self.grads);
 
         if gated {
@@ -254,11 +256,16 @@ impl Lane {
                     &mut self.scratch,
                 );
             }
-            net.backward_gater(x, acts, grads);
+            if fused_gater {
+                // The backward pass happens in the fused SGD step below.
+                grads.allow_sparse_gater = self.main_path != MainPathChoice::Dense;
+            } else {
+                net.backward_gater(x, acts, grads);
+            }
             self.estimator.observe(&acts.gates, acts.loss.losses.view());
         }
 
-        self.apply_updates(x, gated);
+        let gater_step = self.apply_updates(x, gated);
         let sparsity_weight = match &mut self.l1 {
             Some(l1) => {
                 l1.adapt(firing_rate);
@@ -291,13 +298,21 @@ impl Lane {
             sparsity_weight,
             dense_main_macs: dense_macs,
             active_main_macs,
-            // Forward x·W₁ and z·W₂, backward ∂W₂, ∂z and ∂W₁.
-            gater_macs: if gated { b * hg * (2 * d + 3 * n) } else { 0 },
+            // Forward x·W₁ and z·W₂, backward ∂W₂ and ∂z (over the entries of ∂L/∂a the gate
+            // layer's backward pass took) and ∂W₁.
+            gater_macs: if gated {
+                let entries = gater_step.map_or(b * n, |g| g.backward_entries as u64);
+                b * hg * (2 * d + n) + 2 * hg * entries
+            } else {
+                0
+            },
             gated_kernels: plan.sparse,
         }
     }
 
-    fn apply_updates(&mut self, x: ArrayView2<f32>, gated: bool) {
+    /// The SGD steps of every layer, then the max-norm constraint; for the gater without
+    /// momentum fused with its backward pass (returned).
+    fn apply_updates(&mut self, x: ArrayView2<f32>, gated: bool) -> Option<GaterStep> {
         let main = SgdSettings {
             learning_rate: self.settings.learning_rate,
             momentum: self.settings.momentum,
@@ -324,19 +339,30 @@ impl Lane {
                 net.experts.clip_incoming_norms(c);
             }
         }
-        self.experts_clipped = true;
         o_out.step(&mut net.output, &self.grads.output, main);
-        if gated {
+        let mut gater_step = None;
+        if gated && gater.momentum == 0.0 {
+            gater_step = Some(net.step_gater(
+                x,
+                &self.acts,
+                &mut self.grads,
+                gater.learning_rate,
+                max_norm,
+                !self.experts_clipped,
+            ));
+        } else if gated {
             o_gh.step(&mut net.gater_hidden, &self.grads.gater_hidden, gater);
             o_gg.step(&mut net.gater_gates, &self.grads.gater_gates, gater);
-        }
-        if let Some(c) = max_norm {
-            net.output.clip_incoming_norms(c);
-            if gated {
+            if let Some(c) = max_norm {
                 net.gater_hidden.clip_incoming_norms(c);
                 net.gater_gates.clip_incoming_norms(c);
             }
         }
+        self.experts_clipped = true;
+        if let Some(c) = max_norm {
+            net.output.clip_incoming_norms(c);
+        }
+        gater_step
     }
 
     /// The non-zero gates of the last training step as (example, unit) pairs, when that step

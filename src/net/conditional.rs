@@ -211,6 +211,17 @@ impl ExpertRoutes {
         })
     }
 
+    /// The examples routed to unit `i` and their values, mutable (empty for an unused unit).
+    pub(crate) fn unit_mut(&mut self, i: usize) -> (&[u32], &mut [f32]) {
+        let (s, e) = (self.start[i], self.start[i + 1]);
+        (&self.example[s..e], &mut self.gate[s..e])
+    }
+
+    /// Number of units the routes cover (0 when cleared).
+    pub(crate) fn units(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+
     /// Number of non-zero gates.
     pub fn active(&self) -> usize {
         self.example.len()

@@ -4,6 +4,7 @@ use ndarray::{Array1, Array2, ArrayView2, ShapeBuilder, Zip};
 use serde::{Deserialize, Serialize};
 
 use super::conditional::{self, ExpertRoutes, GateGradient, MainPlan};
+use super::gate_layer::GateLayerScratch;
 use crate::estimators::GateSample;
 use crate::nn::{Activation, Dense, DenseGrad, SoftmaxCrossEntropy, matmul_into};
 use crate::seed::Rng;
@@ -107,6 +108,11 @@ pub struct Gradients {
     pub dgater_hidden: Array2<f32>,
     /// ∂L/∂H of the routed (example, expert) pairs, in route order (gated kernels).
     pub route_dexperts: Vec<f32>,
+    /// Scratch of the sparse gate-layer step ([`GatedNet::step_gater`]).
+    pub gate_layer: GateLayerScratch,
+    /// Whether [`GatedNet::step_gater`] may take its sparse form (false for the dense reference
+    /// that computes everything).
+    pub allow_sparse_gater: bool,
 }
 
 impl GatedNet {
@@ -215,6 +221,8 @@ impl GatedNet {
             dgate_pre: units(n),
             dgater_hidden: units(self.gater_hidden_units()),
             route_dexperts: Vec::with_capacity(batch * n),
+            gate_layer: GateLayerScratch::with_capacity(batch, n, self.gater_hidden_units()),
+            allow_sparse_gater: true,
         }
     }
 

@@ -9,9 +9,11 @@
 //! A gate at exactly 0 means its expert need not be computed at all.
 
 pub mod conditional;
+pub mod gate_layer;
 pub mod gated;
 pub mod sparsity;
 
 pub use conditional::{ExpertRoutes, GateGradient, MainPlan, SPARSE_CROSSOVER, SparseOrder};
+pub use gate_layer::GaterStep;
 pub use gated::{Activations, GatedNet, Gradients, NetConfig};
 pub use sparsity::{AdaptiveL1, firing_rate_penalty, firing_rate_penalty_into};
