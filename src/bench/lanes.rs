@@ -126,7 +126,7 @@ pub fn measure(
     let steps = (budget.rounds + 1) * budget.reps.max(1);
     let batches: Vec<(Array2<f32>, Vec<u8>)> = (0..steps as u64)
         .map(|step| {
-            let mut x = Array2::zeros((batch, inputs));
+            let mut x = crate::nn::aligned::aligned_zeros(batch, inputs, false);
             let mut y = Vec::with_capacity(batch);
             data.train
                 .gather_into(schedule.batch_at(step), &mut x, &mut y);

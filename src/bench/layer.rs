@@ -73,7 +73,8 @@ fn fixture(s: &Shapes, seed: u64) -> Fixture {
     };
     let mut rng = rng_for(seed, "bench/layer");
     let net = GatedNet::init(s.inputs, s.classes, &config, &mut rng);
-    let x = Array2::from_shape_fn((s.batch, s.inputs), |_| rng.random::<f32>());
+    let mut x = Array2::from_shape_fn((s.batch, s.inputs), |_| rng.random::<f32>());
+    crate::nn::aligned::realign(&mut x);
     let y = (0..s.batch)
         .map(|_| rng.random_range(0..s.classes) as u8)
         .collect();

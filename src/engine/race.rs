@@ -523,7 +523,11 @@ impl Race {
                     },
                     lane,
                     schedule: schedule.clone(),
-                    x: Array2::zeros((batch.min(data.train.len()), input_dim)),
+                    x: crate::nn::aligned::aligned_zeros(
+                        batch.min(data.train.len()),
+                        input_dim,
+                        false,
+                    ),
                     y: Vec::with_capacity(batch),
                     status: LaneStatus::Running,
                     unit_fired: vec![0; units],

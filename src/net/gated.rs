@@ -146,6 +146,7 @@ impl GatedNet {
         if !self.output.w.is_standard_layout() {
             self.output.w = self.output.w.as_standard_layout().into_owned();
         }
+        crate::nn::aligned::realign(&mut self.output.w);
     }
 
     /// Input dimension.

@@ -82,10 +82,12 @@ impl Dense {
     /// contiguous: what the gated kernels and the max-norm constraint walk.
     pub fn make_column_major(&mut self) {
         if !self.w.t().is_standard_layout() {
-            let mut w = Array2::zeros(self.w.dim().f());
+            let (inputs, outputs) = self.w.dim();
+            let mut w = super::aligned::aligned_zeros(inputs, outputs, true);
             w.assign(&self.w);
             self.w = w;
         }
+        super::aligned::realign(&mut self.w);
     }
 
     /// y ← x W + b (y must be batch × outputs).

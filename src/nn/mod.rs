@@ -3,6 +3,7 @@
 //! and checked against finite differences in the tests.
 
 pub mod activation;
+pub mod aligned;
 pub mod dense;
 pub mod init;
 pub mod loss;
