@@ -31,13 +31,13 @@ pub fn aligned_zeros(rows: usize, cols: usize, column_major: bool) -> Array2<f32
     let out = data
         .into_shape_with_order(((rows, cols), order))
         .expect("a contiguous buffer of rows · cols values");
-    debug_assert_eq!(out.as_ptr() as usize % ALIGN, 0);
+    debug_assert!(n == 0 || (out.as_ptr() as usize).is_multiple_of(ALIGN));
     out
 }
 
 /// True when `a`'s data start on a 64-byte boundary.
 pub fn is_aligned(a: &Array2<f32>) -> bool {
-    a.as_ptr() as usize % ALIGN == 0
+    (a.as_ptr() as usize).is_multiple_of(ALIGN)
 }
 
 /// Moves `a`'s values into an aligned matrix of the same layout (row- or column-major) when they
