@@ -13,12 +13,11 @@
 //! W₂[:, i] −= η Σ_b δ_bi z_b and clipped to the max norm while in cache. Units with δ = 0 for
 //! the whole minibatch are not touched.
 
-use ndarray::{ArrayView2, Zip};
+use ndarray::ArrayView2;
 
 use super::conditional::{ExpertRoutes, SPARSE_CROSSOVER};
 use super::gated::{Activations, GatedNet, Gradients};
 use crate::nn::dense::clip_norm;
-use crate::nn::matmul_into;
 use crate::nn::simd::{axpys, weighted_sum};
 
 /// How one fused gater step went.
@@ -62,16 +61,11 @@ impl GatedNet {
         } else {
             self.gater_gates
                 .input_grad_into(grads.dgate_pre.view(), &mut grads.dgater_hidden);
-            matmul_into(
-                acts.gater_hidden.t(),
+            self.gater_gates.sgd_step_from(
+                acts.gater_hidden.view(),
                 grads.dgate_pre.view(),
-                self.gater_gates.w.view_mut(),
-                -learning_rate,
-                true,
+                learning_rate,
             );
-            Zip::from(&mut self.gater_gates.b)
-                .and(grads.dgate_pre.columns())
-                .for_each(|b, col| *b -= learning_rate * col.sum());
         }
         if let Some(c) = max_norm
             && (clip_all || !sparse)
@@ -81,16 +75,8 @@ impl GatedNet {
 
         self.gater_activation
             .backprop_inplace(acts.gater_hidden.view(), &mut grads.dgater_hidden);
-        matmul_into(
-            x.t(),
-            grads.dgater_hidden.view(),
-            self.gater_hidden.w.view_mut(),
-            -learning_rate,
-            true,
-        );
-        Zip::from(&mut self.gater_hidden.b)
-            .and(grads.dgater_hidden.columns())
-            .for_each(|b, col| *b -= learning_rate * col.sum());
+        self.gater_hidden
+            .sgd_step_from(x, grads.dgater_hidden.view(), learning_rate);
         if let Some(c) = max_norm {
             self.gater_hidden.clip_incoming_norms(c);
         }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::conditional::{self, ExpertRoutes, GateGradient, MainPlan};
 use super::gate_layer::GateLayerScratch;
 use crate::estimators::GateSample;
-use crate::nn::{Activation, Dense, DenseGrad, SoftmaxCrossEntropy, matmul_into};
+use crate::nn::{Activation, Dense, DenseGrad, SoftmaxCrossEntropy};
 use crate::seed::Rng;
 
 /// Sizes and non-linearities of the network.
@@ -339,16 +339,8 @@ impl GatedNet {
                 if clip_all { None } else { max_norm },
             );
         if !sparse {
-            matmul_into(
-                x.t(),
-                grads.dexperts.view(),
-                self.experts.w.view_mut(),
-                -learning_rate,
-                true,
-            );
-            Zip::from(&mut self.experts.b)
-                .and(grads.dexperts.columns())
-                .for_each(|b, col| *b -= learning_rate * col.sum());
+            self.experts
+                .sgd_step_from(x, grads.dexperts.view(), learning_rate);
         }
         if let Some(c) = max_norm
             && (clip_all || !sparse)

@@ -90,6 +90,16 @@ impl Dense {
         super::aligned::realign(&mut self.w);
     }
 
+    /// The SGD step without momentum for the batch's inputs `input` (B × inputs) and
+    /// ∂L/∂(pre-activation) `delta` (B × outputs): W ← W − η inputᵀ δ, b ← b − η Σ_b δ_b. The
+    /// product is accumulated straight into W, so ∂L/∂W is never written to memory.
+    pub fn sgd_step_from(&mut self, input: ArrayView2<f32>, delta: ArrayView2<f32>, eta: f32) {
+        super::matmul_into(input.t(), delta, self.w.view_mut(), -eta, true);
+        ndarray::Zip::from(&mut self.b)
+            .and(delta.columns())
+            .for_each(|b, col| *b -= eta * col.sum());
+    }
+
     /// y ← x W + b (y must be batch × outputs).
     pub fn forward_into(&self, x: ArrayView2<f32>, y: &mut Array2<f32>) {
         y.assign(&self.b);
