@@ -6,9 +6,12 @@
 //! - overhead of metrics, events and the variance probe at the default intervals vs the same race
 //!   with them off (target: ≤ 5%).
 //!
-//! Each ratio is the median over pairs of runs made in alternation: on a shared machine the
-//! speed drifts by more than the effects measured here, and pairing cancels the drift.
-//! `GRADRACE_BENCH_STEPS` (default 1000) and `GRADRACE_BENCH_PAIRS` (default 7) size the runs.
+//! On a shared machine the speed drifts by more than the effects measured here (±15% between
+//! runs a minute apart). So each comparison runs its two races side by side in one process,
+//! chunk by chunk in alternation (A then B, then B then A, …), timing every chunk: both sides see
+//! the same machine at the same moments and the drift cancels in the ratio of the sums. Every
+//! event goes through a [`Recorder`] inside the timed chunk, so the consumer's work counts too.
+//! `GRADRACE_BENCH_STEPS` (default 2000) sets the length of the races.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,83 +21,80 @@ use gradrace::config::{Experiment, Length, MetricsSpec};
 use gradrace::data::embedded;
 use gradrace::engine::{Race, Recorder};
 
-fn timed(experiment: &Experiment, threads: usize) -> f64 {
-    let data = Arc::new(embedded());
-    let mut race = Race::new(experiment, data, threads).expect("race");
-    let (_ctl, commands) = crossbeam_channel::unbounded();
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let consumer = std::thread::spawn(move || {
-        let mut rec = Recorder::new();
-        for e in rx.iter() {
-            rec.apply(e);
+/// One side of a comparison: a race, its recorder and the seconds spent advancing it.
+struct Side {
+    race: Race,
+    recorder: Recorder,
+    seconds: f64,
+}
+
+impl Side {
+    fn new(experiment: &Experiment, threads: usize) -> Side {
+        let race = Race::new(experiment, Arc::new(embedded()), threads).expect("race");
+        let mut recorder = Recorder::new();
+        race.opening_events()
+            .into_iter()
+            .for_each(|e| recorder.apply(e));
+        Side {
+            race,
+            recorder,
+            seconds: 0.0,
         }
-        rec
-    });
-    let start = Instant::now();
-    race.run(&commands, &tx);
-    let secs = start.elapsed().as_secs_f64();
-    drop(tx);
-    let rec = consumer.join().expect("consumer");
-    assert!(rec.finished);
-    secs
+    }
+
+    /// Advances one chunk (timed, events recorded); false once the race has ended.
+    fn chunk(&mut self, steps: u64) -> bool {
+        if self.race.is_finished() {
+            return false;
+        }
+        let started = Instant::now();
+        for e in self.race.advance(steps) {
+            self.recorder.apply(e);
+        }
+        self.seconds += started.elapsed().as_secs_f64();
+        true
+    }
 }
 
-/// Median of the ratios a/b over `pairs` runs of a and b in alternation (a, b, b, a, a, b, …),
-/// so that slow drifts of a shared machine hit both sides alike; returns (median ratio, median
-/// a seconds, median b seconds).
-fn paired(pairs: usize, a: impl Fn() -> f64, b: impl Fn() -> f64) -> (f64, f64, f64) {
-    let (mut ratios, mut ta, mut tb) = (Vec::new(), Vec::new(), Vec::new());
-    for k in 0..pairs {
-        let (x, y) = if k % 2 == 0 {
-            let x = a();
-            (x, b())
+/// Runs `a` and `b` to the end chunk by chunk in alternation; returns their seconds.
+fn side_by_side(a: (&Experiment, usize), b: (&Experiment, usize)) -> (f64, f64) {
+    let mut sa = Side::new(a.0, a.1);
+    let mut sb = Side::new(b.0, b.1);
+    let steps = a.0.metrics.chunk_steps;
+    let mut round = 0u64;
+    loop {
+        let more = if round % 2 == 0 {
+            sa.chunk(steps) | sb.chunk(steps)
         } else {
-            let y = b();
-            (a(), y)
+            sb.chunk(steps) | sa.chunk(steps)
         };
-        println!("  pair {}: {x:.2} s / {y:.2} s = {:.3}", k + 1, x / y);
-        ratios.push(x / y);
-        ta.push(x);
-        tb.push(y);
+        if !more {
+            break;
+        }
+        round += 1;
     }
-    (median(ratios), median(ta), median(tb))
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
-}
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
+    (sa.seconds, sb.seconds)
 }
 
 fn main() {
-    let steps = env("GRADRACE_BENCH_STEPS", 1000);
-    let pairs = env("GRADRACE_BENCH_PAIRS", 7) as usize;
+    let steps: u64 = std::env::var("GRADRACE_BENCH_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
     let mut e = resolve("quick").expect("quick experiment");
     e.lanes.truncate(4);
     e.training.length = Length::Steps(steps);
     e.metrics.eval_every = 0;
     println!(
-        "race benchmark: {} lanes of experiments/quick.ron, {steps} steps per run, {pairs} pairs \
-         of runs in alternation (GRADRACE_BENCH_STEPS, GRADRACE_BENCH_PAIRS)",
+        "race benchmark: {} lanes of experiments/quick.ron, {steps} steps (GRADRACE_BENCH_STEPS), \
+         the two races of each comparison advanced chunk by chunk in alternation",
         e.lanes.len()
     );
 
-    println!("parallel lanes (2 threads / 1 thread):");
-    let (ratio, two, one) = paired(pairs, || timed(&e, 2), || timed(&e, 1));
+    let (two, one) = side_by_side((&e, 2), (&e, 1));
     println!(
-        "parallel lanes: 1 thread {one:.2} s, 2 threads {two:.2} s, median ratio {ratio:.2} \
-         (target ≤ 0.60)"
+        "parallel lanes: 1 thread {one:.2} s, 2 threads {two:.2} s, ratio {:.2} (target ≤ 0.60)",
+        two / one
     );
 
     let mut with = e.clone();
@@ -107,16 +107,15 @@ fn main() {
         ..MetricsSpec::default()
     };
     let m = with.metrics;
+    let (on, off) = side_by_side((&with, 2), (&without, 2));
     println!(
         "metrics at the default intervals (held-out pass every {}, probe every {} with K = {}, \
-         heat row every {}) / none, 1 thread:",
-        m.eval_every, m.probe_every, m.probe_samples, m.heat_every
-    );
-    // One worker thread: the same work ratio as with two, and far steadier timings on a shared
-    // two-core machine (the consumer of the events runs on its own thread either way).
-    let (ratio, on, off) = paired(pairs, || timed(&with, 1), || timed(&without, 1));
-    println!(
-        "metrics overhead: on {on:.2} s, off {off:.2} s, median overhead {:.1}% (target ≤ 5%)",
-        100.0 * (ratio - 1.0)
+         heat row every {}), 2 threads: on {on:.2} s, off {off:.2} s, overhead {:.1}% \
+         (target ≤ 5%)",
+        m.eval_every,
+        m.probe_every,
+        m.probe_samples,
+        m.heat_every,
+        100.0 * (on / off - 1.0)
     );
 }
