@@ -63,12 +63,14 @@ fn side_by_side(a: (&Experiment, usize), b: (&Experiment, usize)) -> (f64, f64) 
     let steps = a.0.metrics.chunk_steps;
     let mut round = 0u64;
     loop {
-        let more = if round % 2 == 0 {
-            sa.chunk(steps) | sb.chunk(steps)
+        let (first, second) = if round.is_multiple_of(2) {
+            (&mut sa, &mut sb)
         } else {
-            sb.chunk(steps) | sa.chunk(steps)
+            (&mut sb, &mut sa)
         };
-        if !more {
+        let first_ran = first.chunk(steps);
+        let second_ran = second.chunk(steps);
+        if !(first_ran || second_ran) {
             break;
         }
         round += 1;
