@@ -130,7 +130,9 @@ pub struct Lane {
     steps: u64,
     main_path: MainPathChoice,
     scratch: Vec<f32>,
-    experts_clipped: bool,
+    /// Every incoming weight vector of the experts and the gater has been clipped to the max
+    /// norm once (after that, the sparse steps clip only the vectors they change).
+    columns_clipped: bool,
 }
 
 impl Lane {
@@ -162,7 +164,7 @@ impl Lane {
             steps: 0,
             main_path: MainPathChoice::Auto,
             scratch: Vec::new(),
-            experts_clipped: false,
+            columns_clipped: false,
         }
     }
 
@@ -331,7 +333,7 @@ impl Lane {
                 &mut self.grads,
                 main.learning_rate,
                 max_norm,
-                !self.experts_clipped,
+                !self.columns_clipped,
             );
         } else {
             o_ex.step(&mut net.experts, &self.grads.experts, main);
@@ -348,7 +350,7 @@ impl Lane {
                 &mut self.grads,
                 gater.learning_rate,
                 max_norm,
-                !self.experts_clipped,
+                !self.columns_clipped,
             ));
         } else if gated {
             o_gh.step(&mut net.gater_hidden, &self.grads.gater_hidden, gater);
@@ -358,7 +360,7 @@ impl Lane {
                 net.gater_gates.clip_incoming_norms(c);
             }
         }
-        self.experts_clipped = true;
+        self.columns_clipped = true;
         if let Some(c) = max_norm {
             net.output.clip_incoming_norms(c);
         }
@@ -693,7 +695,7 @@ impl Lane {
         // Checkpoints hold plain (row-major) arrays once saved: back to the kernels' layout.
         self.net.use_fast_layout();
         // Every expert column has been clipped once as soon as one update happened.
-        self.experts_clipped = steps > 0;
+        self.columns_clipped = steps > 0;
         match velocities {
             Some(velocities) => {
                 for (o, v) in self.optimisers.iter_mut().zip(velocities) {
