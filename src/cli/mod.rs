@@ -138,12 +138,9 @@ pub struct ResumeArgs {
     /// on).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// Progress bars and a final leaderboard instead of the dashboard.
-    #[arg(long)]
-    pub headless: bool,
-    /// Worker threads for the lanes (default: one per core).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub threads: usize,
+    /// How the race runs.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Where and how to save.
     #[command(flatten)]
     pub save: SaveArgs,
@@ -155,6 +152,18 @@ pub struct SessionsArgs {
     /// Directory to list.
     #[arg(default_value = crate::session::DEFAULT_DIR)]
     pub dir: PathBuf,
+}
+
+/// How a race runs, for `gradrace race` and `gradrace resume`.
+#[derive(Debug, Args, Default, Clone, PartialEq)]
+pub struct RunArgs {
+    /// Progress bars and a final leaderboard instead of the dashboard (the default when stdout is
+    /// not a terminal).
+    #[arg(long)]
+    pub headless: bool,
+    /// Worker threads for the lanes (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
 }
 
 /// Arguments of `gradrace race`.
@@ -180,13 +189,9 @@ pub struct RaceArgs {
     /// Only these lanes (comma-separated names from the experiment).
     #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
     pub lanes: Option<Vec<String>>,
-    /// Progress bars and a final leaderboard instead of the dashboard (the default when stdout is
-    /// not a terminal).
-    #[arg(long)]
-    pub headless: bool,
-    /// Worker threads for the lanes (default: one per core).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub threads: usize,
+    /// How the race runs.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Where and how to save.
     #[command(flatten)]
     pub save: SaveArgs,

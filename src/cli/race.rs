@@ -109,8 +109,8 @@ pub fn run(args: &RaceArgs) -> Result<(), CliError> {
         created: now_iso8601(),
     };
     let plan = save_plan(&args.save, default_path(&experiment.name), context, None)?;
-    let race = Race::new(&experiment, data, args.threads).map_err(CliError::Runtime)?;
-    let interactive = !args.headless && std::io::stdout().is_terminal();
+    let race = Race::new(&experiment, data, args.run.threads).map_err(CliError::Runtime)?;
+    let interactive = !args.run.headless && std::io::stdout().is_terminal();
     if !interactive {
         return headless::run_saving(race, Recorder::new(), plan).map(|_| ());
     }

@@ -40,7 +40,7 @@ pub fn run(args: &ResumeArgs) -> Result<(), CliError> {
             session.context.data.name
         ))
     })?;
-    let race = Race::resume(&experiment, data, checkpoint, args.threads)
+    let race = Race::resume(&experiment, data, checkpoint, args.run.threads)
         .map_err(|m| CliError::BadInput(format!("{file}: the checkpoint does not fit: {m}")))?;
     if race.is_finished() {
         eprintln!(
@@ -60,7 +60,7 @@ pub fn run(args: &ResumeArgs) -> Result<(), CliError> {
         None
     };
     let plan = save_plan(&args.save, args.file.clone(), context, replaces)?;
-    if args.headless || !std::io::stdout().is_terminal() {
+    if args.run.headless || !std::io::stdout().is_terminal() {
         return headless::run_saving(race, session.recorder, plan).map(|_| ());
     }
     dashboard::run_saving(race, session.recorder, plan).map(|_| ())

@@ -613,28 +613,21 @@ impl Lane {
         ];
         for (i, name) in LAYERS.iter().enumerate() {
             let want = own[i].w.dim();
-            let p = theirs[i];
-            if p.w.dim() != want || p.b.len() != want.1 {
-                return Err(format!(
-                    "layer {name}: parameters are {}×{} (+{} biases), the lane's network needs {}×{}",
-                    p.w.nrows(),
-                    p.w.ncols(),
-                    p.b.len(),
+            let check = |what: &str, w: &Array2<f32>, b: usize| {
+                if w.dim() == want && b == want.1 {
+                    return Ok(());
+                }
+                Err(format!(
+                    "layer {name}: {what} {}×{} (+{b} biases), the lane's network needs {}×{}",
+                    w.nrows(),
+                    w.ncols(),
                     want.0,
                     want.1
-                ));
-            }
-            if let Some(v) = state.velocities.as_ref().map(|v| &v[i])
-                && (v.w.dim() != want || v.b.len() != want.1)
-            {
-                return Err(format!(
-                    "layer {name}: velocity is {}×{} (+{}), the lane's network needs {}×{}",
-                    v.w.nrows(),
-                    v.w.ncols(),
-                    v.b.len(),
-                    want.0,
-                    want.1
-                ));
+                ))
+            };
+            check("parameters are", &theirs[i].w, theirs[i].b.len())?;
+            if let Some(v) = state.velocities.as_ref().map(|v| &v[i]) {
+                check("velocity is", &v.w, v.b.len())?;
             }
         }
         if state.velocities.is_none() && self.settings.momentum != 0.0 {

@@ -361,38 +361,35 @@ impl LaneRunner {
         });
     }
 
+    /// Adds the last step's gates to the firing counters (per unit; per class and unit, stored
+    /// class-major: class c, unit i at c·N + i).
     fn count_firing(&mut self) {
         let units = self.lane.net.units();
-        // Where each example's class counters start (class-major: class c, unit i at c·N + i).
-        let rows: Vec<usize> = self.y.iter().map(|&c| c as usize * units).collect();
+        let y = &self.y;
         if let Some(active) = self.lane.last_active_gates() {
             // The gated kernels listed the gates that are on: count only those.
             for (b, i) in active {
                 self.unit_fired[i] += 1;
-                self.class_fired[rows[b] + i] += 1;
+                self.class_fired[y[b] as usize * units + i] += 1;
             }
         } else {
-            self.count_every_gate(&rows);
+            // Unit by unit (the gates are stored column-major: a unit's B gates adjacent),
+            // without branches: a gate that is off adds 0.
+            let gates = self.lane.last_gates();
+            for (i, column) in gates.columns().into_iter().enumerate() {
+                let mut fired = 0;
+                for (&h, &label) in column.iter().zip(y) {
+                    let on = u32::from(h != 0.0);
+                    fired += on;
+                    self.class_fired[label as usize * units + i] += on;
+                }
+                self.unit_fired[i] += fired;
+            }
         }
-        for &label in &self.y {
+        for &label in y {
             self.class_seen[label as usize] += 1;
         }
-        self.heat_steps += self.y.len() as u32;
-    }
-
-    fn count_every_gate(&mut self, rows: &[usize]) {
-        let gates = self.lane.last_gates();
-        // Unit by unit (the gates are stored column-major: a unit's B gates adjacent), without
-        // branches: a gate that is off adds 0.
-        for (i, column) in gates.columns().into_iter().enumerate() {
-            let mut fired = 0;
-            for (&h, &row) in column.iter().zip(rows) {
-                let on = u32::from(h != 0.0);
-                fired += on;
-                self.class_fired[row + i] += on;
-            }
-            self.unit_fired[i] += fired;
-        }
+        self.heat_steps += y.len() as u32;
     }
 
     fn heat_row(&mut self, step: u64) -> HeatRow {

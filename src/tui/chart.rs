@@ -44,6 +44,20 @@ pub struct Axes {
     pub style: Style,
 }
 
+impl Axes {
+    /// Axes over `x` and `y` with the usual labels (x: linear; y: linear or log as `log_y`) in
+    /// the muted style.
+    pub fn labelled(x: [f64; 2], y: [f64; 2], log_y: bool) -> Axes {
+        Axes {
+            x,
+            y,
+            x_labels: super::plot::x_labels(x[0], x[1]),
+            y_labels: super::plot::y_labels(y, log_y),
+            style: super::theme::muted(),
+        }
+    }
+}
+
 /// Draws `series` with `axes` into `area` (the inside of a panel). Needs at least 4 rows and
 /// 8 columns; draws nothing on less.
 pub fn render(frame: &mut Frame, area: Rect, series: &[Series<'_>], axes: &Axes) {

@@ -143,18 +143,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let all: Vec<Series> = curves.chain(dots).collect();
     let x_span = if x1 > x0 { [x0, x1] } else { [x0, x0 + 1.0] };
     frame.render_widget(block, area);
-    chart::render(
-        frame,
-        inner,
-        &all,
-        &Axes {
-            x: x_span,
-            y,
-            x_labels: plot::x_labels(x_span[0], x_span[1]),
-            y_labels: plot::y_labels(y, o.log),
-            style: theme::muted(),
-        },
-    );
+    chart::render(frame, inner, &all, &Axes::labelled(x_span, y, o.log));
 }
 
 #[cfg(test)]

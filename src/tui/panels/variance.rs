@@ -73,18 +73,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         })
         .collect();
     frame.render_widget(block, area);
-    chart::render(
-        frame,
-        inner,
-        &all,
-        &Axes {
-            x: [0.0, x1],
-            y,
-            x_labels: plot::x_labels(0.0, x1),
-            y_labels: plot::y_labels(y, true),
-            style: theme::muted(),
-        },
-    );
+    chart::render(frame, inner, &all, &Axes::labelled([0.0, x1], y, true));
 }
 
 #[cfg(test)]
