@@ -114,6 +114,7 @@ pub struct ExpertRoutes {
     gate: Vec<f32>,
     by_example_start: Vec<usize>,
     by_example_entry: Vec<u32>,
+    column: Vec<f32>,
 }
 
 impl ExpertRoutes {
@@ -127,6 +128,7 @@ impl ExpertRoutes {
             gate: Vec::with_capacity(n),
             by_example_start: Vec::with_capacity(batch + 1),
             by_example_entry: Vec::with_capacity(n),
+            column: Vec::with_capacity(batch),
         }
     }
 
@@ -141,39 +143,47 @@ impl ExpertRoutes {
     }
 
     /// Routes the batch for gates `h` (batch × units).
+    ///
+    /// Each unit's column of gates is turned into a bit mask of its non-zero entries, 64
+    /// examples per word, and only the set bits are visited: at the sparsity target about one
+    /// gate in ten, so the scan costs little more than reading h once.
     pub fn build(&mut self, h: ArrayView2<f32>) {
-        let (batch, units) = h.dim();
-        let total = batch * units;
         self.start.clear();
         self.start.push(0);
-        // Full-size buffers written without branches, then cut to the number of entries.
-        self.example.resize(total, 0);
-        self.expert.resize(total, 0);
-        self.gate.resize(total, 0.0);
-        let mut len = 0;
-        let (example, expert, gate) = (&mut self.example, &mut self.expert, &mut self.gate);
+        self.example.clear();
+        self.expert.clear();
+        self.gate.clear();
         for (i, column) in h.columns().into_iter().enumerate() {
-            let mut write = |b: usize, v: f32| {
-                // SAFETY: `len` counts the non-zero gates among those visited so far, so it is
-                // below the number visited, itself below `total`, the length of the buffers.
-                unsafe {
-                    *example.get_unchecked_mut(len) = b as u32;
-                    *expert.get_unchecked_mut(len) = i as u32;
-                    *gate.get_unchecked_mut(len) = v;
-                }
-                len += (v != 0.0) as usize;
-            };
             match column.as_slice() {
-                Some(values) => values.iter().enumerate().for_each(|(b, &v)| write(b, v)),
-                None => column.iter().enumerate().for_each(|(b, &v)| write(b, v)),
+                Some(values) => self.push_unit(i, values),
+                None => {
+                    // A row-major h (the lanes' buffers are column-major): copy the column.
+                    let mut copy = std::mem::take(&mut self.column);
+                    copy.clear();
+                    copy.extend(column.iter());
+                    self.push_unit(i, &copy);
+                    self.column = copy;
+                }
             }
-            self.start.push(len);
+            self.start.push(self.example.len());
         }
-        self.example.truncate(len);
-        self.expert.truncate(len);
-        self.gate.truncate(len);
         self.by_example_start.clear();
         self.by_example_entry.clear();
+    }
+
+    /// Appends the non-zero gates of unit `i` (`values[b]` = h_bi) in increasing b.
+    #[inline]
+    fn push_unit(&mut self, i: usize, values: &[f32]) {
+        for (word, chunk) in values.chunks(64).enumerate() {
+            let mut mask = nonzero_mask(chunk);
+            while mask != 0 {
+                let b = mask.trailing_zeros() as usize;
+                self.example.push((word * 64 + b) as u32);
+                self.expert.push(i as u32);
+                self.gate.push(chunk[b]);
+                mask &= mask - 1;
+            }
+        }
     }
 
     /// Builds the example-major index (entries of each example, by increasing expert).
@@ -211,10 +221,10 @@ impl ExpertRoutes {
         })
     }
 
-    /// The examples routed to unit `i` and their values, mutable (empty for an unused unit).
-    pub(crate) fn unit_mut(&mut self, i: usize) -> (&[u32], &mut [f32]) {
+    /// The examples routed to unit `i` and their values (empty for an unused unit).
+    pub(crate) fn unit(&self, i: usize) -> (&[u32], &[f32]) {
         let (s, e) = (self.start[i], self.start[i + 1]);
-        (&self.example[s..e], &mut self.gate[s..e])
+        (&self.example[s..e], &self.gate[s..e])
     }
 
     /// Number of units the routes cover (0 when cleared).
@@ -231,6 +241,29 @@ impl ExpertRoutes {
     pub fn experts_used(&self) -> usize {
         self.start.windows(2).filter(|w| w[1] > w[0]).count()
     }
+}
+
+/// Bit b set where `values[b] ≠ 0` (NaN counts as non-zero), for up to 64 values: on x86-64
+/// four values per SSE2 compare and mask extraction (SSE2 is part of every x86-64 CPU).
+#[inline]
+fn nonzero_mask(values: &[f32]) -> u64 {
+    debug_assert!(values.len() <= 64);
+    let mut mask = 0u64;
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    for four in values.chunks_exact(4) {
+        use std::arch::x86_64::{_mm_cmpneq_ps, _mm_loadu_ps, _mm_movemask_ps, _mm_setzero_ps};
+        // SAFETY: `four` holds 4 floats; SSE2 is baseline on x86-64.
+        let m = unsafe {
+            _mm_movemask_ps(_mm_cmpneq_ps(_mm_loadu_ps(four.as_ptr()), _mm_setzero_ps()))
+        };
+        mask |= u64::from(m as u32) << done;
+        done += 4;
+    }
+    for (b, &v) in values[done..].iter().enumerate() {
+        mask |= u64::from(v != 0.0) << (done + b);
+    }
+    mask
 }
 
 /// Why the gated kernels cannot run on some buffers (the caller then uses the dense path).
@@ -530,6 +563,37 @@ pub fn dense_main_macs(batch: u64, units: u64, inputs: u64, classes: u64) -> u64
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn routes_list_every_non_zero_gate_in_order_for_any_batch_and_layout() {
+        use ndarray::{Array2, ShapeBuilder};
+        // Batches across the 4-value and 64-value word boundaries; NaN counts as on, -0 as off.
+        for batch in [1usize, 3, 4, 31, 64, 65, 130] {
+            let units = 7;
+            let value = |b: usize, i: usize| match (b * 7 + i * 13) % 5 {
+                0 => 1.5,
+                1 => f32::NAN,
+                2 => -0.0,
+                _ => 0.0,
+            };
+            let expected: Vec<(usize, usize)> = (0..units)
+                .flat_map(|i| (0..batch).map(move |b| (b, i)))
+                .filter(|&(b, i)| value(b, i) != 0.0)
+                .collect();
+            for column_major in [false, true] {
+                let h =
+                    Array2::from_shape_fn((batch, units).set_f(column_major), |(b, i)| value(b, i));
+                let mut r = ExpertRoutes::with_capacity(batch, units);
+                r.build(h.view());
+                let got: Vec<(usize, usize)> = r.entries(units).expect("built").collect();
+                assert_eq!(got, expected, "batch {batch}, column-major {column_major}");
+                assert_eq!(r.active(), expected.len());
+                for (k, &(b, i)) in expected.iter().enumerate() {
+                    assert_eq!(r.gate[k].to_bits(), h[[b, i]].to_bits());
+                }
+            }
+        }
+    }
 
     #[test]
     fn routes_index_both_ways() {

@@ -18,7 +18,7 @@ use ndarray::ArrayView2;
 use super::conditional::{ExpertRoutes, SPARSE_CROSSOVER};
 use super::gated::{Activations, GatedNet, Gradients};
 use crate::nn::dense::clip_norm;
-use crate::nn::simd::{axpys, weighted_sum};
+use crate::nn::simd::backprop_and_update;
 
 /// How one fused gater step went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,39 +112,20 @@ impl GatedNet {
         scratch.dz_rows.resize(batch * hidden, 0.0);
         let z_rows = &scratch.z_rows;
         let dz_rows = &mut scratch.dz_rows;
-        let routes: &mut ExpertRoutes = &mut scratch.routes;
+        let routes: &ExpertRoutes = &scratch.routes;
         let w = self
             .gater_gates
             .w
             .as_slice_memory_order_mut()
             .expect("column-major (checked by the caller)");
         for i in 0..routes.units() {
-            let (examples, deltas) = routes.unit_mut(i);
+            let (examples, deltas) = routes.unit(i);
             if examples.is_empty() {
                 continue;
             }
             let col = &mut w[i * hidden..(i + 1) * hidden];
-            for (&b, &delta) in examples.iter().zip(deltas.iter()) {
-                let b = b as usize;
-                axpys::<1>(
-                    &mut dz_rows[b * hidden..(b + 1) * hidden],
-                    [delta],
-                    &[col],
-                    true,
-                );
-            }
-            deltas.iter_mut().for_each(|d| *d *= -learning_rate);
-            weighted_sum(
-                col,
-                examples.len(),
-                deltas,
-                |k| {
-                    let b = examples[k] as usize;
-                    &z_rows[b * hidden..(b + 1) * hidden]
-                },
-                true,
-            );
-            self.gater_gates.b[i] += deltas.iter().sum::<f32>();
+            backprop_and_update(col, dz_rows, z_rows, examples, deltas, -learning_rate);
+            self.gater_gates.b[i] += deltas.iter().map(|d| d * -learning_rate).sum::<f32>();
             if let Some(c) = max_norm
                 && !clip_all
             {

@@ -20,7 +20,7 @@ impl Activation {
     pub fn apply(self, x: &mut Array2<f32>) {
         match self {
             Activation::Linear => {}
-            Activation::Tanh => x.mapv_inplace(f32::tanh),
+            Activation::Tanh => x.mapv_inplace(super::math::tanh),
             Activation::Relu => x.mapv_inplace(|v| v.max(0.0)),
         }
     }
@@ -30,7 +30,7 @@ impl Activation {
     pub fn value(self, x: f32) -> f32 {
         match self {
             Activation::Linear => x,
-            Activation::Tanh => x.tanh(),
+            Activation::Tanh => super::math::tanh(x),
             Activation::Relu => x.max(0.0),
         }
     }

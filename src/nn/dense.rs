@@ -102,7 +102,11 @@ impl Dense {
 
     /// y ← x W + b (y must be batch × outputs).
     pub fn forward_into(&self, x: ArrayView2<f32>, y: &mut Array2<f32>) {
-        y.assign(&self.b);
+        // Broadcast b column by column: contiguous for the column-major activation buffers
+        // (ndarray's row-wise broadcast strides through them).
+        Zip::from(y.columns_mut())
+            .and(&self.b)
+            .for_each(|mut column, &b| column.fill(b));
         matmul_into(x, self.w.view(), y.view_mut(), 1.0, true);
     }
 
