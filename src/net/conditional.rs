@@ -33,9 +33,10 @@ use crate::nn::simd::{dots, dots_with, weighted_sum};
 /// Gate firing rate up to which the lanes use the gated kernels (above it, the dense products
 /// are faster). `gradrace bench` measures the conditional layer at 1–100% firing: on the
 /// AVX-512 machine this was tuned on, at batch 32 and the paper's shapes, the gated kernels are
-/// ahead at 10% and behind at 25%, where every expert is used by some example and the kernels
-/// do a quarter of the dense work at a fraction of the dense products' efficiency.
-pub const SPARSE_CROSSOVER: f32 = 0.15;
+/// about 1.2× ahead at 20% and even with the dense products at 25%, where every expert is used
+/// by some example and the kernels do a quarter of the dense work at a fraction of the dense
+/// products' efficiency.
+pub const SPARSE_CROSSOVER: f32 = 0.2;
 
 /// Where the backward pass computes ∂L/∂h (into `Gradients::dgates`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,6 +274,9 @@ fn supported(net: &GatedNet, x: &ArrayView2<f32>, acts: &Activations) -> bool {
         && x.as_slice().is_some()
         && acts.logits.as_slice().is_some()
         && x.ncols() == net.input_dim()
+        && [&acts.experts, &acts.conditional]
+            .iter()
+            .all(|a| a.as_slice_memory_order().is_some() && a.strides().iter().all(|&s| s >= 0))
 }
 
 /// Forward pass of the main path with the gated kernels, given `acts.gates.h`: fills the routes,
@@ -301,14 +305,11 @@ pub(crate) fn forward(net: &GatedNet, x: ArrayView2<f32>, acts: &mut Activations
     let wt = wt.as_slice().expect("checked");
     let be = &net.experts.b;
 
-    if plan.gate_gradient == GateGradient::Everywhere {
+    let everywhere = plan.gate_gradient == GateGradient::Everywhere;
+    if everywhere {
         net.experts.forward_into(x, &mut acts.experts);
         act.apply(&mut acts.experts);
-        for (k, v) in acts.route_experts.iter_mut().enumerate() {
-            *v = acts.experts[[routes.example[k] as usize, routes.expert[k] as usize]];
-        }
     } else {
-        acts.experts.fill(0.0);
         match plan.order {
             SparseOrder::ByExpert => {
                 for i in 0..net.units() {
@@ -351,27 +352,66 @@ pub(crate) fn forward(net: &GatedNet, x: ArrayView2<f32>, acts: &mut Activations
                 }
             }
         }
-        for (k, v) in acts.route_experts.iter_mut().enumerate() {
-            let i = routes.expert[k] as usize;
-            *v = act.value(*v + be[i]);
-            acts.experts[[routes.example[k] as usize, i]] = *v;
-        }
+        acts.experts.fill(0.0);
     }
 
+    // Expert by expert over its routed examples: H (from the products above, or read from the
+    // dense H), c = H h, and logits_b += c Wₒ[i, :] with Wₒ[i, :] loaded once per expert.
     acts.conditional.fill(0.0);
     acts.logits.assign(&net.output.b);
     let logits = acts.logits.as_slice_mut().expect("checked");
     let wo = net.output.w.as_slice().expect("checked");
-    for k in 0..entries {
-        let (b, i) = (routes.example[k] as usize, routes.expert[k] as usize);
-        let c = acts.route_experts[k] * routes.gate[k];
-        acts.conditional[[b, i]] = c;
-        let out = &mut logits[b * classes..(b + 1) * classes];
-        for (o, &w) in out.iter_mut().zip(&wo[i * classes..(i + 1) * classes]) {
-            *o += c * w;
+    let experts_at = Offsets::of(&acts.experts);
+    let conditional_at = Offsets::of(&acts.conditional);
+    let experts = acts.experts.as_slice_memory_order_mut().expect("checked");
+    let conditional = acts
+        .conditional
+        .as_slice_memory_order_mut()
+        .expect("checked");
+    for i in 0..net.units() {
+        let (s, e) = (routes.start[i], routes.start[i + 1]);
+        let wo_i = &wo[i * classes..(i + 1) * classes];
+        for k in s..e {
+            let b = routes.example[k] as usize;
+            let h = if everywhere {
+                experts[experts_at.at(b, i)]
+            } else {
+                let h = act.value(acts.route_experts[k] + be[i]);
+                experts[experts_at.at(b, i)] = h;
+                h
+            };
+            acts.route_experts[k] = h;
+            let c = h * routes.gate[k];
+            conditional[conditional_at.at(b, i)] = c;
+            for (o, &w) in logits[b * classes..(b + 1) * classes].iter_mut().zip(wo_i) {
+                *o += c * w;
+            }
         }
     }
     true
+}
+
+/// Where element (row, column) of a 2-D array with non-negative strides sits in its
+/// memory-order slice.
+#[derive(Clone, Copy)]
+struct Offsets {
+    row: usize,
+    column: usize,
+}
+
+impl Offsets {
+    fn of(a: &ndarray::Array2<f32>) -> Self {
+        let s = a.strides();
+        Offsets {
+            row: s[0] as usize,
+            column: s[1] as usize,
+        }
+    }
+
+    #[inline(always)]
+    fn at(self, row: usize, column: usize) -> usize {
+        row * self.row + column * self.column
+    }
 }
 
 /// Backward pass of the main path with the gated kernels, after [`forward`] ran on the same
