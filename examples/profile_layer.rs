@@ -22,14 +22,19 @@ fn main() {
     let config = NetConfig {
         gater_hidden: 1,
         gater_activation: Activation::Tanh,
-        experts: 2000,
+        experts: std::env::var("N")
+            .map(|s| s.parse().unwrap())
+            .unwrap_or(2000),
         expert_activation: Activation::Linear,
     };
     let mut rng = rng_for(1, "x");
-    let net = GatedNet::init(784, 10, &config, &mut rng);
-    let x = Array2::from_shape_fn((32, 784), |_| rng.random::<f32>());
+    let d: usize = std::env::var("D")
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(784);
+    let net = GatedNet::init(d, 10, &config, &mut rng);
+    let x = Array2::from_shape_fn((32, d), |_| rng.random::<f32>());
     let y: Vec<u8> = (0..32).map(|_| rng.random_range(0..10) as u8).collect();
-    let h = Array2::from_shape_fn((32, 2000).f(), |_| {
+    let h = Array2::from_shape_fn((32, config.experts).f(), |_| {
         if rng.random::<f32>() < rate { 1.0 } else { 0.0 }
     });
     for sparse in std::env::args()

@@ -49,13 +49,18 @@ impl GatedNet {
         clip_all: bool,
     ) -> GaterStep {
         let (batch, units) = grads.dgate_pre.dim();
-        let nonzero = match grads.dgate_pre.as_slice_memory_order() {
-            Some(d) => d.iter().filter(|&&v| v != 0.0).count(),
-            None => grads.dgate_pre.iter().filter(|&&v| v != 0.0).count(),
+        let may_be_sparse = grads.allow_sparse_gater && self.gater_gates.is_column_major();
+        // Routing δ also counts its non-zero entries.
+        let nonzero = if may_be_sparse {
+            grads.gate_layer.routes.build(grads.dgate_pre.view());
+            grads.gate_layer.routes.active()
+        } else {
+            match grads.dgate_pre.as_slice_memory_order() {
+                Some(d) => d.iter().filter(|&&v| v != 0.0).count(),
+                None => grads.dgate_pre.iter().filter(|&&v| v != 0.0).count(),
+            }
         };
-        let sparse = grads.allow_sparse_gater
-            && self.gater_gates.is_column_major()
-            && nonzero as f32 <= SPARSE_CROSSOVER * (batch * units) as f32;
+        let sparse = may_be_sparse && nonzero as f32 <= SPARSE_CROSSOVER * (batch * units) as f32;
         if sparse {
             self.step_gate_layer_sparse(acts, grads, learning_rate, max_norm, clip_all);
         } else {
@@ -86,7 +91,8 @@ impl GatedNet {
         }
     }
 
-    /// The gate layer's part of [`Self::step_gater`] for a sparse δ: fills
+    /// The gate layer's part of [`Self::step_gater`] for a sparse δ, routed into
+    /// `grads.gate_layer.routes`: fills
     /// `grads.dgater_hidden` with ∂L/∂z and updates W₂, b₂ unit by unit over the routed
     /// non-zero δ (clipping each updated unit unless `clip_all`, left to the caller).
     fn step_gate_layer_sparse(
@@ -99,8 +105,8 @@ impl GatedNet {
     ) {
         let z = acts.gater_hidden.view();
         let (batch, hidden) = z.dim();
+        // `step_gater` routed δ.
         let scratch = &mut grads.gate_layer;
-        scratch.routes.build(grads.dgate_pre.view());
         // z and ∂L/∂z example by example (rows contiguous).
         scratch.z_rows.resize(batch * hidden, 0.0);
         for (k, column) in z.columns().into_iter().enumerate() {
