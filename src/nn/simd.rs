@@ -148,85 +148,72 @@ mod x86 {
 
     use super::{LANES, SETS, reduce};
 
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn backprop_and_update_avx512(
-        col: &mut [f32],
-        dz: &mut [f32],
-        z: &[f32],
-        rows: &[u32],
-        delta: &[f32],
-        scale: f32,
-    ) {
-        let n = col.len();
-        let chunks = n / LANES;
-        // SAFETY: the caller checked that every row r has (r + 1)·n ≤ dz.len(), z.len(), and
-        // every access is at r·n + c·16 + 15 < r·n + n.
-        unsafe {
-            for c in 0..chunks {
-                let w = _mm512_loadu_ps(col.as_ptr().add(c * LANES));
-                let mut acc = w;
-                for (&row, &d) in rows.iter().zip(delta) {
-                    let at = row as usize * n + c * LANES;
-                    let p = dz.as_mut_ptr().add(at);
-                    _mm512_storeu_ps(p, _mm512_fmadd_ps(_mm512_set1_ps(d), w, _mm512_loadu_ps(p)));
-                    let zv = _mm512_loadu_ps(z.as_ptr().add(at));
-                    acc = _mm512_fmadd_ps(_mm512_set1_ps(d * scale), zv, acc);
+    /// [`super::backprop_and_update`] for one instruction set: `$width` floats per vector
+    /// through the given load, store, fused multiply-add and broadcast intrinsics, and the
+    /// scalar body on the elements after the last full vector.
+    macro_rules! backprop_and_update_kernel {
+        ($name:ident, $feature:literal, $width:expr, $load:ident, $store:ident, $fmadd:ident,
+         $set1:ident) => {
+            #[target_feature(enable = $feature)]
+            pub(super) fn $name(
+                col: &mut [f32],
+                dz: &mut [f32],
+                z: &[f32],
+                rows: &[u32],
+                delta: &[f32],
+                scale: f32,
+            ) {
+                const WIDTH: usize = $width;
+                let n = col.len();
+                let chunks = n / WIDTH;
+                // SAFETY: the caller checked that every row r has (r + 1)·n ≤ dz.len(),
+                // z.len(), and every access is at r·n + c·WIDTH + WIDTH − 1 < r·n + n.
+                unsafe {
+                    for c in 0..chunks {
+                        let w = $load(col.as_ptr().add(c * WIDTH));
+                        let mut acc = w;
+                        for (&row, &d) in rows.iter().zip(delta) {
+                            let at = row as usize * n + c * WIDTH;
+                            let p = dz.as_mut_ptr().add(at);
+                            $store(p, $fmadd($set1(d), w, $load(p)));
+                            acc = $fmadd($set1(d * scale), $load(z.as_ptr().add(at)), acc);
+                        }
+                        $store(col.as_mut_ptr().add(c * WIDTH), acc);
+                    }
                 }
-                _mm512_storeu_ps(col.as_mut_ptr().add(c * LANES), acc);
+                let done = chunks * WIDTH;
+                super::backprop_and_update_body::<true>(
+                    &mut col[done..],
+                    dz,
+                    z,
+                    rows,
+                    delta,
+                    scale,
+                    n,
+                    done,
+                );
             }
-        }
-        let done = chunks * LANES;
-        super::backprop_and_update_body::<true>(
-            &mut col[done..],
-            dz,
-            z,
-            rows,
-            delta,
-            scale,
-            n,
-            done,
-        );
+        };
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn backprop_and_update_avx2(
-        col: &mut [f32],
-        dz: &mut [f32],
-        z: &[f32],
-        rows: &[u32],
-        delta: &[f32],
-        scale: f32,
-    ) {
-        const EIGHT: usize = 8;
-        let n = col.len();
-        let chunks = n / EIGHT;
-        // SAFETY: as in the AVX-512 variant, with 8-float accesses.
-        unsafe {
-            for c in 0..chunks {
-                let w = _mm256_loadu_ps(col.as_ptr().add(c * EIGHT));
-                let mut acc = w;
-                for (&row, &d) in rows.iter().zip(delta) {
-                    let at = row as usize * n + c * EIGHT;
-                    let p = dz.as_mut_ptr().add(at);
-                    _mm256_storeu_ps(p, _mm256_fmadd_ps(_mm256_set1_ps(d), w, _mm256_loadu_ps(p)));
-                    let zv = _mm256_loadu_ps(z.as_ptr().add(at));
-                    acc = _mm256_fmadd_ps(_mm256_set1_ps(d * scale), zv, acc);
-                }
-                _mm256_storeu_ps(col.as_mut_ptr().add(c * EIGHT), acc);
-            }
-        }
-        let done = chunks * EIGHT;
-        super::backprop_and_update_body::<true>(
-            &mut col[done..],
-            dz,
-            z,
-            rows,
-            delta,
-            scale,
-            n,
-            done,
-        );
-    }
+    backprop_and_update_kernel!(
+        backprop_and_update_avx512,
+        "avx512f",
+        LANES,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_fmadd_ps,
+        _mm512_set1_ps
+    );
+    backprop_and_update_kernel!(
+        backprop_and_update_avx2,
+        "avx2,fma",
+        8,
+        _mm256_loadu_ps,
+        _mm256_storeu_ps,
+        _mm256_fmadd_ps,
+        _mm256_set1_ps
+    );
 
     #[target_feature(enable = "avx512f")]
     pub(super) fn dots_avx512<const R: usize>(w: &[f32], xs: &[&[f32]; R]) -> [f32; R] {
@@ -589,6 +576,30 @@ mod tests {
                 n,
                 0,
             );
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                let (mut avx2_col, mut avx2_dz) = (col0.clone(), dz0.clone());
+                // SAFETY: the CPU has AVX2 and FMA (checked above).
+                unsafe {
+                    x86::backprop_and_update_avx2(
+                        &mut avx2_col,
+                        &mut avx2_dz,
+                        &z,
+                        &rows,
+                        &delta,
+                        scale,
+                    )
+                };
+                assert!(
+                    avx2_col
+                        .iter()
+                        .zip(&col)
+                        .all(|(a, b)| (a - b).abs() <= 1e-6)
+                );
+                assert!(avx2_dz.iter().zip(&dz).all(|(a, b)| (a - b).abs() <= 1e-6));
+            }
             for i in 0..n {
                 let update: f64 = (0..3)
                     .map(|k| (delta[k] * scale) as f64 * z[rows[k] as usize * n + i] as f64)
