@@ -8,9 +8,9 @@
 
 use ndarray::{ArrayView2, Zip};
 use rand::Rng as _;
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use super::gaussian::gates_with_noise;
 use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
 use crate::seed::Rng;
 
@@ -75,46 +75,28 @@ impl GateEstimator for NoisyRectifier {
     /// Additive: h = max(0, a + z), aux = 1[a + z > 0]. Multiplicative: h = max(0, a)·z,
     /// aux = z·1[a > 0].
     fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
-        let noise = self.noise;
-        Zip::from(&mut out.h)
-            .and(&mut out.aux)
-            .and(a)
-            .for_each(|h, local, &x| match noise {
-                RectifierNoise::Multiplicative { keep } => {
-                    let z = if rng.random::<f32>() < keep {
-                        1.0 / keep
-                    } else {
-                        0.0
-                    };
-                    let on = if x > 0.0 { z } else { 0.0 };
-                    *h = x.max(0.0) * z;
-                    *local = on;
-                }
-                additive => {
-                    let z = match additive {
-                        RectifierNoise::Gaussian { std } => {
-                            std * <StandardNormal as Distribution<f32>>::sample(
-                                &StandardNormal,
-                                rng,
-                            )
-                        }
-                        RectifierNoise::Logistic { scale } => {
-                            // u ∈ (0, 1) strictly, so the logit is finite.
-                            let u: f32 = rng.random_range(f32::EPSILON..1.0);
-                            scale * (u / (1.0 - u)).ln()
-                        }
-                        _ => 0.0,
-                    };
-                    let s = x + z;
-                    if s > 0.0 {
-                        *h = s;
-                        *local = 1.0;
-                    } else {
-                        *h = 0.0;
-                        *local = 0.0;
-                    }
-                }
-            });
+        let GateSample { h, aux } = out;
+        let gates = Zip::from(&mut *h).and(&mut *aux).and(a);
+        match self.noise {
+            RectifierNoise::Gaussian { std } => {
+                gates_with_noise(rng, a, h, aux, |x, z| rectify(x + std * z));
+            }
+            RectifierNoise::Logistic { scale } => gates.for_each(|h, local, &x| {
+                // u ∈ (0, 1) strictly, so the logit is finite.
+                let u: f32 = rng.random_range(f32::EPSILON..1.0);
+                (*h, *local) = rectify(x + scale * (u / (1.0 - u)).ln());
+            }),
+            RectifierNoise::Multiplicative { keep } => gates.for_each(|h, local, &x| {
+                let z = if rng.random::<f32>() < keep {
+                    1.0 / keep
+                } else {
+                    0.0
+                };
+                *h = x.max(0.0) * z;
+                *local = if x > 0.0 { z } else { 0.0 };
+            }),
+            RectifierNoise::None => gates.for_each(|h, local, &x| (*h, *local) = rectify(x)),
+        }
     }
 
     /// ∂h/∂a is 0 wherever h = 0 (additive: a + z ≤ 0; multiplicative: a ≤ 0 or z = 0).
@@ -134,4 +116,10 @@ impl GateEstimator for NoisyRectifier {
     fn firing_probability(&self, _a: f32) -> Option<(f32, f32)> {
         None
     }
+}
+
+/// (h, ∂h/∂a) = (max(0, s), 1[s > 0]) for the noisy pre-activation s = a + z, branch-free.
+#[inline(always)]
+fn rectify(s: f32) -> (f32, f32) {
+    (s.max(0.0), if s > 0.0 { 1.0 } else { 0.0 })
 }

@@ -2,8 +2,8 @@
 //! training. No sampling, no exact zeros in training; ordinary backprop: ∂h/∂a = h(1 − h).
 
 use ndarray::{ArrayView2, Zip};
-use rand_distr::{Distribution, StandardNormal};
 
+use super::gaussian::gates_with_noise;
 use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
 use crate::nn::math::sigmoid;
 use crate::seed::Rng;
@@ -31,18 +31,18 @@ impl GateEstimator for SigmoidGate {
     /// h = σ(a + n), aux = h(1 − h).
     fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
         let std = self.noise_std;
-        Zip::from(&mut out.h)
-            .and(&mut out.aux)
-            .and(a)
-            .for_each(|h, local, &x| {
-                let n = if std > 0.0 {
-                    std * <StandardNormal as Distribution<f32>>::sample(&StandardNormal, rng)
-                } else {
-                    0.0
-                };
-                *h = sigmoid(x + n);
-                *local = *h * (1.0 - *h);
-            });
+        let gate = |s: f32| {
+            let h = sigmoid(s);
+            (h, h * (1.0 - h))
+        };
+        if std > 0.0 {
+            gates_with_noise(rng, a, &mut out.h, &mut out.aux, |x, z| gate(x + std * z));
+        } else {
+            Zip::from(&mut out.h)
+                .and(&mut out.aux)
+                .and(a)
+                .for_each(|h, local, &x| (*h, *local) = gate(x));
+        }
     }
 
     /// σ(a).
