@@ -120,23 +120,21 @@ fn sessions_lists_name_steps_lanes_and_best_lane() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `gradrace resume g.ron --threads 1` with `options`, in `dir`.
+fn resume_g(dir: &Path, options: &[&str]) -> std::process::Output {
+    gradrace()
+        .current_dir(dir)
+        .args(["resume", "g.ron", "--threads", "1"])
+        .args(options)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn resume_continues_in_place_and_replaces_the_sidecar() {
     let (dir, doc) = fixture_copy();
     let before = Session::load(&dir.path().join(&doc)).unwrap();
-    let out = gradrace()
-        .current_dir(dir.path())
-        .args([
-            "resume",
-            "g.ron",
-            "--steps",
-            "12",
-            "--headless",
-            "--threads",
-            "1",
-        ])
-        .output()
-        .unwrap();
+    let out = resume_g(dir.path(), &["--steps", "12", "--headless"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let after = Session::load(&dir.path().join(&doc)).unwrap();
     assert_eq!(after.recorder.step(), 42);
@@ -152,20 +150,7 @@ fn resume_continues_in_place_and_replaces_the_sidecar() {
     assert!(after.sidecar_path().unwrap().exists());
     assert!(after.load_checkpoint().is_ok());
     // Resuming elsewhere leaves the original alone.
-    let out = gradrace()
-        .current_dir(dir.path())
-        .args([
-            "resume",
-            "g.ron",
-            "--steps",
-            "3",
-            "--out",
-            "h.ron",
-            "--threads",
-            "1",
-        ])
-        .output()
-        .unwrap();
+    let out = resume_g(dir.path(), &["--steps", "3", "--out", "h.ron"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(after.load_checkpoint().is_ok());
     assert_eq!(

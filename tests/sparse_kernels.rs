@@ -6,7 +6,7 @@
 
 use gradrace::engine::MainPathChoice;
 use gradrace::estimators::*;
-use gradrace::net::{GateGradient, MainPlan, SparseOrder};
+use gradrace::net::{FusedStep, GateGradient, MainPlan, SparseOrder};
 use gradrace::nn::Activation;
 use gradrace::seed::rng_for;
 use gradrace::{GatedNet, Lane, LaneSettings, NetConfig};
@@ -355,7 +355,12 @@ fn sparse_gater_step_matches_the_dense_step_and_plain_sgd() {
             let mut stepped = base.clone();
             let mut g = grads.clone();
             g.allow_sparse_gater = allow_sparse;
-            let step = stepped.step_gater(x.view(), &acts, &mut g, lr, max_norm, clip_all);
+            let settings = FusedStep {
+                learning_rate: lr,
+                max_norm,
+                clip_all,
+            };
+            let step = stepped.step_gater(x.view(), &acts, &mut g, settings);
             assert_eq!(step.sparse, allow_sparse);
             let nonzero = grads.dgate_pre.iter().filter(|&&v| v != 0.0).count();
             let expected = if allow_sparse { nonzero } else { BATCH * UNITS };

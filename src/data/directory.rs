@@ -128,16 +128,7 @@ fn load_pair(images: &Path, labels: &Path, name: String) -> Result<Dataset, Data
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::idx::{encode_images, encode_labels};
-    use flate2::Compression;
-    use flate2::write::GzEncoder;
-    use std::io::Write;
-
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
-        enc.write_all(bytes).unwrap();
-        enc.finish().unwrap()
-    }
+    use crate::data::idx::{encode_images, encode_labels, gzip};
 
     /// Writes a 3×2-pixel data set: 5 training and 3 held-out examples; `gz[i]` says whether
     /// file `i` (in `FILE_STEMS` order) is gzipped and named `.gz`.

@@ -11,7 +11,7 @@ use crate::data::Dataset;
 use crate::estimators::{GateEstimator, SparsityForm, deterministic_gates};
 use crate::net::conditional::{dense_main_macs, sparse_main_macs};
 use crate::net::{
-    Activations, AdaptiveL1, GateGradient, GatedNet, GaterStep, Gradients, MainPlan,
+    Activations, AdaptiveL1, FusedStep, GateGradient, GatedNet, GaterStep, Gradients, MainPlan,
     SPARSE_CROSSOVER, firing_rate_penalty_into,
 };
 use crate::nn::{Sgd, SgdSettings};
@@ -327,14 +327,12 @@ impl Lane {
         let net = &mut self.net;
         let max_norm = self.settings.max_norm;
         if self.acts.plan.defer_expert_gradient {
-            net.step_experts(
-                x,
-                &self.acts,
-                &mut self.grads,
-                main.learning_rate,
+            let step = FusedStep {
+                learning_rate: main.learning_rate,
                 max_norm,
-                !self.columns_clipped,
-            );
+                clip_all: !self.columns_clipped,
+            };
+            net.step_experts(x, &self.acts, &mut self.grads, step);
         } else {
             o_ex.step(&mut net.experts, &self.grads.experts, main);
             if let Some(c) = max_norm {
@@ -344,14 +342,12 @@ impl Lane {
         o_out.step(&mut net.output, &self.grads.output, main);
         let mut gater_step = None;
         if gated && gater.momentum == 0.0 {
-            gater_step = Some(net.step_gater(
-                x,
-                &self.acts,
-                &mut self.grads,
-                gater.learning_rate,
+            let step = FusedStep {
+                learning_rate: gater.learning_rate,
                 max_norm,
-                !self.columns_clipped,
-            ));
+                clip_all: !self.columns_clipped,
+            };
+            gater_step = Some(net.step_gater(x, &self.acts, &mut self.grads, step));
         } else if gated {
             o_gh.step(&mut net.gater_hidden, &self.grads.gater_hidden, gater);
             o_gg.step(&mut net.gater_gates, &self.grads.gater_gates, gater);

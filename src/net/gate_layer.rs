@@ -16,7 +16,7 @@
 use ndarray::ArrayView2;
 
 use super::conditional::{ExpertRoutes, SPARSE_CROSSOVER};
-use super::gated::{Activations, GatedNet, Gradients};
+use super::gated::{Activations, FusedStep, GatedNet, Gradients};
 use crate::nn::dense::clip_norm;
 use crate::nn::simd::backprop_and_update;
 
@@ -36,18 +36,22 @@ impl GatedNet {
     /// W₂ ← W₂ − η zᵀ δ, b₂ ← b₂ − η Σ_b δ_b, then through f and W₁ ← W₁ − η xᵀ ∂L/∂(x W₁ + b₁),
     /// b₁ likewise, then the max-norm constraint on the incoming weights of both layers.
     ///
-    /// With `allow_sparse` and at most [`SPARSE_CROSSOVER`] of δ non-zero, the gate layer takes
-    /// the sparse form, which clips only the units it updated unless `clip_all`. The gradient
-    /// buffers `grads.gater_gates` and `grads.gater_hidden` are not written.
+    /// With `grads.allow_sparse_gater` and at most [`SPARSE_CROSSOVER`] of δ non-zero, the gate
+    /// layer takes the sparse form, which clips only the units it updated unless
+    /// `step.clip_all`. The gradient buffers `grads.gater_gates` and `grads.gater_hidden` are
+    /// not written.
     pub fn step_gater(
         &mut self,
         x: ArrayView2<f32>,
         acts: &Activations,
         grads: &mut Gradients,
-        learning_rate: f32,
-        max_norm: Option<f32>,
-        clip_all: bool,
+        step: FusedStep,
     ) -> GaterStep {
+        let FusedStep {
+            learning_rate,
+            max_norm,
+            clip_all,
+        } = step;
         let (batch, units) = grads.dgate_pre.dim();
         let may_be_sparse = grads.allow_sparse_gater && self.gater_gates.is_column_major();
         // Routing δ also counts its non-zero entries.

@@ -83,6 +83,21 @@ pub struct Activations {
     pub route_experts: Vec<f32>,
 }
 
+/// Settings of an SGD step without momentum fused with the backward pass
+/// ([`GatedNet::step_experts`], [`GatedNet::step_gater`]): θ ← θ − η ∂L/∂θ, then the max-norm
+/// constraint on the incoming weight vector of every unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FusedStep {
+    /// η.
+    pub learning_rate: f32,
+    /// The max norm of each unit's incoming weights, if any.
+    pub max_norm: Option<f32>,
+    /// Clip every unit, not only those the sparse kernels updated: true until every unit has
+    /// been clipped once (later steps leave the norms of the units they do not touch as they
+    /// were, within the limit).
+    pub clip_all: bool,
+}
+
 /// Parameter gradients of the whole network plus the intermediate gradients of the backward pass.
 #[derive(Debug, Clone)]
 pub struct Gradients {
@@ -317,17 +332,14 @@ impl GatedNet {
     /// The SGD step of the experts without momentum, after [`Self::backward_main`] ran with
     /// `acts.plan.defer_expert_gradient`: Wₑ ← Wₑ − η xᵀ ∂L/∂H, bₑ ← bₑ − η Σ_b ∂L/∂H_b, then the
     /// max-norm constraint. The dense path accumulates the product straight into Wₑ and clips
-    /// every column; the gated kernels update, and clip, only the experts some example used, so
-    /// `clip_all` must be true until every column has been clipped once. ∂L/∂Wₑ is never
-    /// written to memory.
+    /// every column; the gated kernels update, and clip, only the experts some example used
+    /// (see [`FusedStep::clip_all`]). ∂L/∂Wₑ is never written to memory.
     pub fn step_experts(
         &mut self,
         x: ArrayView2<f32>,
         acts: &Activations,
         grads: &mut Gradients,
-        learning_rate: f32,
-        max_norm: Option<f32>,
-        clip_all: bool,
+        step: FusedStep,
     ) {
         let sparse = acts.plan.sparse
             && conditional::step_experts(
@@ -335,15 +347,15 @@ impl GatedNet {
                 x,
                 acts,
                 grads,
-                learning_rate,
-                if clip_all { None } else { max_norm },
+                step.learning_rate,
+                if step.clip_all { None } else { step.max_norm },
             );
         if !sparse {
             self.experts
-                .sgd_step_from(x, grads.dexperts.view(), learning_rate);
+                .sgd_step_from(x, grads.dexperts.view(), step.learning_rate);
         }
-        if let Some(c) = max_norm
-            && (clip_all || !sparse)
+        if let Some(c) = step.max_norm
+            && (step.clip_all || !sparse)
         {
             self.experts.clip_incoming_norms(c);
         }

@@ -15,5 +15,5 @@ pub mod sparsity;
 
 pub use conditional::{ExpertRoutes, GateGradient, MainPlan, SPARSE_CROSSOVER, SparseOrder};
 pub use gate_layer::GaterStep;
-pub use gated::{Activations, GatedNet, Gradients, NetConfig};
+pub use gated::{Activations, FusedStep, GatedNet, Gradients, NetConfig};
 pub use sparsity::{AdaptiveL1, firing_rate_penalty, firing_rate_penalty_into};

@@ -215,6 +215,71 @@ mod x86 {
         _mm256_set1_ps
     );
 
+    /// [`super::axpys`] for one instruction set: `$width` floats per vector through the given
+    /// load, store, fused multiply-add, broadcast and zero intrinsics, then the elements after
+    /// the last full vector one by one.
+    macro_rules! axpys_kernel {
+        ($name:ident, $feature:literal, $width:expr, $load:ident, $store:ident, $fmadd:ident,
+         $set1:ident, $zero:ident) => {
+            #[target_feature(enable = $feature)]
+            pub(super) fn $name<const R: usize>(
+                out: &mut [f32],
+                coef: [f32; R],
+                xs: &[&[f32]; R],
+                accumulate: bool,
+            ) {
+                const WIDTH: usize = $width;
+                let n = out.len();
+                for x in xs {
+                    assert!(x.len() >= n, "axpys: input shorter than the output");
+                }
+                let chunks = n / WIDTH;
+                let cv = coef.map(|c| $set1(c));
+                // SAFETY: every load and store touches WIDTH floats below chunks·WIDTH ≤ n of
+                // slices at least n long.
+                unsafe {
+                    for c in 0..chunks {
+                        let o = out.as_mut_ptr().add(c * WIDTH);
+                        let mut acc = if accumulate { $load(o) } else { $zero() };
+                        for r in 0..R {
+                            let xv = $load(xs[r].as_ptr().add(c * WIDTH));
+                            acc = $fmadd(cv[r], xv, acc);
+                        }
+                        $store(o, acc);
+                    }
+                }
+                for i in chunks * WIDTH..n {
+                    let mut s = if accumulate { out[i] } else { 0.0 };
+                    for r in 0..R {
+                        s += coef[r] * xs[r][i];
+                    }
+                    out[i] = s;
+                }
+            }
+        };
+    }
+
+    axpys_kernel!(
+        axpys_avx512,
+        "avx512f",
+        LANES,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_fmadd_ps,
+        _mm512_set1_ps,
+        _mm512_setzero_ps
+    );
+    axpys_kernel!(
+        axpys_avx2,
+        "avx2,fma",
+        8,
+        _mm256_loadu_ps,
+        _mm256_storeu_ps,
+        _mm256_fmadd_ps,
+        _mm256_set1_ps,
+        _mm256_setzero_ps
+    );
+
     #[target_feature(enable = "avx512f")]
     pub(super) fn dots_avx512<const R: usize>(w: &[f32], xs: &[&[f32]; R]) -> [f32; R] {
         let n = w.len();
@@ -260,45 +325,6 @@ mod x86 {
             out[r] = s;
         }
         out
-    }
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn axpys_avx512<const R: usize>(
-        out: &mut [f32],
-        coef: [f32; R],
-        xs: &[&[f32]; R],
-        accumulate: bool,
-    ) {
-        let n = out.len();
-        for x in xs {
-            assert!(x.len() >= n, "axpys: input shorter than the output");
-        }
-        let chunks = n / LANES;
-        let cv: [__m512; R] = std::array::from_fn(|r| _mm512_set1_ps(coef[r]));
-        // SAFETY: every load and store touches 16 floats below chunks·16 ≤ n of slices at least
-        // n long.
-        unsafe {
-            for c in 0..chunks {
-                let o = out.as_mut_ptr().add(c * LANES);
-                let mut acc = if accumulate {
-                    _mm512_loadu_ps(o)
-                } else {
-                    _mm512_setzero_ps()
-                };
-                for r in 0..R {
-                    let xv = _mm512_loadu_ps(xs[r].as_ptr().add(c * LANES));
-                    acc = _mm512_fmadd_ps(cv[r], xv, acc);
-                }
-                _mm512_storeu_ps(o, acc);
-            }
-        }
-        for i in chunks * LANES..n {
-            let mut s = if accumulate { out[i] } else { 0.0 };
-            for r in 0..R {
-                s += coef[r] * xs[r][i];
-            }
-            out[i] = s;
-        }
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -357,45 +383,6 @@ mod x86 {
             out[r] = s;
         }
         out
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn axpys_avx2<const R: usize>(
-        out: &mut [f32],
-        coef: [f32; R],
-        xs: &[&[f32]; R],
-        accumulate: bool,
-    ) {
-        let n = out.len();
-        for x in xs {
-            assert!(x.len() >= n, "axpys: input shorter than the output");
-        }
-        let chunks = n / 8;
-        let cv: [__m256; R] = std::array::from_fn(|r| _mm256_set1_ps(coef[r]));
-        // SAFETY: every load and store touches 8 floats below chunks·8 ≤ n of slices at least
-        // n long.
-        unsafe {
-            for c in 0..chunks {
-                let o = out.as_mut_ptr().add(c * 8);
-                let mut acc = if accumulate {
-                    _mm256_loadu_ps(o)
-                } else {
-                    _mm256_setzero_ps()
-                };
-                for r in 0..R {
-                    let xv = _mm256_loadu_ps(xs[r].as_ptr().add(c * 8));
-                    acc = _mm256_fmadd_ps(cv[r], xv, acc);
-                }
-                _mm256_storeu_ps(o, acc);
-            }
-        }
-        for i in chunks * 8..n {
-            let mut s = if accumulate { out[i] } else { 0.0 };
-            for r in 0..R {
-                s += coef[r] * xs[r][i];
-            }
-            out[i] = s;
-        }
     }
 }
 
@@ -673,6 +660,25 @@ mod tests {
             );
             for (p, d) in portable.iter().zip(&dispatched) {
                 assert!((p - d).abs() <= 1e-5, "n={n}: {p} vs {d}");
+            }
+            // The variants below the widest one this CPU has are tested directly.
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                let three = [&xs[0][..], &xs[1][..], &xs[2][..]];
+                // SAFETY: the CPU has AVX2 and FMA (checked above).
+                let d = unsafe { x86::dots_avx2::<3>(&w, &three) };
+                let p = dots_body::<3>(&w, &three);
+                for (p, d) in p.iter().zip(&d) {
+                    assert!((p - d).abs() <= 1e-5 * (n as f32 + 1.0), "avx2 dots n={n}");
+                }
+                let mut avx2 = vec![1.0f32; n];
+                // SAFETY: as above.
+                unsafe { x86::axpys_avx2::<3>(&mut avx2, [0.5, -2.0, 3.0], &three, true) };
+                for (p, d) in portable.iter().zip(&avx2) {
+                    assert!((p - d).abs() <= 1e-5, "avx2 axpys n={n}: {p} vs {d}");
+                }
             }
             let mut again = sum.clone();
             weighted_sum(&mut again, 7, &coef, |k| &xs[k], true);
