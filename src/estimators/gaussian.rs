@@ -70,6 +70,11 @@ impl<'r, R: RngCore + ?Sized> NormalStream<'r, R> {
         }
     }
 
+    /// The random stream the samples come from, for the other draws of the same loop.
+    pub fn rng(&mut self) -> &mut R {
+        self.rng
+    }
+
     /// The next N(0, 1) sample.
     #[inline]
     pub fn sample(&mut self) -> f32 {

@@ -11,6 +11,7 @@
 //! L = (1/B) Σ_b L_b, so it is directly comparable between estimators.
 
 pub mod dense;
+pub mod gamma;
 pub mod gaussian;
 pub mod noisy_rectifier;
 pub mod sigmoid;

@@ -6,9 +6,10 @@
 
 use ndarray::{ArrayView2, Zip};
 use rand::Rng as _;
-use rand_distr::{Distribution, Gamma};
 use serde::{Deserialize, Serialize};
 
+use super::gamma::MarsagliaTsang;
+use super::gaussian::NormalStream;
 use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
 use crate::nn::math::sigmoid;
 use crate::seed::Rng;
@@ -53,10 +54,10 @@ pub struct StochasticTimesSmooth {
     pub bernoulli: StsBernoulli,
     /// Optional noise before the sigmoid.
     pub noise: Option<BetaNoise>,
-    /// Gamma(α, 1) and Gamma(β, 1): n = X / (X + Y) with X, Y drawn from them is Beta(α, β),
-    /// and two Gamma draws (Marsaglia–Tsang: a normal, a uniform, no logarithm most of the time)
-    /// cost about half of one draw of `rand_distr`'s Beta sampler.
-    beta: Option<(Gamma<f32>, Gamma<f32>)>,
+    /// Gamma(α, 1) and Gamma(β, 1): n = X / (X + Y) with X, Y drawn from them is Beta(α, β).
+    /// Two Gamma draws (Marsaglia–Tsang: a normal, a uniform, no logarithm most of the time)
+    /// with block-drawn normals cost a fraction of one draw of `rand_distr`'s Beta sampler.
+    beta: Option<(MarsagliaTsang, MarsagliaTsang)>,
 }
 
 impl StochasticTimesSmooth {
@@ -64,9 +65,10 @@ impl StochasticTimesSmooth {
     /// validation; here they disable the noise.
     pub fn new(bernoulli: StsBernoulli, noise: Option<BetaNoise>) -> Self {
         let beta = noise.and_then(|n| {
+            // α > 1 and β > 1 for every valid mode and β.
             Some((
-                Gamma::new(n.alpha(), 1.0).ok()?,
-                Gamma::new(n.beta, 1.0).ok()?,
+                MarsagliaTsang::new(n.alpha())?,
+                MarsagliaTsang::new(n.beta)?,
             ))
         });
         StochasticTimesSmooth {
@@ -100,13 +102,14 @@ impl GateEstimator for StochasticTimesSmooth {
     /// h = b√p with p = σ(a + n); aux = ∂h/∂a = b·√p(1 − p)/2.
     fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
         let variant = self.bernoulli;
+        let mut normals = NormalStream::new(rng);
         Zip::from(&mut out.h)
             .and(&mut out.aux)
             .and(a)
             .for_each(|h, local, &x| {
-                let n = self.beta.as_ref().map_or(0.0, |(ga, gb)| {
-                    let x = ga.sample(rng);
-                    x / (x + gb.sample(rng))
+                let n = self.beta.map_or(0.0, |(ga, gb)| {
+                    let x = ga.sample(&mut normals);
+                    x / (x + gb.sample(&mut normals))
                 });
                 let p = sigmoid(x + n);
                 let sp = p.sqrt();
@@ -114,13 +117,11 @@ impl GateEstimator for StochasticTimesSmooth {
                     StsBernoulli::SqrtP => sp,
                     StsBernoulli::P => p,
                 };
-                if rng.random::<f32>() < fire_prob {
-                    *h = sp;
-                    *local = sp * (1.0 - p) * 0.5;
-                } else {
-                    *h = 0.0;
-                    *local = 0.0;
-                }
+                // Selects, not a branch: b is a coin flip the branch predictor cannot learn,
+                // and a mispredicted branch here costs more than all the arithmetic.
+                let b = f32::from(normals.rng().random::<f32>() < fire_prob);
+                *h = b * sp;
+                *local = b * (sp * (1.0 - p) * 0.5);
             });
     }
 
@@ -171,10 +172,11 @@ mod tests {
         let variance = a * b / ((a + b).powi(2) * (a + b + 1.0));
         let n = 200_000;
         let mut rng = rng_for(11, "beta-noise");
+        let mut normals = NormalStream::new(&mut rng);
         let draws: Vec<f64> = (0..n)
             .map(|_| {
-                let x: f32 = ga.sample(&mut rng);
-                (x / (x + gb.sample(&mut rng))) as f64
+                let x = ga.sample(&mut normals);
+                (x / (x + gb.sample(&mut normals))) as f64
             })
             .collect();
         let m = draws.iter().sum::<f64>() / n as f64;
