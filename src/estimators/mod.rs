@@ -32,6 +32,15 @@ pub use stochastic_times_smooth::{BetaNoise, StochasticTimesSmooth, StsBernoulli
 pub use straight_through::{StraightThrough, StraightThroughVariant};
 pub use unbiased::{Baseline, BaselineState, UnbiasedBinary};
 
+/// q = σ(a), dq/da = σ(a)(1 − σ(a)) over a slice, vectorised: the firing probability of the
+/// estimators whose gate fires with probability σ(a).
+pub(crate) fn sigmoid_firing_probabilities(a: &[f32], q: &mut [f32], dq: &mut [f32]) {
+    crate::nn::math::sigmoids_into(a, 0.0, q);
+    for (dq, &q) in dq.iter_mut().zip(q.iter()) {
+        *dq = q * (1.0 - q);
+    }
+}
+
 /// One draw of the gates of a minibatch, with what the gradient needs to know about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GateSample {
@@ -148,6 +157,16 @@ pub trait GateEstimator: Send + Sync {
     /// The gate's firing probability q(a) = P(h ≠ 0) and dq/da, used by the cross-entropy
     /// sparsity penalty (`None` for estimators whose sparsity is not of that form).
     fn firing_probability(&self, a: f32) -> Option<(f32, f32)>;
+
+    /// [`Self::firing_probability`] over a slice: `q[k]`, `dq[k]` = q(a[k]), dq/da(a[k]) (0 for
+    /// estimators without a firing probability). One call per unit of the penalty instead of
+    /// one dynamic call per gate; the sigmoid-type estimators override it with a loop that
+    /// vectorises (equal to the scalar form within a few units in the last place).
+    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
+        for ((&a, q), dq) in a.iter().zip(q).zip(dq) {
+            (*q, *dq) = self.firing_probability(a).unwrap_or((0.0, 0.0));
+        }
+    }
 
     /// Baseline state to checkpoint (empty for stateless estimators).
     fn baseline_state(&self) -> Option<BaselineState> {

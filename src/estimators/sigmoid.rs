@@ -4,7 +4,7 @@
 use ndarray::{ArrayView2, Zip};
 
 use super::gaussian::gates_with_noise;
-use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
+use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
 use crate::nn::math::sigmoid;
 use crate::seed::Rng;
 
@@ -58,5 +58,9 @@ impl GateEstimator for SigmoidGate {
     fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
         let p = sigmoid(a);
         Some((p, p * (1.0 - p)))
+    }
+
+    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
+        sigmoid_firing_probabilities(a, q, dq);
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::gamma::MarsagliaTsang;
 use super::gaussian::NormalStream;
 use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
-use crate::nn::math::sigmoid;
+use crate::nn::math::{sigmoid, sigmoids_into};
 use crate::seed::Rng;
 
 /// Which Bernoulli the binary factor b is drawn from.
@@ -149,6 +149,21 @@ impl GateEstimator for StochasticTimesSmooth {
             }
             StsBernoulli::P => (p, p * (1.0 - p)),
         })
+    }
+
+    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
+        // p first, vectorised, then q and dq/da from it.
+        sigmoids_into(a, self.noise_mean(), q);
+        for (q, dq) in q.iter_mut().zip(dq) {
+            let p = *q;
+            (*q, *dq) = match self.bernoulli {
+                StsBernoulli::SqrtP => {
+                    let sp = p.sqrt();
+                    (sp, sp * (1.0 - p) * 0.5)
+                }
+                StsBernoulli::P => (p, p * (1.0 - p)),
+            };
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
+use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
 use crate::nn::math::sigmoid;
 use crate::seed::Rng;
 
@@ -179,6 +179,10 @@ impl GateEstimator for UnbiasedBinary {
     fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
         let p = sigmoid(a);
         Some((p, p * (1.0 - p)))
+    }
+
+    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
+        sigmoid_firing_probabilities(a, q, dq);
     }
 
     fn baseline_state(&self) -> Option<BaselineState> {

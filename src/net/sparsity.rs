@@ -37,19 +37,27 @@ pub fn firing_rate_penalty_into(
         return 0.0;
     }
     let inv_b = 1.0 / batch as f32;
-    let units = a.ncols();
+    // q(a_bi) and q'(a_bi) of one unit at a time in the first two thirds of the scratch, and a
+    // copy of the unit's column of a in the last when it is not contiguous.
     scratch.clear();
-    scratch.resize(batch * units, 0.0);
-    // Unit by unit: q̄_i and q'(a_bi) (kept in the scratch), then the unit's gradient.
+    scratch.resize(3 * batch, 0.0);
+    let (q, rest) = scratch.split_at_mut(batch);
+    let (dq, column_copy) = rest.split_at_mut(batch);
     let mut penalty = 0.0f32;
-    for (i, (column, mut dcol)) in a.columns().into_iter().zip(da.columns_mut()).enumerate() {
-        let dq = &mut scratch[i * batch..(i + 1) * batch];
-        let mut mean = 0.0f32;
-        for (d, &x) in dq.iter_mut().zip(column.iter()) {
-            let (q, dqda) = estimator.firing_probability(x).unwrap_or((0.0, 0.0));
-            mean += q * inv_b;
-            *d = dqda;
-        }
+    for (column, mut dcol) in a.columns().into_iter().zip(da.columns_mut()) {
+        let values = match column.as_slice() {
+            Some(values) => values,
+            None => {
+                // A row-major a (the lanes' buffers are column-major): copy the column.
+                column_copy
+                    .iter_mut()
+                    .zip(column.iter())
+                    .for_each(|(c, &v)| *c = v);
+                &column_copy[..]
+            }
+        };
+        estimator.firing_probabilities(values, q, dq);
+        let mean = q.iter().map(|&q| q * inv_b).sum::<f32>();
         let m = mean.clamp(RATE_FLOOR, 1.0 - RATE_FLOOR);
         penalty -= weight * (target * m.ln() + (1.0 - target) * (1.0 - m).ln());
         let coef = -weight * (target / m - (1.0 - target) / (1.0 - m)) * inv_b;
