@@ -54,18 +54,15 @@ impl GatedNet {
         } = step;
         let (batch, units) = grads.dgate_pre.dim();
         let may_be_sparse = grads.allow_sparse_gater && self.gater_gates.is_column_major();
-        // Routing δ also counts its non-zero entries.
-        let nonzero = if may_be_sparse {
-            grads.gate_layer.routes.build(grads.dgate_pre.view());
-            grads.gate_layer.routes.active()
-        } else {
-            match grads.dgate_pre.as_slice_memory_order() {
-                Some(d) => d.iter().filter(|&&v| v != 0.0).count(),
-                None => grads.dgate_pre.iter().filter(|&&v| v != 0.0).count(),
-            }
+        // Count first (a vectorised scan): routing a dense δ, as the sigmoid-type estimators'
+        // is, would cost more than the count.
+        let nonzero = match grads.dgate_pre.as_slice_memory_order() {
+            Some(d) => d.iter().filter(|&&v| v != 0.0).count(),
+            None => grads.dgate_pre.iter().filter(|&&v| v != 0.0).count(),
         };
         let sparse = may_be_sparse && nonzero as f32 <= SPARSE_CROSSOVER * (batch * units) as f32;
         if sparse {
+            grads.gate_layer.routes.build(grads.dgate_pre.view());
             self.step_gate_layer_sparse(acts, grads, learning_rate, max_norm, clip_all);
         } else {
             self.gater_gates
