@@ -118,8 +118,11 @@ impl GateEstimator for NoisyRectifier {
     }
 }
 
-/// (h, ∂h/∂a) = (max(0, s), 1[s > 0]) for the noisy pre-activation s = a + z, branch-free.
+/// (h, ∂h/∂a) = (max(0, s), 1[s > 0]) for the noisy pre-activation s = a + z, as selects
+/// rather than a branch (whether a gate fires is a coin flip the branch predictor cannot
+/// learn). h is +0 exactly wherever s ≤ 0 (or is NaN).
 #[inline(always)]
 fn rectify(s: f32) -> (f32, f32) {
-    (s.max(0.0), if s > 0.0 { 1.0 } else { 0.0 })
+    let on = s > 0.0;
+    (if on { s } else { 0.0 }, if on { 1.0 } else { 0.0 })
 }
