@@ -117,8 +117,9 @@ impl GateEstimator for StochasticTimesSmooth {
                     StsBernoulli::SqrtP => sp,
                     StsBernoulli::P => p,
                 };
-                // Selects, not a branch: b is a coin flip the branch predictor cannot learn,
-                // and a mispredicted branch here costs more than all the arithmetic.
+                // Arithmetic, not a branch: b is a coin flip the branch predictor cannot learn,
+                // and a mispredicted branch here costs more than all the arithmetic. h is +0
+                // wherever b = 0 (NaN only for a NaN pre-activation, whose loss is NaN too).
                 let b = f32::from(normals.rng().random::<f32>() < fire_prob);
                 *h = b * sp;
                 *local = b * (sp * (1.0 - p) * 0.5);
