@@ -22,6 +22,7 @@
 use ndarray::{Array2, ArrayView2, Zip};
 use rand::RngCore;
 
+use crate::nn::math::horner;
 use crate::nn::simd::{SimdLevel, simd_level};
 
 /// Random words per block: each gives two samples.
@@ -202,11 +203,7 @@ pub fn ln(x: f32) -> f32 {
     let e = (exponent - i32::from(small)) as f32;
     let f = if small { m + m - 1.0 } else { m - 1.0 };
     let z = f * f;
-    let mut p = P[0];
-    for &c in &P[1..] {
-        p = p * f + c;
-    }
-    let mut y = p * f * z;
+    let mut y = horner(f, &P) * f * z;
     y += e * LN2_LOW;
     y += -0.5 * z;
     f + y + e * LN2_HIGH

@@ -1,5 +1,15 @@
 //! Scalar functions shared by the layers and the estimators.
 
+/// A polynomial by Horner's rule, coefficients from the highest degree down:
+/// (((c₀ x + c₁) x + c₂) x + …), one multiply and one add per coefficient, unfused (so the
+/// result is the same on every CPU).
+#[inline(always)]
+pub fn horner<'a>(x: f32, highest_first: impl IntoIterator<Item = &'a f32>) -> f32 {
+    let mut coefficients = highest_first.into_iter();
+    let first = coefficients.next().copied().unwrap_or(0.0);
+    coefficients.fold(first, |p, &c| p * x + c)
+}
+
 /// Logistic sigmoid σ(x) = 1 / (1 + e^(−x)), evaluated without overflow for large |x|.
 #[inline]
 pub fn sigmoid(x: f32) -> f32 {
@@ -47,11 +57,7 @@ pub fn exp(x: f32) -> f32 {
     let n = shifted - ROUNDER;
     let n_int = (shifted.to_bits() & 0x007f_ffff) as i32 - 0x0040_0000;
     let r = c - n * LN2_HIGH - n * LN2_LOW;
-    let mut p = P[0];
-    for &k in &P[1..] {
-        p = p * r + k;
-    }
-    let er = p * r * r + r + 1.0;
+    let er = horner(r, &P) * r * r + r + 1.0;
     let scale = f32::from_bits(((n_int + 127) as u32) << 23);
     let y = er * scale;
     if x.is_nan() { x } else { y }
@@ -79,14 +85,8 @@ pub fn tanh(x: f32) -> f32 {
     const Q: [f32; 4] = [4.893_525e-3, 2.268_434_7e-3, 1.185_347_1e-4, 1.198_258_4e-6];
     let c = x.clamp(-CLAMP, CLAMP);
     let x2 = c * c;
-    let mut p = P[6];
-    for &k in P[..6].iter().rev() {
-        p = p * x2 + k;
-    }
-    let mut q = Q[3];
-    for &k in Q[..3].iter().rev() {
-        q = q * x2 + k;
-    }
+    let p = horner(x2, P.iter().rev());
+    let q = horner(x2, Q.iter().rev());
     let y = c * p / q;
     if x.abs() < TINY { x } else { y }
 }
