@@ -2,7 +2,7 @@
 //!
 //! With gates h (batch B × N experts) holding exact zeros, example b needs expert i only when
 //! h_bi ≠ 0. Per minibatch the kernels first *route* the batch: for every expert, the list of
-//! examples that use it ([`ExpertRoutes`], a compressed-column index of the non-zero gates).
+//! examples that use it ([`ExpertRoutes`](super::ExpertRoutes), a compressed-column index of the non-zero gates).
 //! Then, expert by expert, the expert's incoming weight vector Wₑ[:, i] (contiguous: the
 //! network stores Wₑ column-major) is loaded once and used for all the examples routed to it:
 //!
@@ -26,6 +26,7 @@
 use ndarray::{ArrayView2, Zip};
 
 use super::gated::{Activations, GatedNet, Gradients};
+use super::routed_output;
 use crate::estimators::GateEstimator;
 use crate::nn::dense::clip_norm;
 use crate::nn::simd::{dots, dots_with, weighted_sum};
@@ -103,168 +104,6 @@ impl MainPlan {
             defer_expert_gradient: false,
         }
     }
-}
-
-/// Which examples use which expert: for expert i, the entries `start[i]..start[i+1]` list the
-/// examples b (increasing) with h_bi ≠ 0 and the gate values h_bi.
-#[derive(Debug, Clone, Default)]
-pub struct ExpertRoutes {
-    start: Vec<usize>,
-    example: Vec<u32>,
-    expert: Vec<u32>,
-    gate: Vec<f32>,
-    by_example_start: Vec<usize>,
-    by_example_entry: Vec<u32>,
-    column: Vec<f32>,
-}
-
-impl ExpertRoutes {
-    /// Empty routes with room for `batch` × `units` entries (so routing never allocates).
-    pub fn with_capacity(batch: usize, units: usize) -> Self {
-        let n = batch * units;
-        ExpertRoutes {
-            start: Vec::with_capacity(units + 1),
-            example: Vec::with_capacity(n),
-            expert: Vec::with_capacity(n),
-            gate: Vec::with_capacity(n),
-            by_example_start: Vec::with_capacity(batch + 1),
-            by_example_entry: Vec::with_capacity(n),
-            column: Vec::with_capacity(batch),
-        }
-    }
-
-    /// Forgets the routes (the gated backward pass then refuses to run on them).
-    pub fn clear(&mut self) {
-        self.start.clear();
-        self.example.clear();
-        self.expert.clear();
-        self.gate.clear();
-        self.by_example_start.clear();
-        self.by_example_entry.clear();
-    }
-
-    /// Routes the batch for gates `h` (batch × units).
-    ///
-    /// Each unit's column of gates is turned into a bit mask of its non-zero entries, 64
-    /// examples per word, and only the set bits are visited: at the sparsity target about one
-    /// gate in ten, so the scan costs little more than reading h once.
-    pub fn build(&mut self, h: ArrayView2<f32>) {
-        self.start.clear();
-        self.start.push(0);
-        self.example.clear();
-        self.expert.clear();
-        self.gate.clear();
-        for (i, column) in h.columns().into_iter().enumerate() {
-            match column.as_slice() {
-                Some(values) => self.push_unit(i, values),
-                None => {
-                    // A row-major h (the lanes' buffers are column-major): copy the column.
-                    let mut copy = std::mem::take(&mut self.column);
-                    copy.clear();
-                    copy.extend(column.iter());
-                    self.push_unit(i, &copy);
-                    self.column = copy;
-                }
-            }
-            self.start.push(self.example.len());
-        }
-        self.by_example_start.clear();
-        self.by_example_entry.clear();
-    }
-
-    /// Appends the non-zero gates of unit `i` (`values[b]` = h_bi) in increasing b.
-    #[inline]
-    fn push_unit(&mut self, i: usize, values: &[f32]) {
-        for (word, chunk) in values.chunks(64).enumerate() {
-            let mut mask = nonzero_mask(chunk);
-            while mask != 0 {
-                let b = mask.trailing_zeros() as usize;
-                self.example.push((word * 64 + b) as u32);
-                self.expert.push(i as u32);
-                self.gate.push(chunk[b]);
-                mask &= mask - 1;
-            }
-        }
-    }
-
-    /// Builds the example-major index (entries of each example, by increasing expert).
-    fn build_by_example(&mut self, batch: usize) {
-        self.by_example_start.clear();
-        self.by_example_start.resize(batch + 1, 0);
-        for &b in &self.example {
-            self.by_example_start[b as usize + 1] += 1;
-        }
-        for b in 0..batch {
-            self.by_example_start[b + 1] += self.by_example_start[b];
-        }
-        self.by_example_entry.clear();
-        self.by_example_entry.resize(self.example.len(), 0);
-        // Fill with a moving cursor per example, then restore the starts.
-        for (k, &b) in self.example.iter().enumerate() {
-            let slot = &mut self.by_example_start[b as usize];
-            self.by_example_entry[*slot] = k as u32;
-            *slot += 1;
-        }
-        for b in (1..=batch).rev() {
-            self.by_example_start[b] = self.by_example_start[b - 1];
-        }
-        self.by_example_start[0] = 0;
-    }
-
-    /// The routed (example, expert) pairs — every non-zero gate — when the routes describe the
-    /// last minibatch of `units` experts (the last forward pass used the gated kernels).
-    pub fn entries(&self, units: usize) -> Option<impl Iterator<Item = (usize, usize)> + '_> {
-        (self.start.len() == units + 1).then(|| {
-            self.example
-                .iter()
-                .zip(&self.expert)
-                .map(|(&b, &i)| (b as usize, i as usize))
-        })
-    }
-
-    /// The examples routed to unit `i` and their values (empty for an unused unit).
-    pub(crate) fn unit(&self, i: usize) -> (&[u32], &[f32]) {
-        let (s, e) = (self.start[i], self.start[i + 1]);
-        (&self.example[s..e], &self.gate[s..e])
-    }
-
-    /// Number of units the routes cover (0 when cleared).
-    pub(crate) fn units(&self) -> usize {
-        self.start.len().saturating_sub(1)
-    }
-
-    /// Number of non-zero gates.
-    pub fn active(&self) -> usize {
-        self.example.len()
-    }
-
-    /// Number of experts at least one example uses.
-    pub fn experts_used(&self) -> usize {
-        self.start.windows(2).filter(|w| w[1] > w[0]).count()
-    }
-}
-
-/// Bit b set where `values[b] ≠ 0` (NaN counts as non-zero), for up to 64 values: on x86-64
-/// four values per SSE2 compare and mask extraction (SSE2 is part of every x86-64 CPU).
-#[inline]
-fn nonzero_mask(values: &[f32]) -> u64 {
-    debug_assert!(values.len() <= 64);
-    let mut mask = 0u64;
-    let mut done = 0;
-    #[cfg(target_arch = "x86_64")]
-    for four in values.chunks_exact(4) {
-        use std::arch::x86_64::{_mm_cmpneq_ps, _mm_loadu_ps, _mm_movemask_ps, _mm_setzero_ps};
-        // SAFETY: `four` holds 4 floats; SSE2 is baseline on x86-64.
-        let m = unsafe {
-            _mm_movemask_ps(_mm_cmpneq_ps(_mm_loadu_ps(four.as_ptr()), _mm_setzero_ps()))
-        };
-        mask |= u64::from(m as u32) << done;
-        done += 4;
-    }
-    for (b, &v) in values[done..].iter().enumerate() {
-        mask |= u64::from(v != 0.0) << (done + b);
-    }
-    mask
 }
 
 /// Why the gated kernels cannot run on some buffers (the caller then uses the dense path).
@@ -356,11 +195,9 @@ pub(crate) fn forward(net: &GatedNet, x: ArrayView2<f32>, acts: &mut Activations
     }
 
     // Expert by expert over its routed examples: H (from the products above, or read from the
-    // dense H), c = H h, and logits_b += c Wₒ[i, :] with Wₒ[i, :] loaded once per expert.
+    // dense H) and c = H h, then logits_b += c Wₒ[i, :] with Wₒ[i, :] loaded once per expert.
     acts.conditional.fill(0.0);
     acts.logits.assign(&net.output.b);
-    let logits = acts.logits.as_slice_mut().expect("checked");
-    let wo = net.output.w.as_slice().expect("checked");
     let experts_at = Offsets::of(&acts.experts);
     let conditional_at = Offsets::of(&acts.conditional);
     let experts = acts.experts.as_slice_memory_order_mut().expect("checked");
@@ -369,9 +206,7 @@ pub(crate) fn forward(net: &GatedNet, x: ArrayView2<f32>, acts: &mut Activations
         .as_slice_memory_order_mut()
         .expect("checked");
     for i in 0..net.units() {
-        let (s, e) = (routes.start[i], routes.start[i + 1]);
-        let wo_i = &wo[i * classes..(i + 1) * classes];
-        for k in s..e {
+        for k in routes.start[i]..routes.start[i + 1] {
             let b = routes.example[k] as usize;
             let h = if everywhere {
                 experts[experts_at.at(b, i)]
@@ -381,13 +216,15 @@ pub(crate) fn forward(net: &GatedNet, x: ArrayView2<f32>, acts: &mut Activations
                 h
             };
             acts.route_experts[k] = h;
-            let c = h * routes.gate[k];
-            conditional[conditional_at.at(b, i)] = c;
-            for (o, &w) in logits[b * classes..(b + 1) * classes].iter_mut().zip(wo_i) {
-                *o += c * w;
-            }
+            conditional[conditional_at.at(b, i)] = h * routes.gate[k];
         }
     }
+    routed_output::add_to_logits(
+        routes.entries_of(&acts.route_experts),
+        net.output.w.as_slice().expect("checked"),
+        classes,
+        acts.logits.as_slice_mut().expect("checked"),
+    );
     true
 }
 
@@ -430,6 +267,8 @@ pub(crate) fn backward(
         || grads.experts.w.t().as_slice().is_none()
         || grads.output.w.as_slice().is_none()
         || grads.dlogits.as_slice().is_none()
+        || grads.dgates.as_slice_memory_order().is_none()
+        || grads.dgates.strides().iter().any(|&s| s < 0)
         || acts.routes.start.len() != net.units() + 1
         || (acts.plan.order == SparseOrder::ByExample
             && acts.routes.by_example_start.len() != labels.len() + 1)
@@ -460,29 +299,32 @@ pub(crate) fn backward(
         GateGradient::Skip => {}
     }
 
+    // ∂L/∂Wₒ and, unless the dense ∂L/∂c above has it, ∂L/∂c of every routed entry (kept in
+    // route_dexperts until it becomes ∂L/∂H below).
     let entries = routes.active();
     grads.route_dexperts.clear();
     grads.route_dexperts.resize(entries, 0.0);
-    let dlogits = grads.dlogits.as_slice().expect("checked");
-    let wo = net.output.w.as_slice().expect("checked");
-    let gwo = grads.output.w.as_slice_mut().expect("checked");
-    gwo.fill(0.0);
+    let everywhere = plan.gate_gradient == GateGradient::Everywhere;
+    routed_output::backward(
+        routes.entries_of(&acts.route_experts),
+        net.output.w.as_slice().expect("checked"),
+        classes,
+        grads.dlogits.as_slice().expect("checked"),
+        grads.output.w.as_slice_mut().expect("checked"),
+        (!everywhere).then_some(&mut grads.route_dexperts[..]),
+    );
+    let dgates_at = Offsets::of(&grads.dgates);
+    let dgates = grads.dgates.as_slice_memory_order_mut().expect("checked");
     for k in 0..entries {
         let (b, i) = (routes.example[k] as usize, routes.expert[k] as usize);
         let (hv, g) = (acts.route_experts[k], routes.gate[k]);
-        let dl = &dlogits[b * classes..(b + 1) * classes];
-        let c = hv * g;
-        for (o, &v) in gwo[i * classes..(i + 1) * classes].iter_mut().zip(dl) {
-            *o += c * v;
-        }
-        let dc = if plan.gate_gradient == GateGradient::Everywhere {
+        let dc = if everywhere {
             grads.dconditional[[b, i]]
         } else {
-            let wi = &wo[i * classes..(i + 1) * classes];
-            wi.iter().zip(dl).map(|(w, v)| w * v).sum::<f32>()
+            grads.route_dexperts[k]
         };
         if plan.gate_gradient == GateGradient::WhereOn {
-            grads.dgates[[b, i]] = dc * hv;
+            dgates[dgates_at.at(b, i)] = dc * hv;
         }
         grads.route_dexperts[k] = dc * g * act.derivative_from_output(hv);
     }
@@ -597,61 +439,4 @@ pub fn sparse_main_macs(active: u64, inputs: u64, classes: u64) -> u64 {
 /// Multiply-adds of the dense main path for `batch` examples and `units` experts.
 pub fn dense_main_macs(batch: u64, units: u64, inputs: u64, classes: u64) -> u64 {
     batch * units * (2 * inputs + 3 * classes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray::array;
-
-    #[test]
-    fn routes_list_every_non_zero_gate_in_order_for_any_batch_and_layout() {
-        use ndarray::{Array2, ShapeBuilder};
-        // Batches across the 4-value and 64-value word boundaries; NaN counts as on, -0 as off.
-        for batch in [1usize, 3, 4, 31, 64, 65, 130] {
-            let units = 7;
-            let value = |b: usize, i: usize| match (b * 7 + i * 13) % 5 {
-                0 => 1.5,
-                1 => f32::NAN,
-                2 => -0.0,
-                _ => 0.0,
-            };
-            let expected: Vec<(usize, usize)> = (0..units)
-                .flat_map(|i| (0..batch).map(move |b| (b, i)))
-                .filter(|&(b, i)| value(b, i) != 0.0)
-                .collect();
-            for column_major in [false, true] {
-                let h =
-                    Array2::from_shape_fn((batch, units).set_f(column_major), |(b, i)| value(b, i));
-                let mut r = ExpertRoutes::with_capacity(batch, units);
-                r.build(h.view());
-                let got: Vec<(usize, usize)> = r.entries(units).expect("built").collect();
-                assert_eq!(got, expected, "batch {batch}, column-major {column_major}");
-                assert_eq!(r.active(), expected.len());
-                for (k, &(b, i)) in expected.iter().enumerate() {
-                    assert_eq!(r.gate[k].to_bits(), h[[b, i]].to_bits());
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn routes_index_both_ways() {
-        let h = array![[0.0f32, 1.0, 0.5], [0.0, 0.0, 2.0], [3.0, 0.0, 0.0]];
-        let mut r = ExpertRoutes::with_capacity(3, 3);
-        r.build(h.view());
-        assert_eq!(r.start, vec![0, 1, 2, 4]);
-        assert_eq!(r.example, vec![2, 0, 0, 1]);
-        assert_eq!(r.gate, vec![3.0, 1.0, 0.5, 2.0]);
-        assert_eq!(r.active(), 4);
-        assert_eq!(r.experts_used(), 3);
-        r.build_by_example(3);
-        assert_eq!(r.by_example_start, vec![0, 2, 3, 4]);
-        let experts: Vec<u32> = r
-            .by_example_entry
-            .iter()
-            .map(|&k| r.expert[k as usize])
-            .collect();
-        assert_eq!(experts, vec![1, 2, 2, 0]);
-    }
 }

@@ -3,8 +3,9 @@
 use ndarray::{Array1, Array2, ArrayView2, ShapeBuilder, Zip};
 use serde::{Deserialize, Serialize};
 
-use super::conditional::{self, ExpertRoutes, GateGradient, MainPlan};
+use super::conditional::{self, GateGradient, MainPlan};
 use super::gate_layer::GateLayerScratch;
+use super::routes::ExpertRoutes;
 use crate::estimators::GateSample;
 use crate::nn::{Activation, Dense, DenseGrad, SoftmaxCrossEntropy};
 use crate::seed::Rng;

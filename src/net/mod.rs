@@ -11,9 +11,12 @@
 pub mod conditional;
 pub mod gate_layer;
 pub mod gated;
+mod routed_output;
+pub mod routes;
 pub mod sparsity;
 
-pub use conditional::{ExpertRoutes, GateGradient, MainPlan, SPARSE_CROSSOVER, SparseOrder};
+pub use conditional::{GateGradient, MainPlan, SPARSE_CROSSOVER, SparseOrder};
 pub use gate_layer::GaterStep;
 pub use gated::{Activations, FusedStep, GatedNet, Gradients, NetConfig};
+pub use routes::ExpertRoutes;
 pub use sparsity::{AdaptiveL1, firing_rate_penalty, firing_rate_penalty_into};
