@@ -59,8 +59,12 @@ fn quick_bench_prints_one_parsable_json_record() {
         (0.03..0.25).contains(&rate),
         "straight-through firing {rate}"
     );
+    // A gate that fires uses its expert: the used fraction lies between the firing rate and 1.
+    let used = straight["experts_used"].as_f64().unwrap();
+    assert!(rate <= used && used <= 1.0, "straight-through: {used} used");
     let dense = lanes.iter().find(|l| l["lane"] == "dense").unwrap();
     assert_eq!(dense["firing_rate"].as_f64().unwrap(), 1.0);
+    assert_eq!(dense["experts_used"].as_f64().unwrap(), 1.0);
     assert_eq!(dense["main_path"], "dense");
     assert!(v["kernel"]["layer_gflops"].as_f64().unwrap() > 0.0);
 }

@@ -31,6 +31,11 @@ pub struct LaneResult {
     pub gate_bias_shift: f32,
     /// Mean fraction of gates exactly non-zero over the timed steps.
     pub firing_rate: f32,
+    /// Mean fraction of the experts at least one example of the minibatch fired over the
+    /// timed steps (1 for steps on the dense path): the gated kernels stream the weights of
+    /// each of them, so at equal firing rates the lane whose gates concentrate on fewer
+    /// experts moves less memory.
+    pub experts_used: f32,
     /// Which main path the engine used: "gated", "gated, every expert forward", "dense" or a
     /// mix.
     pub main_path: String,
@@ -137,6 +142,7 @@ pub fn measure(
     let shift = Calibration::new(&net, batches[0].0.view(), seed)
         .shift_for(&settings, settings.sparsity_target);
     net.gater_gates.b.mapv_inplace(|b| b + shift);
+    let units = net.units();
     let lane_rng = rng_for(seed, &format!("lane/{}", spec.name));
     let mut engine = Lane::new(net.clone(), settings, lane_rng.clone());
     let mut dense = Lane::new(net, settings, lane_rng);
@@ -168,6 +174,9 @@ pub fn measure(
     let n = timed.len() as f64;
     let firing_rate = (timed.iter().map(|s| s.firing_rate as f64).sum::<f64>() / n) as f32;
     let gated_steps = (timed.iter().filter(|s| s.gated_kernels).count() as f64 / n) as f32;
+    let units = units.max(1) as f64;
+    let experts_used =
+        (timed.iter().map(|s| s.experts_used as f64).sum::<f64>() / (n * units)) as f32;
     let dense_macs: f64 = timed
         .iter()
         .map(|s| (s.dense_main_macs + s.gater_macs) as f64)
@@ -196,6 +205,7 @@ pub fn measure(
         estimator,
         gate_bias_shift: shift,
         firing_rate,
+        experts_used,
         main_path,
         gated_steps,
         seconds_per_step: engine_s,
