@@ -23,7 +23,6 @@ use ndarray::{Array2, ArrayView2, Zip};
 use rand::RngCore;
 
 use crate::nn::math::horner;
-use crate::nn::simd::{SimdLevel, simd_level};
 
 /// Random words per block: each gives two samples.
 const WORDS: usize = 64;
@@ -129,31 +128,13 @@ pub fn gates_with_noise<R: RngCore + ?Sized>(
     }
 }
 
+crate::nn::simd::vectorised!(transform, transform_avx512, transform_avx2, transform_body, (
+    words: &[u64; WORDS],
+    out: &mut [f32; 2 * WORDS]
+));
+
 /// Box–Muller on a block: `out[k]` = r_k cos θ_k and `out[WORDS + k]` = r_k sin θ_k for the
 /// k-th word.
-fn transform(words: &[u64; WORDS], out: &mut [f32; 2 * WORDS]) {
-    match simd_level() {
-        // SAFETY: the CPU supports the instruction set the variant was compiled for.
-        #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx512 => unsafe { transform_avx512(words, out) },
-        #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2 => unsafe { transform_avx2(words, out) },
-        _ => transform_body(words, out),
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn transform_avx512(words: &[u64; WORDS], out: &mut [f32; 2 * WORDS]) {
-    transform_body(words, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn transform_avx2(words: &[u64; WORDS], out: &mut [f32; 2 * WORDS]) {
-    transform_body(words, out);
-}
-
 #[inline(always)]
 fn transform_body(words: &[u64; WORDS], out: &mut [f32; 2 * WORDS]) {
     let (cosines, sines) = out.split_at_mut(WORDS);

@@ -4,12 +4,11 @@
 //! p = σ(a + n) (n optional Beta noise), b ~ Bernoulli(√p), h = b·√p, so E[h] = p and
 //! P(h > 0) = √p. Backprop treats b as a constant: ∂h/∂a = b · d√p/da = b · √p (1 − p) / 2.
 
-use ndarray::{ArrayView2, Zip};
-use rand::Rng as _;
+use ndarray::{Array2, ArrayView2};
+use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
 use super::gamma::MarsagliaTsang;
-use super::gaussian::NormalStream;
 use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
 use crate::nn::math::{sigmoid, sigmoids_into};
 use crate::seed::Rng;
@@ -83,6 +82,69 @@ impl StochasticTimesSmooth {
     }
 }
 
+/// Gates per chunk of [`StochasticTimesSmooth::sample_slices`].
+const CHUNK: usize = 256;
+
+impl StochasticTimesSmooth {
+    /// Beta(α, β) noise n = X / (X + Y) into `out`: first every X ~ Gamma(α, 1) of the chunk,
+    /// then every Y ~ Gamma(β, 1) (into `scratch`, at least as long as `out`). Zero without
+    /// noise.
+    fn beta_noise_into(&self, rng: &mut Rng, out: &mut [f32], scratch: &mut [f32]) {
+        let Some((ga, gb)) = self.beta else {
+            out.fill(0.0);
+            return;
+        };
+        let y = &mut scratch[..out.len()];
+        ga.fill(rng, out);
+        gb.fill(rng, y);
+        for (n, &y) in out.iter_mut().zip(y.iter()) {
+            *n = *n / (*n + y);
+        }
+    }
+
+    /// [`GateEstimator::sample`] on slices of one layout, gate k from `a[k]`, in chunks of
+    /// [`CHUNK`] gates: the chunk's noise, p = σ(a + n), then b = 1[u < √p] (or 1[u < p]) with
+    /// u = (k + ½)·2⁻²⁴ from 24 random bits (bits 8–31 of word j for gate j of the first half
+    /// of the chunk, bits 40–63 for gate j of the second half), h = b√p and
+    /// ∂h/∂a = b·√p(1 − p)/2. b is arithmetic, not a branch: whether a gate fires is a coin flip
+    /// the branch predictor cannot learn. h is +0 wherever b = 0.
+    fn sample_slices(&self, a: &[f32], rng: &mut Rng, h: &mut [f32], local: &mut [f32]) {
+        const TWO_POW_MINUS_24: f32 = 1.0 / 16_777_216.0;
+        let mut noise = [0.0f32; CHUNK];
+        let mut p = [0.0f32; CHUNK];
+        let mut words = [0u64; CHUNK / 2];
+        let mut uniforms = [0.0f32; CHUNK];
+        let sqrt_p = self.bernoulli == StsBernoulli::SqrtP;
+        for ((a, h), local) in a
+            .chunks(CHUNK)
+            .zip(h.chunks_mut(CHUNK))
+            .zip(local.chunks_mut(CHUNK))
+        {
+            let n = a.len();
+            let (noise, p) = (&mut noise[..n], &mut p[..n]);
+            self.beta_noise_into(rng, noise, p);
+            for (n, &a) in noise.iter_mut().zip(a) {
+                *n += a;
+            }
+            sigmoids_into(noise, 0.0, p);
+            words.iter_mut().for_each(|w| *w = rng.next_u64());
+            let (u_low, u_high) = uniforms.split_at_mut(CHUNK / 2);
+            for ((&word, low), high) in words.iter().zip(u_low).zip(u_high) {
+                let bits = |shift: u32| ((word >> shift) & 0x00ff_ffff) as i32 as f32;
+                *low = (bits(8) + 0.5) * TWO_POW_MINUS_24;
+                *high = (bits(40) + 0.5) * TWO_POW_MINUS_24;
+            }
+            for (((&p, &u), h), local) in p.iter().zip(&uniforms).zip(h).zip(local) {
+                let sp = p.sqrt();
+                let fire = if sqrt_p { sp } else { p };
+                let b = if u < fire { 1.0f32 } else { 0.0 };
+                *h = b * sp;
+                *local = b * (sp * (1.0 - p) * 0.5);
+            }
+        }
+    }
+}
+
 impl GateEstimator for StochasticTimesSmooth {
     fn family(&self) -> Family {
         Family::StochasticTimesSmooth
@@ -100,32 +162,35 @@ impl GateEstimator for StochasticTimesSmooth {
     }
 
     /// h = b√p with p = σ(a + n); aux = ∂h/∂a = b·√p(1 − p)/2.
+    ///
+    /// When `a`, h and aux share one contiguous layout (the lanes' buffers do), the gates are
+    /// visited in memory order, 256 at a time: the Beta noise of the chunk in bulk, then σ,
+    /// √p and the Bernoulli draw in loops that vectorise. Otherwise the same is done on
+    /// row-major copies.
     fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
-        let variant = self.bernoulli;
-        let mut normals = NormalStream::new(rng);
-        Zip::from(&mut out.h)
-            .and(&mut out.aux)
-            .and(a)
-            .for_each(|h, local, &x| {
-                let n = self.beta.map_or(0.0, |(ga, gb)| {
-                    let x = ga.sample(&mut normals);
-                    x / (x + gb.sample(&mut normals))
-                });
-                let p = sigmoid(x + n);
-                let sp = p.sqrt();
-                let fire_prob = match variant {
-                    StsBernoulli::SqrtP => sp,
-                    StsBernoulli::P => p,
-                };
-                // Arithmetic, not a branch: b is a coin flip the branch predictor cannot learn,
-                // and a mispredicted branch here costs more than all the arithmetic. h is +0
-                // wherever b = 0 (NaN only for a NaN pre-activation, whose loss is NaN too).
-                let b = f32::from(normals.rng().random::<f32>() < fire_prob);
-                *h = b * sp;
-                *local = b * (sp * (1.0 - p) * 0.5);
-            });
+        let same_layout = a.strides() == out.h.strides() && a.strides() == out.aux.strides();
+        if same_layout
+            && let (Some(a), Some(h), Some(local)) = (
+                a.as_slice_memory_order(),
+                out.h.as_slice_memory_order_mut(),
+                out.aux.as_slice_memory_order_mut(),
+            )
+        {
+            self.sample_slices(a, rng, h, local);
+        } else {
+            let a = a.as_standard_layout();
+            let mut h = Array2::zeros(a.raw_dim());
+            let mut local = Array2::zeros(a.raw_dim());
+            self.sample_slices(
+                a.as_slice().expect("standard layout"),
+                rng,
+                h.as_slice_mut().expect("standard layout"),
+                local.as_slice_mut().expect("standard layout"),
+            );
+            out.h.assign(&h);
+            out.aux.assign(&local);
+        }
     }
-
     /// ∂h/∂a = b·√p(1 − p)/2 is 0 wherever b = 0, i.e. wherever h = 0.
     fn needs_gate_gradient_when_off(&self) -> bool {
         false
@@ -173,6 +238,38 @@ mod tests {
     use super::*;
     use crate::seed::rng_for;
 
+    /// Buffers of different layouts go through row-major copies: the gates are those of the
+    /// slice path on row-major buffers, gate for gate, and the random stream ends in the same
+    /// state.
+    #[test]
+    fn any_layout_gives_the_gates_of_the_row_major_slices() {
+        use ndarray::ShapeBuilder;
+        let noise = BetaNoise {
+            mode: 0.1,
+            beta: 40.0,
+        };
+        let sts = StochasticTimesSmooth::new(StsBernoulli::SqrtP, Some(noise));
+        let (batch, units) = (7, 300);
+        let a = Array2::from_shape_fn((batch, units), |(b, i)| {
+            ((b * 31 + i * 7) % 23) as f32 / 4.0 - 3.0
+        });
+        let mut rows = GateSample::zeros(batch, units);
+        let mut rng = rng_for(3, "sts/layout");
+        sts.sample(a.view(), &mut rng, &mut rows);
+        let after_rows = rng.next_u64();
+        let mut mixed = GateSample {
+            h: Array2::zeros((batch, units).f()),
+            aux: Array2::zeros((batch, units).f()),
+        };
+        let mut rng = rng_for(3, "sts/layout");
+        sts.sample(a.view(), &mut rng, &mut mixed);
+        assert_eq!(rng.next_u64(), after_rows);
+        assert_eq!(rows.h, mixed.h);
+        assert_eq!(rows.aux, mixed.aux);
+        let firing = rows.h.iter().filter(|&&h| h > 0.0).count();
+        assert!(firing > 0 && firing < batch * units);
+    }
+
     /// The noise drawn as X / (X + Y) from two Gamma draws has the Beta(α, β) mean and
     /// variance: sample moments within 4 standard errors (fixed seed, 200,000 draws).
     #[test]
@@ -182,19 +279,17 @@ mod tests {
             beta: 40.0,
         };
         let sts = StochasticTimesSmooth::new(StsBernoulli::SqrtP, Some(noise));
-        let (ga, gb) = sts.beta.expect("valid parameters");
         let (a, b) = (noise.alpha() as f64, noise.beta as f64);
         let mean = a / (a + b);
         let variance = a * b / ((a + b).powi(2) * (a + b + 1.0));
         let n = 200_000;
         let mut rng = rng_for(11, "beta-noise");
-        let mut normals = NormalStream::new(&mut rng);
-        let draws: Vec<f64> = (0..n)
-            .map(|_| {
-                let x = ga.sample(&mut normals);
-                (x / (x + gb.sample(&mut normals))) as f64
-            })
-            .collect();
+        let (mut noise, mut scratch) = (vec![0.0f32; n], vec![0.0f32; n]);
+        // In chunks, as the sampler draws it.
+        for (noise, scratch) in noise.chunks_mut(CHUNK).zip(scratch.chunks_mut(CHUNK)) {
+            sts.beta_noise_into(&mut rng, noise, scratch);
+        }
+        let draws: Vec<f64> = noise.iter().map(|&d| f64::from(d)).collect();
         let m = draws.iter().sum::<f64>() / n as f64;
         let v = draws.iter().map(|d| (d - m).powi(2)).sum::<f64>() / (n - 1) as f64;
         // SE of the mean √(σ²/n); of the variance √((μ₄ − σ⁴)/n) with the sample's μ₄.

@@ -140,6 +140,38 @@ fn axpys_body<const R: usize>(out: &mut [f32], coef: [f32; R], xs: &[&[f32]; R],
     }
 }
 
+/// Defines `$name`, which runs `$body` compiled for the widest instruction set of the CPU:
+/// `$avx512` (AVX-512F), `$avx2` (AVX2) or the baseline. For bodies written as plain loops
+/// that the compiler vectorises; without fused multiply-adds in the body, every variant
+/// performs the same IEEE operations and gives the same bits.
+macro_rules! vectorised {
+    ($name:ident, $avx512:ident, $avx2:ident, $body:ident, ($($arg:ident: $ty:ty),*)) => {
+        fn $name($($arg: $ty),*) {
+            match $crate::nn::simd::simd_level() {
+                // SAFETY: the CPU supports the instruction set the variant was compiled for.
+                #[cfg(target_arch = "x86_64")]
+                $crate::nn::simd::SimdLevel::Avx512 => unsafe { $avx512($($arg),*) },
+                #[cfg(target_arch = "x86_64")]
+                $crate::nn::simd::SimdLevel::Avx2 => unsafe { $avx2($($arg),*) },
+                _ => $body($($arg),*),
+            }
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f")]
+        fn $avx512($($arg: $ty),*) {
+            $body($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        fn $avx2($($arg: $ty),*) {
+            $body($($arg),*)
+        }
+    };
+}
+pub(crate) use vectorised;
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     //! The kernels with explicit 512-bit and 256-bit intrinsics: one accumulator register (or
