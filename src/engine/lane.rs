@@ -345,10 +345,7 @@ impl Lane {
             };
             net.step_experts(x, &self.acts, &mut self.grads, step);
         } else {
-            o_ex.step(&mut net.experts, &self.grads.experts, main);
-            if let Some(c) = max_norm {
-                net.experts.clip_incoming_norms(c);
-            }
+            o_ex.step_clipped(&mut net.experts, &self.grads.experts, main, max_norm);
         }
         o_out.step(&mut net.output, &self.grads.output, main);
         let mut gater_step = None;
@@ -360,12 +357,18 @@ impl Lane {
             };
             gater_step = Some(net.step_gater(x, &self.acts, &mut self.grads, step));
         } else if gated {
-            o_gh.step(&mut net.gater_hidden, &self.grads.gater_hidden, gater);
-            o_gg.step(&mut net.gater_gates, &self.grads.gater_gates, gater);
-            if let Some(c) = max_norm {
-                net.gater_hidden.clip_incoming_norms(c);
-                net.gater_gates.clip_incoming_norms(c);
-            }
+            o_gh.step_clipped(
+                &mut net.gater_hidden,
+                &self.grads.gater_hidden,
+                gater,
+                max_norm,
+            );
+            o_gg.step_clipped(
+                &mut net.gater_gates,
+                &self.grads.gater_gates,
+                gater,
+                max_norm,
+            );
         }
         self.columns_clipped = true;
         if let Some(c) = max_norm {
