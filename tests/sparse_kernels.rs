@@ -404,3 +404,52 @@ fn sparse_gater_step_matches_the_dense_step_and_plain_sgd() {
         }
     }
 }
+
+/// The gated kernels' momentum step of the experts, each column's gradient used as it is
+/// formed, gives the bits of the gradient written out and then stepped with
+/// `Sgd::step_clipped`, over several steps (so the velocity matters), for gates firing at 10%
+/// (an unused expert's velocity still decays) and with a max norm that clips some columns.
+#[test]
+fn fused_momentum_step_of_the_experts_matches_the_written_gradient() {
+    use gradrace::nn::{Sgd, SgdSettings};
+    let (x, y) = inputs(31);
+    let base = net(Activation::Linear, 32);
+    let settings = SgdSettings {
+        learning_rate: 0.7,
+        momentum: 0.5,
+    };
+    let plan = |defer| MainPlan {
+        sparse: true,
+        gate_gradient: GateGradient::WhereOn,
+        order: SparseOrder::ByExpert,
+        defer_expert_gradient: defer,
+    };
+    let (mut fused, mut written) = (base.clone(), base.clone());
+    let (mut fused_opt, mut written_opt) = (Sgd::new(&base.experts), Sgd::new(&base.experts));
+    for step in 0..4 {
+        let h = gates(0.1, 33 + step);
+        let (_, acts, mut grads) = run(&fused, &x, &y, &h, plan(true));
+        fused.momentum_step_experts(
+            x.view(),
+            &acts,
+            &mut grads,
+            &mut fused_opt,
+            settings,
+            Some(0.8),
+        );
+        let (_, _, grads) = run(&written, &x, &y, &h, plan(false));
+        written_opt.step_clipped(&mut written.experts, &grads.experts, settings, Some(0.8));
+    }
+    let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&fused.experts.w), bits(&written.experts.w));
+    assert_eq!(fused.experts.b, written.experts.b);
+    assert_eq!(fused_opt.velocity, written_opt.velocity);
+    let clipped = fused
+        .experts
+        .w
+        .columns()
+        .into_iter()
+        .filter(|c| (c.iter().map(|v| v * v).sum::<f32>().sqrt() - 0.8).abs() < 1e-4)
+        .count();
+    assert!(clipped > 0, "the max norm acted on some column");
+}

@@ -231,8 +231,9 @@ impl Lane {
                 MainPathChoice::Sparse => true,
             };
         acts.plan = MainPlan {
-            // Without momentum the experts' SGD step is applied straight from ∂L/∂H.
-            defer_expert_gradient: self.settings.momentum == 0.0,
+            // Without momentum the experts' SGD step is applied straight from ∂L/∂H; with
+            // momentum, the gated kernels form each column's gradient as they apply it.
+            defer_expert_gradient: self.settings.momentum == 0.0 || sparse,
             ..MainPlan::for_estimator(self.estimator.as_ref(), sparse)
         };
         let cross_entropy = net.forward_main(x, labels, acts);
@@ -337,7 +338,9 @@ impl Lane {
         let [o_gh, o_gg, o_ex, o_out] = &mut self.optimisers;
         let net = &mut self.net;
         let max_norm = self.settings.max_norm;
-        if self.acts.plan.defer_expert_gradient {
+        if self.acts.plan.defer_expert_gradient && main.momentum != 0.0 {
+            net.momentum_step_experts(x, &self.acts, &mut self.grads, o_ex, main, max_norm);
+        } else if self.acts.plan.defer_expert_gradient {
             let step = FusedStep {
                 learning_rate: main.learning_rate,
                 max_norm,

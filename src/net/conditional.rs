@@ -28,7 +28,8 @@ use ndarray::{ArrayView2, Zip};
 use super::gated::{Activations, GatedNet, Gradients};
 use super::routed_output;
 use crate::estimators::GateEstimator;
-use crate::nn::dense::clip_norm;
+use crate::nn::dense::{DenseGrad, clip_norm};
+use crate::nn::optim::{SgdSettings, momentum_update};
 use crate::nn::simd::{dots, dots_with, weighted_sum};
 
 /// Gate firing rate up to which the lanes use the gated kernels (above it, the dense products
@@ -277,7 +278,6 @@ pub(crate) fn backward(
     }
     let plan = acts.plan;
     let routes = &acts.routes;
-    let d = net.input_dim();
     let classes = net.classes();
     let act = net.expert_activation;
     let batch = labels.len();
@@ -329,9 +329,22 @@ pub(crate) fn backward(
         grads.route_dexperts[k] = dc * g * act.derivative_from_output(hv);
     }
 
-    if plan.defer_expert_gradient {
-        return true;
+    if !plan.defer_expert_gradient {
+        expert_gradient(net, x, acts, grads);
     }
+    true
+}
+
+/// ∂L/∂Wₑ and ∂L/∂bₑ into `grads.experts` from the routed ∂L/∂H (zeros for experts no example
+/// uses), after [`backward`] ran on the same `acts` and accepted the layouts.
+pub(crate) fn expert_gradient(
+    net: &GatedNet,
+    x: ArrayView2<f32>,
+    acts: &Activations,
+    grads: &mut Gradients,
+) {
+    let (routes, plan) = (&acts.routes, acts.plan);
+    let (d, batch) = (net.input_dim(), x.nrows());
     let xs = x.as_slice().expect("checked");
     let row = |b: u32| &xs[b as usize * d..(b as usize + 1) * d];
     // Column-major (checked above): the memory order is expert by expert.
@@ -379,7 +392,6 @@ pub(crate) fn backward(
             }
         }
     }
-    true
 }
 
 /// The SGD step of the experts from the routed ∂L/∂H (see [`GatedNet::step_experts`]): for
@@ -424,6 +436,59 @@ pub(crate) fn step_experts(
         net.experts.b[i] += coef[s..e].iter().sum::<f32>();
         if let Some(c) = max_norm {
             clip_norm(col, c);
+        }
+    }
+    true
+}
+
+/// The momentum SGD step of the experts from the routed ∂L/∂H, each column's gradient formed
+/// in a scratch column (in cache) and used at once, so that ∂L/∂Wₑ is never written to memory:
+/// for every expert i, g = Σ_b ∂L/∂H_bi x_b (0 for an expert no example uses, whose velocity
+/// still decays), v ← μ v − η g and w ← w + v, then the max-norm constraint on the column; the
+/// biases likewise. The same operations as [`expert_gradient`] followed by
+/// [`Sgd::step_clipped`](crate::nn::Sgd::step_clipped). Returns false, touching nothing, when
+/// the layouts do not suit the kernels.
+pub(crate) fn momentum_step_experts(
+    net: &mut GatedNet,
+    x: ArrayView2<f32>,
+    acts: &Activations,
+    grads: &mut Gradients,
+    velocity: &mut DenseGrad,
+    settings: SgdSettings,
+    max_norm: Option<f32>,
+) -> bool {
+    let routes = &acts.routes;
+    let d = net.input_dim();
+    if !net.experts.is_column_major()
+        || !velocity.w.t().is_standard_layout()
+        || velocity.w.dim() != net.experts.w.dim()
+        || velocity.b.len() != net.units()
+        || x.as_slice().is_none()
+        || d == 0
+        || routes.start.len() != net.units() + 1
+        || grads.route_dexperts.len() != routes.active()
+    {
+        return false;
+    }
+    let (eta, mu) = (settings.learning_rate, settings.momentum);
+    let xs = x.as_slice().expect("checked");
+    let row = |b: u32| &xs[b as usize * d..(b as usize + 1) * d];
+    let dh = &grads.route_dexperts;
+    let g = &mut grads.expert_column;
+    g.resize(d, 0.0);
+    let w = net.experts.w.as_slice_memory_order_mut().expect("checked");
+    let v = velocity.w.as_slice_memory_order_mut().expect("checked");
+    for (i, (w, v)) in w.chunks_exact_mut(d).zip(v.chunks_exact_mut(d)).enumerate() {
+        let (s, e) = (routes.start[i], routes.start[i + 1]);
+        let ex = &routes.example[s..e];
+        weighted_sum(g, e - s, &dh[s..e], |k| row(ex[k]), false);
+        for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g.iter()) {
+            momentum_update(w, v, g, eta, mu);
+        }
+        let gb: f32 = dh[s..e].iter().sum();
+        momentum_update(&mut net.experts.b[i], &mut velocity.b[i], gb, eta, mu);
+        if let Some(c) = max_norm {
+            clip_norm(w, c);
         }
     }
     true

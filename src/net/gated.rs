@@ -7,7 +7,7 @@ use super::conditional::{self, GateGradient, MainPlan};
 use super::gate_layer::GateLayerScratch;
 use super::routes::ExpertRoutes;
 use crate::estimators::GateSample;
-use crate::nn::{Activation, Dense, DenseGrad, SoftmaxCrossEntropy};
+use crate::nn::{Activation, Dense, DenseGrad, Sgd, SgdSettings, SoftmaxCrossEntropy};
 use crate::seed::Rng;
 
 /// Sizes and non-linearities of the network.
@@ -124,6 +124,8 @@ pub struct Gradients {
     pub dgater_hidden: Array2<f32>,
     /// ∂L/∂H of the routed (example, expert) pairs, in route order (gated kernels).
     pub route_dexperts: Vec<f32>,
+    /// Scratch: one expert's weight gradient (the fused momentum step of the gated kernels).
+    pub expert_column: Vec<f32>,
     /// Scratch of the sparse gate-layer step ([`GatedNet::step_gater`]).
     pub gate_layer: GateLayerScratch,
     /// Whether [`GatedNet::step_gater`] may take its sparse form (false for the dense reference
@@ -238,6 +240,7 @@ impl GatedNet {
             dgate_pre: units(n),
             dgater_hidden: units(self.gater_hidden_units()),
             route_dexperts: Vec::with_capacity(batch * n),
+            expert_column: Vec::with_capacity(self.input_dim()),
             gate_layer: GateLayerScratch::with_capacity(batch, n, self.gater_hidden_units()),
             allow_sparse_gater: true,
         }
@@ -360,6 +363,42 @@ impl GatedNet {
         {
             self.experts.clip_incoming_norms(c);
         }
+    }
+
+    /// The momentum SGD step of the experts (with `optimiser`'s velocity) after
+    /// [`Self::backward_main`] ran with `acts.plan.defer_expert_gradient`, then the max-norm
+    /// constraint on every column. With the gated kernels each column's gradient is used as it
+    /// is formed and never written to memory; otherwise ∂L/∂Wₑ is computed into
+    /// `grads.experts` and [`Sgd::step_clipped`] applies it.
+    pub fn momentum_step_experts(
+        &mut self,
+        x: ArrayView2<f32>,
+        acts: &Activations,
+        grads: &mut Gradients,
+        optimiser: &mut Sgd,
+        settings: SgdSettings,
+        max_norm: Option<f32>,
+    ) {
+        let fused = acts.plan.sparse
+            && conditional::momentum_step_experts(
+                self,
+                x,
+                acts,
+                grads,
+                &mut optimiser.velocity,
+                settings,
+                max_norm,
+            );
+        if fused {
+            return;
+        }
+        if acts.plan.sparse && acts.routes.units() == self.units() {
+            conditional::expert_gradient(self, x, acts, grads);
+        } else {
+            self.experts
+                .param_grad_into(x, grads.dexperts.view(), 1.0, &mut grads.experts);
+        }
+        optimiser.step_clipped(&mut self.experts, &grads.experts, settings, max_norm);
     }
 
     /// Backward pass through the gater from ∂L/∂a in `grads.dgate_pre`:

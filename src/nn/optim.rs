@@ -112,7 +112,7 @@ impl Sgd {
 
 /// v ← μ v − η g, θ ← θ + v.
 #[inline(always)]
-fn momentum_update(theta: &mut f32, v: &mut f32, g: f32, eta: f32, mu: f32) {
+pub(crate) fn momentum_update(theta: &mut f32, v: &mut f32, g: f32, eta: f32, mu: f32) {
     *v = mu * *v - eta * g;
     *theta += *v;
 }
