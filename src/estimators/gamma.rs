@@ -3,7 +3,7 @@
 //! With d = α − 1/3 and c = 1/√(9d): draw x ~ N(0, 1) and u ~ U(0, 1), let v = (1 + c x)³;
 //! accept d·v when v > 0 and u < 1 − 0.0331 x⁴ (the squeeze) or ln u < x²/2 + d(1 − v + ln v);
 //! otherwise draw again. The squeeze decides about nine candidates in ten (it fails with
-//! probability E[min(1, 0.0331 x⁴)] ≈ 0.0331·E[x⁴] ≈ 0.1).
+//! probability E\[min(1, 0.0331 x⁴)\] ≈ 0.0331·E\[x⁴\] ≈ 0.1).
 //!
 //! rand_distr's `Gamma` runs the same method one f64 sample at a time, with a branch per test.
 //! Here a block of 128 candidates is drawn and squeezed at once in a loop the compiler

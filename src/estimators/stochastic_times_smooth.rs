@@ -54,8 +54,9 @@ pub struct StochasticTimesSmooth {
     /// Optional noise before the sigmoid.
     pub noise: Option<BetaNoise>,
     /// Gamma(α, 1) and Gamma(β, 1): n = X / (X + Y) with X, Y drawn from them is Beta(α, β).
-    /// Two Gamma draws (Marsaglia–Tsang: a normal, a uniform, no logarithm most of the time)
-    /// with block-drawn normals cost a fraction of one draw of `rand_distr`'s Beta sampler.
+    /// Drawn in blocks ([`MarsagliaTsang::fill`]: a normal and a uniform per candidate, a
+    /// logarithm for about one candidate in ten), the two Gamma draws cost a fraction of one
+    /// draw of `rand_distr`'s Beta sampler.
     beta: Option<(MarsagliaTsang, MarsagliaTsang)>,
 }
 
@@ -103,7 +104,7 @@ impl StochasticTimesSmooth {
     }
 
     /// [`GateEstimator::sample`] on slices of one layout, gate k from `a[k]`, in chunks of
-    /// [`CHUNK`] gates: the chunk's noise, p = σ(a + n), then b = 1[u < √p] (or 1[u < p]) with
+    /// [`CHUNK`] gates: the chunk's noise, p = σ(a + n), then b = 1\[u < √p\] (or 1\[u < p\]) with
     /// u = (k + ½)·2⁻²⁴ from 24 random bits (bits 8–31 of word j for gate j of the first half
     /// of the chunk, bits 40–63 for gate j of the second half), h = b√p and
     /// ∂h/∂a = b·√p(1 − p)/2. b is arithmetic, not a branch: whether a gate fires is a coin flip
