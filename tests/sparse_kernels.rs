@@ -453,3 +453,85 @@ fn fused_momentum_step_of_the_experts_matches_the_written_gradient() {
         .count();
     assert!(clipped > 0, "the max norm acted on some column");
 }
+
+/// The gater's fused momentum step (no gradient buffers: v ← μ v − η zᵀδ in one product)
+/// follows the written gradients stepped with `Sgd::step_clipped`, to f32 rounding, over
+/// several steps and with a max norm that clips some columns.
+#[test]
+fn fused_momentum_step_of_the_gater_matches_the_written_gradients() {
+    use gradrace::nn::{Sgd, SgdSettings};
+    let (x, _) = inputs(41);
+    let base = net(Activation::Linear, 42);
+    let settings = SgdSettings {
+        learning_rate: 0.3,
+        momentum: 0.5,
+    };
+    let (mut fused, mut written) = (base.clone(), base.clone());
+    let (mut fused_h, mut fused_g) = (Sgd::new(&base.gater_hidden), Sgd::new(&base.gater_gates));
+    let (mut written_h, mut written_g) = (fused_h.clone(), fused_g.clone());
+    for step in 0..3 {
+        // Any ∂L/∂a will do.
+        let delta = gates(0.3, 43 + step);
+        let mut acts = fused.activations(BATCH);
+        fused.forward_gater(x.view(), &mut acts);
+        let mut grads = fused.gradients(BATCH);
+        grads.dgate_pre.assign(&delta);
+        fused.momentum_step_gater(
+            x.view(),
+            &acts,
+            &mut grads,
+            &mut fused_h,
+            &mut fused_g,
+            settings,
+            Some(0.5),
+        );
+
+        let mut acts = written.activations(BATCH);
+        written.forward_gater(x.view(), &mut acts);
+        let mut grads = written.gradients(BATCH);
+        grads.dgate_pre.assign(&delta);
+        written.backward_gater(x.view(), &acts, &mut grads);
+        written_h.step_clipped(
+            &mut written.gater_hidden,
+            &grads.gater_hidden,
+            settings,
+            Some(0.5),
+        );
+        written_g.step_clipped(
+            &mut written.gater_gates,
+            &grads.gater_gates,
+            settings,
+            Some(0.5),
+        );
+    }
+    close(
+        fused.gater_gates.w.view(),
+        written.gater_gates.w.view(),
+        "W₂",
+    );
+    close(
+        fused.gater_hidden.w.view(),
+        written.gater_hidden.w.view(),
+        "W₁",
+    );
+    close(
+        one_row(&fused.gater_gates.b),
+        one_row(&written.gater_gates.b),
+        "b₂",
+    );
+    close(
+        one_row(&fused.gater_hidden.b),
+        one_row(&written.gater_hidden.b),
+        "b₁",
+    );
+    close(fused_g.velocity.w.view(), written_g.velocity.w.view(), "v₂");
+    close(fused_h.velocity.w.view(), written_h.velocity.w.view(), "v₁");
+    let clipped = fused
+        .gater_gates
+        .w
+        .columns()
+        .into_iter()
+        .filter(|c| (c.iter().map(|v| v * v).sum::<f32>().sqrt() - 0.5).abs() < 1e-4)
+        .count();
+    assert!(clipped > 0, "the max norm acted on some column");
+}

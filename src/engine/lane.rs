@@ -265,12 +265,8 @@ impl Lane {
                     &mut self.scratch,
                 );
             }
-            if fused_gater {
-                // The backward pass happens in the fused SGD step below.
-                grads.allow_sparse_gater = self.main_path != MainPathChoice::Dense;
-            } else {
-                net.backward_gater(x, acts, grads);
-            }
+            // The gater's backward pass happens in its fused SGD step (apply_updates).
+            grads.allow_sparse_gater = fused_gater && self.main_path != MainPathChoice::Dense;
             self.estimator.observe(&acts.gates, acts.loss.losses.view());
         }
 
@@ -360,18 +356,7 @@ impl Lane {
             };
             gater_step = Some(net.step_gater(x, &self.acts, &mut self.grads, step));
         } else if gated {
-            o_gh.step_clipped(
-                &mut net.gater_hidden,
-                &self.grads.gater_hidden,
-                gater,
-                max_norm,
-            );
-            o_gg.step_clipped(
-                &mut net.gater_gates,
-                &self.grads.gater_gates,
-                gater,
-                max_norm,
-            );
+            net.momentum_step_gater(x, &self.acts, &mut self.grads, o_gh, o_gg, gater, max_norm);
         }
         self.columns_clipped = true;
         if let Some(c) = max_norm {

@@ -422,6 +422,42 @@ impl GatedNet {
         );
     }
 
+    /// The gater's momentum SGD step from ∂L/∂a in `grads.dgate_pre`, fused with its backward
+    /// pass: ∂L/∂z = δ W₂ᵀ (with W₂ as it was), then [`Sgd::step_from`] for the gate layer
+    /// (v₂ ← μ v₂ − η zᵀ δ in one product, θ₂ ← θ₂ + v₂, max norm), through f, and the same for
+    /// the hidden layer with x. The gradients `grads.gater_gates` and `grads.gater_hidden` are
+    /// not written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn momentum_step_gater(
+        &mut self,
+        x: ArrayView2<f32>,
+        acts: &Activations,
+        grads: &mut Gradients,
+        hidden: &mut Sgd,
+        gates: &mut Sgd,
+        settings: SgdSettings,
+        max_norm: Option<f32>,
+    ) {
+        self.gater_gates
+            .input_grad_into(grads.dgate_pre.view(), &mut grads.dgater_hidden);
+        gates.step_from(
+            &mut self.gater_gates,
+            acts.gater_hidden.view(),
+            grads.dgate_pre.view(),
+            settings,
+            max_norm,
+        );
+        self.gater_activation
+            .backprop_inplace(acts.gater_hidden.view(), &mut grads.dgater_hidden);
+        hidden.step_from(
+            &mut self.gater_hidden,
+            x,
+            grads.dgater_hidden.view(),
+            settings,
+            max_norm,
+        );
+    }
+
     /// Per-example losses of the main path for fixed gates `h` (allocating; used by oracles).
     pub fn losses_for_gates(
         &self,

@@ -18,10 +18,26 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 pub fn matmul_into(
     a: ArrayView2<f32>,
     b: ArrayView2<f32>,
-    mut c: ArrayViewMut2<f32>,
+    c: ArrayViewMut2<f32>,
     scale: f32,
     accumulate: bool,
 ) {
+    matmul_scaled_into(a, b, c, accumulate.then_some(1.0), scale);
+}
+
+/// C ← γ·C + scale · A·B when `c_scale` is Some(γ), C ← scale · A·B when it is None (C is then
+/// not read), in one product: the momentum step's v ← μ v − η xᵀδ without a gradient buffer.
+///
+/// Panics when the shapes do not agree (a programming error, never a data error).
+pub fn matmul_scaled_into(
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
+    mut c: ArrayViewMut2<f32>,
+    c_scale: Option<f32>,
+    scale: f32,
+) {
+    let accumulate = c_scale.is_some();
+    let gamma = c_scale.unwrap_or(0.0);
     let (m, k) = a.dim();
     let (k2, n) = b.dim();
     assert_eq!(k, k2, "matmul: inner dimensions {k} and {k2} differ");
@@ -35,8 +51,10 @@ pub fn matmul_into(
         return;
     }
     if k == 0 {
-        if !accumulate {
-            c.fill(0.0);
+        match c_scale {
+            None => c.fill(0.0),
+            Some(g) if g != 1.0 => c.mapv_inplace(|v| g * v),
+            Some(_) => {}
         }
         return;
     }
@@ -61,7 +79,7 @@ pub fn matmul_into(
             b.as_ptr(),
             b_cs,
             b_rs,
-            1.0,
+            gamma,
             scale,
             false,
             false,
@@ -80,6 +98,28 @@ mod tests {
         Array2::from_shape_fn((a.nrows(), b.ncols()), |(i, j)| {
             (0..a.ncols()).map(|k| a[[i, k]] * b[[k, j]]).sum()
         })
+    }
+
+    /// C ← γ·C + s·A·B in one product, in both layouts of C, and with an empty inner
+    /// dimension.
+    #[test]
+    fn scaled_product_scales_the_output_it_reads() {
+        let a = Array2::from_shape_fn((5, 8), |(i, j)| ((i * 8 + j) % 7) as f32 * 0.5 - 1.5);
+        let b = Array2::from_shape_fn((8, 6), |(i, j)| ((i * 6 + j) % 5) as f32 * 0.25 - 0.5);
+        let ab = naive(&a, &b);
+        for f in [false, true] {
+            let start = Array2::from_shape_fn((5, 6).set_f(f), |(i, j)| (i + 2 * j) as f32);
+            let mut c = start.clone();
+            matmul_scaled_into(a.view(), b.view(), c.view_mut(), Some(0.5), -0.1);
+            let expect = &start * 0.5 - &ab * 0.1;
+            let err = (&c - &expect).iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!(err < 1e-5, "layout f={f}: max error {err}");
+        }
+        let empty_a = Array2::<f32>::zeros((5, 0));
+        let empty_b = Array2::<f32>::zeros((0, 6));
+        let mut c = Array2::from_elem((5, 6), 2.0f32);
+        matmul_scaled_into(empty_a.view(), empty_b.view(), c.view_mut(), Some(0.5), 3.0);
+        assert!(c.iter().all(|&v| v == 1.0));
     }
 
     #[test]

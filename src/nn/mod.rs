@@ -15,5 +15,5 @@ pub mod simd;
 pub use activation::Activation;
 pub use dense::{Dense, DenseGrad};
 pub use loss::SoftmaxCrossEntropy;
-pub use matmul::matmul_into;
+pub use matmul::{matmul_into, matmul_scaled_into};
 pub use optim::{Sgd, SgdSettings};

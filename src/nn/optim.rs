@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use ndarray::{ArrayView2, Zip};
+
 use super::dense::{Dense, DenseGrad, clip_norm};
+use super::matmul::matmul_scaled_into;
 
 /// Learning rate and momentum of one group of parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -92,6 +95,58 @@ impl Sgd {
             clip_norm(w, c);
         }
         self.step_bias(layer, grad, s);
+    }
+
+    /// The momentum step of a layer from its input and ∂L/∂(output) `delta`, without a gradient
+    /// buffer: v ← μ v − η inputᵀ δ as one product (C ← γC + sAB), v_b ← μ v_b − η Σ_b δ_b,
+    /// θ ← θ + v, then the max norm per column (fused when the layer is column-major). Without
+    /// momentum, θ ← θ − η inputᵀ δ straight into the weights ([`Dense::sgd_step_from`]).
+    pub fn step_from(
+        &mut self,
+        layer: &mut Dense,
+        input: ArrayView2<f32>,
+        delta: ArrayView2<f32>,
+        s: SgdSettings,
+        max_norm: Option<f32>,
+    ) {
+        let (eta, mu) = (s.learning_rate, s.momentum);
+        if mu == 0.0 {
+            layer.sgd_step_from(input, delta, eta);
+            if let Some(c) = max_norm {
+                layer.clip_incoming_norms(c);
+            }
+            return;
+        }
+        matmul_scaled_into(input.t(), delta, self.velocity.w.view_mut(), Some(mu), -eta);
+        Zip::from(&mut self.velocity.b)
+            .and(&mut layer.b)
+            .and(delta.columns())
+            .for_each(|v, b, col| {
+                *v = mu * *v - eta * col.sum();
+                *b += *v;
+            });
+        let d = layer.inputs();
+        let columns = d > 0 && layer.is_column_major() && self.velocity.w.t().is_standard_layout();
+        match (max_norm, columns) {
+            (Some(c), true) => {
+                let w = layer.w.as_slice_memory_order_mut().expect("column-major");
+                let v = self
+                    .velocity
+                    .w
+                    .as_slice_memory_order()
+                    .expect("column-major");
+                for (w, v) in w.chunks_exact_mut(d).zip(v.chunks_exact(d)) {
+                    w.iter_mut().zip(v).for_each(|(w, &v)| *w += v);
+                    clip_norm(w, c);
+                }
+            }
+            _ => {
+                layer.w += &self.velocity.w;
+                if let Some(c) = max_norm {
+                    layer.clip_incoming_norms(c);
+                }
+            }
+        }
     }
 
     /// The biases' part of the step.
