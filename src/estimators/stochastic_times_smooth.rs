@@ -239,17 +239,25 @@ mod tests {
     use super::*;
     use crate::seed::rng_for;
 
+    /// The paper's STS with its best Beta noise (mode 0.1, β = 40), and that noise.
+    fn paper_sts() -> (StochasticTimesSmooth, BetaNoise) {
+        let noise = BetaNoise {
+            mode: 0.1,
+            beta: 40.0,
+        };
+        (
+            StochasticTimesSmooth::new(StsBernoulli::SqrtP, Some(noise)),
+            noise,
+        )
+    }
+
     /// Buffers of different layouts go through row-major copies: the gates are those of the
     /// slice path on row-major buffers, gate for gate, and the random stream ends in the same
     /// state.
     #[test]
     fn any_layout_gives_the_gates_of_the_row_major_slices() {
         use ndarray::ShapeBuilder;
-        let noise = BetaNoise {
-            mode: 0.1,
-            beta: 40.0,
-        };
-        let sts = StochasticTimesSmooth::new(StsBernoulli::SqrtP, Some(noise));
+        let (sts, _) = paper_sts();
         let (batch, units) = (7, 300);
         let a = Array2::from_shape_fn((batch, units), |(b, i)| {
             ((b * 31 + i * 7) % 23) as f32 / 4.0 - 3.0
@@ -275,11 +283,7 @@ mod tests {
     /// variance: sample moments within 4 standard errors (fixed seed, 200,000 draws).
     #[test]
     fn beta_noise_has_the_beta_mean_and_variance() {
-        let noise = BetaNoise {
-            mode: 0.1,
-            beta: 40.0,
-        };
-        let sts = StochasticTimesSmooth::new(StsBernoulli::SqrtP, Some(noise));
+        let (sts, noise) = paper_sts();
         let (a, b) = (noise.alpha() as f64, noise.beta as f64);
         let mean = a / (a + b);
         let variance = a * b / ((a + b).powi(2) * (a + b + 1.0));

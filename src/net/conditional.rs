@@ -28,7 +28,7 @@ use ndarray::{ArrayView2, Zip};
 use super::gated::{Activations, GatedNet, Gradients};
 use super::routed_output;
 use crate::estimators::GateEstimator;
-use crate::nn::dense::{DenseGrad, clip_norm};
+use crate::nn::dense::{ColumnMajorSlice, DenseGrad, clip_norm};
 use crate::nn::optim::{SgdSettings, momentum_update};
 use crate::nn::simd::{dots, dots_with, weighted_sum};
 
@@ -476,20 +476,20 @@ pub(crate) fn momentum_step_experts(
     let dh = &grads.route_dexperts;
     let g = &mut grads.expert_column;
     g.resize(d, 0.0);
-    let w = net.experts.w.as_slice_memory_order_mut().expect("checked");
-    let v = velocity.w.as_slice_memory_order_mut().expect("checked");
-    for (i, (w, v)) in w.chunks_exact_mut(d).zip(v.chunks_exact_mut(d)).enumerate() {
+    let v = velocity.w.t_mut_slice().expect("checked");
+    let done = net.experts.update_columns(max_norm, |i, w| {
         let (s, e) = (routes.start[i], routes.start[i + 1]);
         let ex = &routes.example[s..e];
         weighted_sum(g, e - s, &dh[s..e], |k| row(ex[k]), false);
+        let v = &mut v[i * d..(i + 1) * d];
         for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g.iter()) {
             momentum_update(w, v, g, eta, mu);
         }
-        let gb: f32 = dh[s..e].iter().sum();
-        momentum_update(&mut net.experts.b[i], &mut velocity.b[i], gb, eta, mu);
-        if let Some(c) = max_norm {
-            clip_norm(w, c);
-        }
+    });
+    debug_assert!(done, "column-major experts (checked above)");
+    for (i, (b, v)) in net.experts.b.iter_mut().zip(&mut velocity.b).enumerate() {
+        let gb: f32 = dh[routes.start[i]..routes.start[i + 1]].iter().sum();
+        momentum_update(b, v, gb, eta, mu);
     }
     true
 }

@@ -140,11 +140,7 @@ impl Dense {
     /// Rescales every incoming weight vector (column of W) whose L2 norm exceeds `max_norm` to
     /// norm `max_norm`: w_j ← w_j · min(1, c / ‖w_j‖).
     pub fn clip_incoming_norms(&mut self, max_norm: f32) {
-        let d = self.inputs().max(1);
-        if let Some(all) = self.w.t_mut_slice() {
-            for col in all.chunks_exact_mut(d) {
-                clip_norm(col, max_norm);
-            }
+        if self.update_columns(Some(max_norm), |_, _| {}) {
             return;
         }
         for mut col in self.w.columns_mut() {
@@ -154,6 +150,31 @@ impl Dense {
                 col.mapv_inplace(|v| v * s);
             }
         }
+    }
+
+    /// For column-major weights: `update(j, w_j)` on every incoming weight vector w_j (column j
+    /// of W, contiguous), then, with `max_norm`, w_j ← w_j · min(1, c / ‖w_j‖) while the column
+    /// is in cache — one pass over W for an update and its constraint. Returns false, touching
+    /// nothing, for weights in another layout.
+    pub fn update_columns(
+        &mut self,
+        max_norm: Option<f32>,
+        mut update: impl FnMut(usize, &mut [f32]),
+    ) -> bool {
+        let d = self.inputs();
+        let Some(all) = self.w.t_mut_slice() else {
+            return false;
+        };
+        if d == 0 {
+            return true;
+        }
+        for (j, column) in all.chunks_exact_mut(d).enumerate() {
+            update(j, column);
+            if let Some(c) = max_norm {
+                clip_norm(column, c);
+            }
+        }
+        true
     }
 
     /// True when every parameter is finite.
@@ -192,11 +213,20 @@ pub fn clip_norm(w: &mut [f32], max_norm: f32) {
 }
 
 /// Column-major storage as one slice, column after column.
-trait ColumnMajorSlice {
+pub(crate) trait ColumnMajorSlice {
+    fn t_slice(&self) -> Option<&[f32]>;
     fn t_mut_slice(&mut self) -> Option<&mut [f32]>;
 }
 
 impl ColumnMajorSlice for Array2<f32> {
+    fn t_slice(&self) -> Option<&[f32]> {
+        if self.t().is_standard_layout() {
+            self.as_slice_memory_order()
+        } else {
+            None
+        }
+    }
+
     fn t_mut_slice(&mut self) -> Option<&mut [f32]> {
         if self.t().is_standard_layout() {
             self.as_slice_memory_order_mut()

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use ndarray::{ArrayView2, Zip};
 
-use super::dense::{Dense, DenseGrad, clip_norm};
+use super::dense::{ColumnMajorSlice, Dense, DenseGrad};
 use super::matmul::matmul_scaled_into;
 
 /// Learning rate and momentum of one group of parameters.
@@ -52,7 +52,7 @@ impl Sgd {
     /// [`Self::step`] followed by the max-norm constraint on every incoming weight vector
     /// ([`Dense::clip_incoming_norms`]) when `max_norm` is given. With column-major weights,
     /// gradient and velocity, each column is clipped right after its update, while it is in
-    /// cache: the same numbers in one pass over W instead of two.
+    /// cache ([`Dense::update_columns`]): the same numbers in one pass over W instead of two.
     pub fn step_clipped(
         &mut self,
         layer: &mut Dense,
@@ -60,41 +60,30 @@ impl Sgd {
         s: SgdSettings,
         max_norm: Option<f32>,
     ) {
-        let d = layer.inputs();
-        let columns = d > 0
-            && layer.is_column_major()
-            && grad.w.t().is_standard_layout()
-            && self.velocity.w.t().is_standard_layout();
-        let (Some(c), true) = (max_norm, columns) else {
-            self.step(layer, grad, s);
-            if let Some(c) = max_norm {
-                layer.clip_incoming_norms(c);
-            }
+        let (eta, mu, d) = (s.learning_rate, s.momentum, layer.inputs());
+        let fused = max_norm.is_some()
+            && match (self.velocity.w.t_mut_slice(), grad.w.t_slice()) {
+                (Some(v), Some(g)) => layer.update_columns(max_norm, |j, w| {
+                    let g = &g[j * d..(j + 1) * d];
+                    if mu == 0.0 {
+                        w.iter_mut().zip(g).for_each(|(w, &g)| *w -= eta * g);
+                    } else {
+                        let v = &mut v[j * d..(j + 1) * d];
+                        for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
+                            momentum_update(w, v, g, eta, mu);
+                        }
+                    }
+                }),
+                _ => false,
+            };
+        if fused {
+            self.step_bias(layer, grad, s);
             return;
-        };
-        let (eta, mu) = (s.learning_rate, s.momentum);
-        let w = layer.w.as_slice_memory_order_mut().expect("column-major");
-        let v = self
-            .velocity
-            .w
-            .as_slice_memory_order_mut()
-            .expect("column-major");
-        let g = grad.w.as_slice_memory_order().expect("column-major");
-        for ((w, v), g) in w
-            .chunks_exact_mut(d)
-            .zip(v.chunks_exact_mut(d))
-            .zip(g.chunks_exact(d))
-        {
-            if mu == 0.0 {
-                w.iter_mut().zip(g).for_each(|(w, &g)| *w -= eta * g);
-            } else {
-                for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
-                    momentum_update(w, v, g, eta, mu);
-                }
-            }
-            clip_norm(w, c);
         }
-        self.step_bias(layer, grad, s);
+        self.step(layer, grad, s);
+        if let Some(c) = max_norm {
+            layer.clip_incoming_norms(c);
+        }
     }
 
     /// The momentum step of a layer from its input and ∂L/∂(output) `delta`, without a gradient
@@ -109,7 +98,7 @@ impl Sgd {
         s: SgdSettings,
         max_norm: Option<f32>,
     ) {
-        let (eta, mu) = (s.learning_rate, s.momentum);
+        let (eta, mu, d) = (s.learning_rate, s.momentum, layer.inputs());
         if mu == 0.0 {
             layer.sgd_step_from(input, delta, eta);
             if let Some(c) = max_norm {
@@ -118,33 +107,21 @@ impl Sgd {
             return;
         }
         matmul_scaled_into(input.t(), delta, self.velocity.w.view_mut(), Some(mu), -eta);
-        Zip::from(&mut self.velocity.b)
-            .and(&mut layer.b)
+        Zip::from(&mut layer.b)
+            .and(&mut self.velocity.b)
             .and(delta.columns())
-            .for_each(|v, b, col| {
-                *v = mu * *v - eta * col.sum();
-                *b += *v;
-            });
-        let d = layer.inputs();
-        let columns = d > 0 && layer.is_column_major() && self.velocity.w.t().is_standard_layout();
-        match (max_norm, columns) {
-            (Some(c), true) => {
-                let w = layer.w.as_slice_memory_order_mut().expect("column-major");
-                let v = self
-                    .velocity
-                    .w
-                    .as_slice_memory_order()
-                    .expect("column-major");
-                for (w, v) in w.chunks_exact_mut(d).zip(v.chunks_exact(d)) {
-                    w.iter_mut().zip(v).for_each(|(w, &v)| *w += v);
-                    clip_norm(w, c);
-                }
-            }
-            _ => {
-                layer.w += &self.velocity.w;
-                if let Some(c) = max_norm {
-                    layer.clip_incoming_norms(c);
-                }
+            .for_each(|b, v, col| momentum_update(b, v, col.sum(), eta, mu));
+        let fused = match self.velocity.w.t_slice() {
+            Some(v) => layer.update_columns(max_norm, |j, w| {
+                let v = &v[j * d..(j + 1) * d];
+                w.iter_mut().zip(v).for_each(|(w, &v)| *w += v);
+            }),
+            None => false,
+        };
+        if !fused {
+            layer.w += &self.velocity.w;
+            if let Some(c) = max_norm {
+                layer.clip_incoming_norms(c);
             }
         }
     }
