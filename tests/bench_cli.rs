@@ -42,6 +42,11 @@ fn quick_bench_prints_one_parsable_json_record() {
             r["speedup"].as_f64().unwrap(),
         );
         assert!(d > 0.0 && s > 0.0 && (x - d / s).abs() < 1e-9 * x.max(1.0));
+        let (floor, cap) = (
+            r["floor_seconds"].as_f64().unwrap(),
+            r["speedup_cap"].as_f64().unwrap(),
+        );
+        assert!(floor > 0.0 && (cap - d / floor).abs() < 1e-9 * cap.max(1.0));
     }
     let lanes = v["lanes"].as_array().unwrap();
     assert_eq!(lanes.len(), 5, "every lane of the quick experiment");
@@ -67,6 +72,13 @@ fn quick_bench_prints_one_parsable_json_record() {
     assert_eq!(dense["experts_used"].as_f64().unwrap(), 1.0);
     assert_eq!(dense["main_path"], "dense");
     assert!(v["kernel"]["layer_gflops"].as_f64().unwrap() > 0.0);
+    // The FMA peak is measured on x86-64 CPUs with AVX2 or AVX-512, and reported as null
+    // elsewhere.
+    let peak = &v["kernel"]["peak_gflops"];
+    assert!(
+        peak.is_null() || peak.as_f64().unwrap() > 0.0,
+        "peak {peak}"
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Speed of the dense products: the largest layer's forward product and weight gradient as the
 //! engine calls them (the layer's own buffers, layouts and bias), against plain products of the
 //! same shapes on fresh row-major arrays and against a large square product, all with the same
-//! library in the same run.
+//! library in the same run; and the core's peak rate of fused multiply-adds, which bounds them
+//! all.
 
 use ndarray::{Array1, Array2, ShapeBuilder};
 use rand::Rng as _;
@@ -26,6 +27,98 @@ pub struct KernelResult {
     pub square: usize,
     /// A square product of that side.
     pub square_gflops: f64,
+    /// Fused multiply-adds on registers alone ([`fma_peak`]); None on CPUs without them.
+    pub peak_gflops: Option<f64>,
+}
+
+/// The core's peak GFLOP/s: independent chains of vector fused multiply-adds on registers
+/// (2 FLOPs per lane each), with no memory access, enough chains to keep every FMA unit busy
+/// (24 of 16 floats on AVX-512, 12 of 8 floats on AVX2 + FMA). None on other CPUs.
+pub fn fma_peak(budget: Budget) -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::nn::simd::{SimdLevel, simd_level};
+        const ITERATIONS: usize = 100_000;
+        let (chains, lanes) = match simd_level() {
+            SimdLevel::Avx512 => (24, 16),
+            SimdLevel::Avx2 => (12, 8),
+            SimdLevel::Portable => return None,
+        };
+        let mut run = || {
+            let n = std::hint::black_box(ITERATIONS);
+            // SAFETY: the CPU supports the instruction set of the variant called.
+            let sum = unsafe {
+                match simd_level() {
+                    SimdLevel::Avx512 => x86::chains_avx512(n),
+                    _ => x86::chains_avx2(n),
+                }
+            };
+            std::hint::black_box(sum);
+        };
+        let [seconds] = interleaved(budget, &mut [&mut run]);
+        Some((2 * ITERATIONS * chains * lanes) as f64 / seconds / 1e9)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = budget;
+        None
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// `n` rounds of 24 independent 16-float chains v ← v·a + b; returns a sum of the chains.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn chains_avx512(n: usize) -> f32 {
+        let (a, b) = (_mm512_set1_ps(0.999), _mm512_set1_ps(0.001));
+        let mut v = [_mm512_setzero_ps(); 24];
+        for _ in 0..n {
+            for x in v.iter_mut() {
+                *x = _mm512_fmadd_ps(*x, a, b);
+            }
+        }
+        _mm512_reduce_add_ps(
+            v.into_iter()
+                .fold(_mm512_setzero_ps(), |s, x| _mm512_add_ps(s, x)),
+        )
+    }
+
+    /// `n` rounds of 12 independent 8-float chains v ← v·a + b; returns a sum of the chains.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn chains_avx2(n: usize) -> f32 {
+        let (a, b) = (_mm256_set1_ps(0.999), _mm256_set1_ps(0.001));
+        let mut v = [_mm256_setzero_ps(); 12];
+        for _ in 0..n {
+            for x in v.iter_mut() {
+                *x = _mm256_fmadd_ps(*x, a, b);
+            }
+        }
+        let s = v
+            .into_iter()
+            .fold(_mm256_setzero_ps(), |s, x| _mm256_add_ps(s, x));
+        let mut lanes = [0.0f32; 8];
+        // SAFETY: `lanes` holds 8 floats.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), s) };
+        lanes.iter().sum()
+    }
+
+    /// [`chains_avx512`] on a CPU known to support it (tests).
+    #[cfg(test)]
+    pub(super) fn chains_avx512_checked(n: usize) -> f32 {
+        assert!(is_x86_feature_detected!("avx512f"));
+        // SAFETY: checked above.
+        unsafe { chains_avx512(n) }
+    }
+
+    /// [`chains_avx2`] on a CPU known to support it (tests).
+    #[cfg(test)]
+    pub(super) fn chains_avx2_checked(n: usize) -> f32 {
+        assert!(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"));
+        // SAFETY: checked above.
+        unsafe { chains_avx2(n) }
+    }
 }
 
 fn random(rows: usize, cols: usize, f: bool, seed: &str) -> Array2<f32> {
@@ -99,5 +192,32 @@ pub fn measure(
         plain_gflops: flops / plain_s / 1e9,
         square,
         square_gflops: 2.0 * (square as f64).powi(3) / square_s / 1e9,
+        peak_gflops: fma_peak(budget),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The chains do the multiply-adds the peak counts: after n rounds each lane holds
+    /// 1 − 0.999ⁿ (from v ← 0.999·v + 0.001, v₀ = 0), summed over every chain and lane.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_fma_chains_compute_what_the_peak_counts() {
+        use crate::nn::simd::{SimdLevel, simd_level};
+        let lane = 1.0 - 0.999f64.powi(50);
+        let level = simd_level();
+        if level == SimdLevel::Avx512 {
+            let sum = super::x86::chains_avx512_checked(50);
+            assert!((sum as f64 - 24.0 * 16.0 * lane).abs() < 1e-3, "{sum}");
+        }
+        if level != SimdLevel::Portable {
+            let sum = super::x86::chains_avx2_checked(50);
+            assert!((sum as f64 - 12.0 * 8.0 * lane).abs() < 1e-3, "{sum}");
+        }
+        let budget = super::Budget { rounds: 1, reps: 1 };
+        match super::fma_peak(budget) {
+            Some(peak) => assert!(peak.is_finite() && peak > 0.0),
+            None => assert_eq!(level, SimdLevel::Portable),
+        }
     }
 }

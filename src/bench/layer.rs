@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::timing::{Budget, interleaved};
 use crate::net::{GateGradient, GatedNet, MainPlan, NetConfig, SparseOrder};
 use crate::nn::Activation;
+use crate::nn::simd::dots;
 use crate::seed::rng_for;
 
 /// The layer's sizes.
@@ -41,6 +42,13 @@ pub struct LayerResult {
     pub sparse_seconds: f64,
     /// dense / gated.
     pub speedup: f64,
+    /// Seconds to read the incoming weights of every used expert once and to write its gradient
+    /// column once, in two passes as the gated kernels do: the least memory traffic the gated
+    /// forward + backward can have.
+    pub floor_seconds: f64,
+    /// dense / floor: the most the gated kernels could gain on this machine at this pattern of
+    /// gates.
+    pub speedup_cap: f64,
 }
 
 /// One way of organising the gated kernels.
@@ -88,15 +96,47 @@ fn gates(s: &Shapes, rate: f32, seed: u64) -> Array2<f32> {
     })
 }
 
-/// Times forward + backward with `sparse` against `dense` on gates `h`; returns (dense s,
-/// sparse s, fraction of experts used).
+/// Seconds of forward + backward on one pattern of gates.
+struct Timings {
+    dense: f64,
+    sparse: f64,
+    /// The memory floor ([`LayerResult::floor_seconds`]).
+    floor: f64,
+    /// Fraction of experts used.
+    used: f32,
+}
+
+/// The least memory traffic of the gated forward + backward, in the passes the kernels make:
+/// the forward pass reads the incoming weights Wₑ[:, i] of every expert in `used` once (here
+/// into Σ_i Wₑ[:, i] · Wₑ[:, i], a dot product per column, whose arithmetic is negligible), the
+/// backward pass writes its gradient column once (here zeros). Both matrices are column-major
+/// slices, `inputs` long per expert.
+fn read_and_write_used_columns(
+    weights: &[f32],
+    gradient: &mut [f32],
+    inputs: usize,
+    used: &[usize],
+) -> f32 {
+    let mut sum = 0.0;
+    for &i in used {
+        let column = &weights[i * inputs..(i + 1) * inputs];
+        sum += dots::<1>(column, &[column])[0];
+    }
+    for &i in used {
+        gradient[i * inputs..(i + 1) * inputs].fill(0.0);
+    }
+    sum
+}
+
+/// Times forward + backward with `sparse` against `dense` on gates `h`, and the memory floor of
+/// the gated path, in alternation.
 fn compare(
     f: &Fixture,
     h: &Array2<f32>,
     dense: MainPlan,
     sparse: MainPlan,
     budget: Budget,
-) -> (f64, f64, f32) {
+) -> Timings {
     let batch = f.y.len();
     let setup = |plan: MainPlan| {
         let mut acts = f.net.activations(batch);
@@ -104,6 +144,10 @@ fn compare(
         acts.plan = plan;
         (acts, f.net.gradients(batch))
     };
+    // The experts some example uses (a non-zero gate in their column).
+    let used: Vec<usize> = (0..f.net.units())
+        .filter(|&i| h.column(i).iter().any(|&g| g != 0.0))
+        .collect();
     let (mut da, mut dg) = setup(dense);
     let (mut sa, mut sg) = setup(sparse);
     let mut run_dense = || {
@@ -114,9 +158,24 @@ fn compare(
         f.net.forward_main(f.x.view(), &f.y, &mut sa);
         f.net.backward_main(f.x.view(), &f.y, &sa, &mut sg);
     };
-    let [d, s] = interleaved(budget, &mut [&mut run_dense, &mut run_sparse]);
-    let used = sa.routes.experts_used() as f32 / f.net.units().max(1) as f32;
-    (d, s, used)
+    let weights = f.net.experts.w.t();
+    let weights = weights.as_slice().expect("column-major expert weights");
+    let mut gradient = vec![0.0f32; weights.len()];
+    let inputs = f.net.input_dim();
+    let mut run_floor = || {
+        let sum = read_and_write_used_columns(weights, &mut gradient, inputs, &used);
+        std::hint::black_box((sum, &mut gradient));
+    };
+    let [dense, sparse, floor] = interleaved(
+        budget,
+        &mut [&mut run_dense, &mut run_sparse, &mut run_floor],
+    );
+    Timings {
+        dense,
+        sparse,
+        floor,
+        used: used.len() as f32 / f.net.units().max(1) as f32,
+    }
 }
 
 /// The layer at each firing rate of `rates`, with ∂L/∂h where gates are on (the common case:
@@ -134,14 +193,16 @@ pub fn sweep(s: &Shapes, rates: &[f32], budget: Budget, seed: u64) -> Vec<LayerR
         .map(|&rate| {
             let h = gates(s, rate, seed);
             let measured_rate = h.iter().filter(|&&v| v != 0.0).count() as f32 / h.len() as f32;
-            let (dense, sparse, used) = compare(&f, &h, plan(false), plan(true), budget);
+            let t = compare(&f, &h, plan(false), plan(true), budget);
             LayerResult {
                 firing_rate: rate,
                 measured_rate,
-                experts_used: used,
-                dense_seconds: dense,
-                sparse_seconds: sparse,
-                speedup: dense / sparse,
+                experts_used: t.used,
+                dense_seconds: t.dense,
+                sparse_seconds: t.sparse,
+                speedup: t.dense / t.sparse,
+                floor_seconds: t.floor,
+                speedup_cap: t.dense / t.floor,
             }
         })
         .collect()
@@ -186,14 +247,39 @@ pub fn options(s: &Shapes, rate: f32, budget: Budget, seed: u64) -> Vec<LayerOpt
                 sparse: true,
                 ..dense
             };
-            let (d, sp, _) = compare(&f, &h, dense, sparse, budget);
+            let t = compare(&f, &h, dense, sparse, budget);
             LayerOption {
                 name: name.to_string(),
                 firing_rate: rate,
-                dense_seconds: d,
-                sparse_seconds: sp,
-                speedup: d / sp,
+                dense_seconds: t.dense,
+                sparse_seconds: t.sparse,
+                speedup: t.dense / t.sparse,
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The floor's passes touch exactly the used columns: it reads them (Σ w² of those
+    /// columns) and writes their gradient columns, leaving the others alone.
+    #[test]
+    fn the_floor_reads_and_writes_only_the_used_columns() {
+        let inputs = 5;
+        let weights: Vec<f32> = (0..4 * inputs).map(|v| v as f32 * 0.5).collect();
+        let mut gradient = vec![7.0f32; weights.len()];
+        let sum = read_and_write_used_columns(&weights, &mut gradient, inputs, &[1, 3]);
+        let expect: f32 = [1usize, 3]
+            .iter()
+            .flat_map(|&i| &weights[i * inputs..(i + 1) * inputs])
+            .map(|w| w * w)
+            .sum();
+        assert!((sum - expect).abs() <= 1e-4 * expect, "{sum} vs {expect}");
+        for (i, column) in gradient.chunks(inputs).enumerate() {
+            let want = if i == 1 || i == 3 { 0.0 } else { 7.0 };
+            assert!(column.iter().all(|&g| g == want), "column {i}: {column:?}");
+        }
+    }
 }

@@ -209,13 +209,29 @@ impl BenchReport {
                     ms(r.dense_seconds),
                     ms(r.sparse_seconds),
                     format!("{:.2}×", r.speedup),
+                    ms(r.floor_seconds),
+                    format!("{:.2}×", r.speedup_cap),
                 ]
             })
             .collect();
         out.push_str(&render(
-            &["firing", "experts used", "dense ms", "gated ms", "speedup"],
+            &[
+                "firing",
+                "experts used",
+                "dense ms",
+                "gated ms",
+                "speedup",
+                "floor ms",
+                "cap",
+            ],
+            1,
             &rows,
         ));
+        let _ = writeln!(
+            out,
+            "floor: one pass reading the used experts' weights and one writing their gradient, the \
+             least memory traffic of the gated kernels; cap = dense / floor"
+        );
         let _ = writeln!(
             out,
             "\nWays to organise the gated kernels at {:.0}% firing:",
@@ -235,6 +251,7 @@ impl BenchReport {
             .collect();
         out.push_str(&render(
             &["option", "dense ms", "gated ms", "speedup"],
+            1,
             &rows,
         ));
         let _ = writeln!(
@@ -273,32 +290,51 @@ impl BenchReport {
                 "speedup",
                 "ideal",
             ],
+            2,
             &rows,
         ));
         let k = &self.kernel;
         let _ = writeln!(out, "\nDense kernel ({}):", self.dense_library);
-        let rows = vec![
+        let of_peak = |gflops: f64| {
+            k.peak_gflops
+                .map_or("—".to_string(), |p| format!("{:.0}%", 100.0 * gflops / p))
+        };
+        let of_square = |gflops: f64| format!("{:.0}%", 100.0 * gflops / k.square_gflops);
+        let mut rows = vec![
             vec![
                 format!("layer {} forward + ∂W", k.layer),
                 k.shape.clone(),
                 format!("{:.1}", k.layer_gflops),
-                format!("{:.0}%", 100.0 * k.layer_gflops / k.square_gflops),
+                of_square(k.layer_gflops),
+                of_peak(k.layer_gflops),
             ],
             vec![
                 "plain product, same shapes".into(),
                 k.shape.clone(),
                 format!("{:.1}", k.plain_gflops),
-                format!("{:.0}%", 100.0 * k.plain_gflops / k.square_gflops),
+                of_square(k.plain_gflops),
+                of_peak(k.plain_gflops),
             ],
             vec![
                 "plain square product".into(),
                 format!("{0}×{0}×{0}", k.square),
                 format!("{:.1}", k.square_gflops),
                 "100%".into(),
+                of_peak(k.square_gflops),
             ],
         ];
+        if let Some(peak) = k.peak_gflops {
+            rows.push(vec![
+                "FMA peak (registers only)".into(),
+                "—".into(),
+                format!("{peak:.1}"),
+                of_square(peak),
+                "100%".into(),
+            ]);
+        }
         out.push_str(&render(
-            &["product", "shape", "GFLOP/s", "of square"],
+            &["product", "shape", "GFLOP/s", "of square", "of peak"],
+            1,
             &rows,
         ));
         let _ = writeln!(
@@ -310,8 +346,8 @@ impl BenchReport {
     }
 }
 
-/// An aligned table: first column left-aligned, the others right-aligned.
-fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+/// An aligned table: the first `left` columns left-aligned, the others right-aligned.
+fn render(header: &[&str], left: usize, rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -324,7 +360,7 @@ fn render(header: &[&str], rows: &[Vec<String>]) -> String {
             .zip(&widths)
             .enumerate()
             .map(|(i, (c, &w))| {
-                if i <= 1 && header.len() > 6 || i == 0 {
+                if i < left {
                     format!("{c:<w$}")
                 } else {
                     format!("{c:>w$}")
