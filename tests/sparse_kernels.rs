@@ -535,3 +535,121 @@ fn fused_momentum_step_of_the_gater_matches_the_written_gradients() {
         "the max norm acted on some column"
     );
 }
+
+/// Holding each gated step's update of the experts' weights back for the next forward pass
+/// (as the race does) gives the bits of applying it at once: the losses and firing step by
+/// step and every parameter whenever the weights are brought up to date — with a different
+/// minibatch each step, the max norm biting, and a stretch on the dense path in between. Lanes
+/// that do not defer (momentum; straight-through, whose forward pass computes every expert)
+/// hold nothing back.
+#[test]
+fn deferred_expert_steps_give_the_bits_of_immediate_steps() {
+    let mut rng = rng_for(31, "deferred-data");
+    let batches: Vec<(Array2<f32>, Vec<u8>)> = (0..3)
+        .map(|_| {
+            let x = Array2::from_shape_fn((16, INPUTS), |_| rng.random_range(-1.0f32..1.0));
+            let y = (0..16)
+                .map(|_| rng.random_range(0..CLASSES as u8))
+                .collect();
+            (x, y)
+        })
+        .collect();
+    let specs = [
+        (
+            EstimatorSpec::NoisyRectifier {
+                noise: RectifierNoise::Gaussian { std: 1.0 },
+            },
+            true,
+        ),
+        (
+            EstimatorSpec::NoisyRectifier {
+                noise: RectifierNoise::None,
+            },
+            true,
+        ),
+        (
+            EstimatorSpec::Unbiased {
+                baseline: Baseline::OptimalPerUnit,
+            },
+            true,
+        ),
+        (
+            EstimatorSpec::StraightThrough {
+                variant: StraightThroughVariant::Identity,
+            },
+            false,
+        ),
+        (
+            EstimatorSpec::StochasticTimesSmooth {
+                bernoulli: StsBernoulli::SqrtP,
+                beta_noise: None,
+            },
+            false,
+        ),
+    ];
+    let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let same_net = |a: &Lane, b: &Lane, what: &str| {
+        for (x, y, name) in [
+            (&a.net.experts, &b.net.experts, "experts"),
+            (&a.net.output, &b.net.output, "output"),
+            (&a.net.gater_gates, &b.net.gater_gates, "gate layer"),
+            (&a.net.gater_hidden, &b.net.gater_hidden, "gater hidden"),
+        ] {
+            assert_eq!(bits(&x.w), bits(&y.w), "{what}: {name} weights");
+            let (bx, by): (Vec<u32>, Vec<u32>) = (
+                x.b.iter().map(|v| v.to_bits()).collect(),
+                y.b.iter().map(|v| v.to_bits()).collect(),
+            );
+            assert_eq!(bx, by, "{what}: {name} biases");
+        }
+    };
+    for (spec, plain_sgd) in specs {
+        let make = || {
+            let mut lane = lane(spec, MainPathChoice::Sparse);
+            // A norm the columns reach, so that the clip inside the deferred step matters.
+            let mut settings = *lane.settings();
+            settings.max_norm = Some(0.9);
+            let net = lane.net.clone();
+            lane = Lane::new(net, settings, rng_for(5, "lane"));
+            lane.set_main_path(MainPathChoice::Sparse);
+            lane
+        };
+        let (mut immediate, mut deferred) = (make(), make());
+        deferred.set_deferred_expert_steps(true);
+        let mut held = 0;
+        for step in 0..30 {
+            let path = match step {
+                12..15 => MainPathChoice::Dense,
+                _ => MainPathChoice::Sparse,
+            };
+            immediate.set_main_path(path);
+            deferred.set_main_path(path);
+            let (x, y) = &batches[step % batches.len()];
+            let a = immediate.train_step(x.view(), y);
+            let b = deferred.train_step(x.view(), y);
+            let what = format!("{spec:?} step {step}");
+            assert_eq!(
+                a.cross_entropy.to_bits(),
+                b.cross_entropy.to_bits(),
+                "{what}"
+            );
+            assert_eq!(a.firing_rate, b.firing_rate, "{what}");
+            assert_eq!(a.correct, b.correct, "{what}");
+            held += usize::from(!deferred.is_up_to_date());
+            if step % 7 == 3 {
+                deferred.apply_pending_update();
+                same_net(&immediate, &deferred, &what);
+            }
+        }
+        deferred.apply_pending_update();
+        same_net(&immediate, &deferred, &format!("{spec:?} at the end"));
+        let clipped = columns_at_norm(deferred.net.experts.w.view(), 0.9);
+        assert!(clipped > 0, "{spec:?}: the max norm never bit");
+        if plain_sgd {
+            // Every gated step after the first (which clips every column at once) is held back.
+            assert!(held >= 25, "{spec:?}: {held} steps held back");
+        } else {
+            assert_eq!(held, 0, "{spec:?}: nothing to hold back");
+        }
+    }
+}

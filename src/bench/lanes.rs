@@ -147,6 +147,9 @@ pub fn measure(
     let mut engine = Lane::new(net.clone(), settings, lane_rng.clone());
     let mut dense = Lane::new(net, settings, lane_rng);
     dense.set_main_path(MainPathChoice::Dense);
+    // As the race trains them (the dense path never defers).
+    engine.set_deferred_expert_steps(true);
+    dense.set_deferred_expert_steps(true);
     let estimator = engine.estimator().describe();
 
     let mut stats: Vec<StepStats> = Vec::with_capacity(steps);

@@ -190,13 +190,14 @@ struct StepSchedule {
 }
 
 impl StepSchedule {
-    /// The free lane with steps left that has done the fewest steps, marked busy.
-    fn take(&mut self) -> Option<usize> {
+    /// The free lane with steps left that has done the fewest steps, marked busy, and whether
+    /// its next step is the chunk's last.
+    fn take(&mut self) -> Option<(usize, bool)> {
         let next = (0..self.done.len())
             .filter(|&i| !self.busy[i] && self.left[i] > 0)
             .min_by_key(|&i| (self.done[i], i))?;
         self.busy[next] = true;
-        Some(next)
+        Some((next, self.left[next] == 1))
     }
 
     /// Lane `i` is free again; `ran`: it did a step (else it has ended).
@@ -245,8 +246,8 @@ impl LaneRunner {
     /// Advances the lane by up to `steps` steps on this thread and returns its events.
     fn advance(&mut self, steps: u64, ctx: &Context<'_>) -> Vec<EngineEvent> {
         let mut out = ChunkOutput::default();
-        for _ in 0..steps {
-            if !self.step(ctx, &mut out) {
+        for k in 0..steps {
+            if !self.step(ctx, &mut out, k + 1 == steps) {
                 break;
             }
         }
@@ -254,8 +255,10 @@ impl LaneRunner {
     }
 
     /// One training step with its metrics, recorded in `out`; false (doing nothing) when the
-    /// lane has ended.
-    fn step(&mut self, ctx: &Context<'_>, out: &mut ChunkOutput) -> bool {
+    /// lane has ended. The step leaves the lane's weights up to date (applying an update the
+    /// lane deferred, within the step's measured time) when something reads them after it: an
+    /// evaluation, a probe, or the end of the chunk (`chunk_ends`).
+    fn step(&mut self, ctx: &Context<'_>, out: &mut ChunkOutput, chunk_ends: bool) -> bool {
         let m = ctx.metrics;
         let events = &mut out.events;
         if !self.status.is_running() {
@@ -268,10 +271,16 @@ impl LaneRunner {
         }
         let batch = self.schedule.batch_at(done);
         ctx.data.train.gather_into(batch, &mut self.x, &mut self.y);
+        let step = done + 1;
+        let last = step == ctx.total_steps;
+        let probes = m.probe_every > 0 && step.is_multiple_of(m.probe_every);
+        let evaluates = (m.eval_every > 0 && step.is_multiple_of(m.eval_every)) || last;
         let started = Instant::now();
         let stats = self.lane.train_step(self.x.view(), &self.y);
+        if probes || evaluates || chunk_ends {
+            self.lane.apply_pending_update();
+        }
         let seconds = started.elapsed().as_secs_f32();
-        let step = done + 1;
         if !stats.cross_entropy.is_finite() {
             self.set_status(LaneStatus::Diverged { step }, events);
             return false;
@@ -293,22 +302,19 @@ impl LaneRunner {
             gater_macs: stats.gater_macs as f64,
             seconds,
         });
-        let last = step == ctx.total_steps;
         if m.heat_every > 0 && (step.is_multiple_of(m.heat_every) || last) {
             events.push(EngineEvent::Heat {
                 lane: self.index,
                 row: self.heat_row(step),
             });
         }
-        if (m.probe_every > 0 && step.is_multiple_of(m.probe_every))
-            && let Some(point) = self.probe(step, ctx)
-        {
+        if probes && let Some(point) = self.probe(step, ctx) {
             events.push(EngineEvent::Probe {
                 lane: self.index,
                 point,
             });
         }
-        if (m.eval_every > 0 && step.is_multiple_of(m.eval_every)) || last {
+        if evaluates {
             let e = self.lane.evaluate(&ctx.data.heldout, EVAL_CHUNK);
             events.push(EngineEvent::Eval {
                 lane: self.index,
@@ -337,6 +343,9 @@ impl LaneRunner {
     /// The events of a chunk: the steps' points first, then the other events in the order
     /// they happened; a lane whose parameters stopped being finite is marked diverged.
     fn finish_chunk(&mut self, mut out: ChunkOutput) -> Vec<EngineEvent> {
+        // The divergence check below and checkpoints read the weights between chunks. The last
+        // step of a chunk has brought them up to date; a lane that ended early may not have.
+        self.lane.apply_pending_update();
         if out.stepped && self.status.is_running() && !self.lane.net.is_finite() {
             let step = self.lane.steps();
             self.set_status(LaneStatus::Diverged { step }, &mut out.events);
@@ -505,11 +514,13 @@ impl Race {
             .enumerate()
             .map(|(index, spec)| {
                 let settings = experiment.lane_settings(spec);
-                let lane = Lane::new(
+                let mut lane = Lane::new(
                     init.clone(),
                     settings,
                     rng_for(seed, &format!("lane/{}", spec.name)),
                 );
+                // The runner brings the weights up to date wherever it reads them.
+                lane.set_deferred_expert_steps(true);
                 LaneRunner {
                     index,
                     info: LaneInfo {
@@ -795,13 +806,13 @@ impl Race {
             .collect();
         let work = || loop {
             // (The schedule's lock is released before the step runs.)
-            let Some(i) = lock(&schedule).take() else {
+            let Some((i, chunk_ends)) = lock(&schedule).take() else {
                 break;
             };
             let ran = {
                 let mut slot = lock(&slots[i]);
                 let (lane, out) = &mut *slot;
-                lane.step(&ctx, out)
+                lane.step(&ctx, out, chunk_ends)
             };
             lock(&schedule).give_back(i, ran);
         };

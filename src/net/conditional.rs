@@ -25,10 +25,12 @@
 
 use ndarray::{ArrayView2, Zip};
 
+use super::deferred::{DeferredExpertStep, update_column};
 use super::gated::{Activations, GatedNet, Gradients};
 use super::routed_output;
+use super::routes::ExpertRoutes;
 use crate::estimators::GateEstimator;
-use crate::nn::dense::{ColumnMajorSlice, DenseGrad, clip_norm};
+use crate::nn::dense::{ColumnMajorSlice, DenseGrad};
 use crate::nn::optim::{SgdSettings, momentum_update};
 use crate::nn::simd::{dots, dots_with, weighted_sum};
 
@@ -129,40 +131,26 @@ pub(crate) fn forward(net: &GatedNet, x: ArrayView2<f32>, acts: &mut Activations
     }
     let plan = acts.plan;
     let d = net.input_dim();
-    let classes = net.classes();
-    let act = net.expert_activation;
-    acts.routes.build(acts.gates.h.view());
-    if plan.order == SparseOrder::ByExample {
-        acts.routes.build_by_example(x.nrows());
-    }
+    route(x.nrows(), acts);
     let routes = &acts.routes;
-    let entries = routes.active();
-    acts.route_experts.clear();
-    acts.route_experts.resize(entries, 0.0);
     let xs = x.as_slice().expect("checked");
     let row = |b: u32| &xs[b as usize * d..(b as usize + 1) * d];
     let wt = net.experts.w.t();
     let wt = wt.as_slice().expect("checked");
-    let be = &net.experts.b;
 
-    let everywhere = plan.gate_gradient == GateGradient::Everywhere;
-    if everywhere {
+    if plan.gate_gradient == GateGradient::Everywhere {
         net.experts.forward_into(x, &mut acts.experts);
-        act.apply(&mut acts.experts);
+        net.expert_activation.apply(&mut acts.experts);
     } else {
         match plan.order {
             SparseOrder::ByExpert => {
                 for i in 0..net.units() {
-                    let (s, e) = (routes.start[i], routes.start[i + 1]);
-                    if s == e {
-                        continue;
-                    }
-                    let ex = &routes.example[s..e];
-                    dots_with(
+                    expert_products(
                         &wt[i * d..(i + 1) * d],
-                        e - s,
-                        |k| row(ex[k]),
-                        &mut acts.route_experts[s..e],
+                        i,
+                        routes,
+                        row,
+                        &mut acts.route_experts,
                     );
                 }
             }
@@ -194,9 +182,81 @@ pub(crate) fn forward(net: &GatedNet, x: ArrayView2<f32>, acts: &mut Activations
         }
         acts.experts.fill(0.0);
     }
+    outputs_and_logits(net, acts);
+    true
+}
 
-    // Expert by expert over its routed examples: H (from the products above, or read from the
-    // dense H) and c = H h, then logits_b += c Wₒ[i, :] with Wₒ[i, :] loaded once per expert.
+/// [`forward`] for a network whose experts still owe the SGD step held in `step`: expert by
+/// expert, the step updates (and clips) the expert's weights, then the new minibatch's dot
+/// products use them while they are in cache; `step` is applied in full either way. The same
+/// bits as applying the step and then calling [`forward`]. Returns false, with the step applied
+/// and nothing else touched, when the buffers' layouts do not suit the kernels.
+pub(crate) fn forward_applying(
+    net: &mut GatedNet,
+    x: ArrayView2<f32>,
+    acts: &mut Activations,
+    step: &mut DeferredExpertStep,
+) -> bool {
+    let plan = acts.plan;
+    if !supported(net, &x, acts)
+        || plan.gate_gradient == GateGradient::Everywhere
+        || plan.order != SparseOrder::ByExpert
+    {
+        step.apply(&mut net.experts);
+        return forward(net, x, acts);
+    }
+    let d = net.input_dim();
+    route(x.nrows(), acts);
+    let routes = &acts.routes;
+    let xs = x.as_slice().expect("checked");
+    let row = |b: u32| &xs[b as usize * d..(b as usize + 1) * d];
+    let units = net.units();
+    let wt = net.experts.w.t_mut_slice().expect("checked");
+    for i in 0..units {
+        let column = &mut wt[i * d..(i + 1) * d];
+        step.apply_to_column(i, column);
+        expert_products(column, i, routes, row, &mut acts.route_experts);
+    }
+    step.applied();
+    acts.experts.fill(0.0);
+    outputs_and_logits(net, acts);
+    true
+}
+
+/// Routes the gates of `acts` (and lists them by example for [`SparseOrder::ByExample`]), and
+/// sizes the routed expert outputs.
+fn route(batch: usize, acts: &mut Activations) {
+    acts.routes.build(acts.gates.h.view());
+    if acts.plan.order == SparseOrder::ByExample {
+        acts.routes.build_by_example(batch);
+    }
+    acts.route_experts.clear();
+    acts.route_experts.resize(acts.routes.active(), 0.0);
+}
+
+/// x_b · Wₑ[:, i] for every example b routed to expert i, whose incoming weights are `column`,
+/// into `out` at the expert's route entries.
+fn expert_products<'a>(
+    column: &[f32],
+    i: usize,
+    routes: &ExpertRoutes,
+    row: impl Fn(u32) -> &'a [f32],
+    out: &mut [f32],
+) {
+    let (s, e) = (routes.start[i], routes.start[i + 1]);
+    if s < e {
+        let ex = &routes.example[s..e];
+        dots_with(column, e - s, |k| row(ex[k]), &mut out[s..e]);
+    }
+}
+
+/// After the products: H (from the routed products, or read from the dense H) and c = H h
+/// expert by expert over its routed examples, then logits_b += c Wₒ[i, :] with Wₒ[i, :] loaded
+/// once per expert.
+fn outputs_and_logits(net: &GatedNet, acts: &mut Activations) {
+    let everywhere = acts.plan.gate_gradient == GateGradient::Everywhere;
+    let (act, be) = (net.expert_activation, &net.experts.b);
+    let routes = &acts.routes;
     acts.conditional.fill(0.0);
     acts.logits.assign(&net.output.b);
     let experts_at = Offsets::of(&acts.experts);
@@ -223,10 +283,9 @@ pub(crate) fn forward(net: &GatedNet, x: ArrayView2<f32>, acts: &mut Activations
     routed_output::add_to_logits(
         routes.entries_of(&acts.route_experts),
         net.output.w.as_slice().expect("checked"),
-        classes,
+        net.classes(),
         acts.logits.as_slice_mut().expect("checked"),
     );
-    true
 }
 
 /// Where element (row, column) of a 2-D array with non-negative strides sits in its
@@ -397,8 +456,10 @@ pub(crate) fn expert_gradient(
 /// The SGD step of the experts from the routed ∂L/∂H (see [`GatedNet::step_experts`]): for
 /// every expert some example uses, Wₑ[:, i] ← Wₑ[:, i] − η Σ_b ∂L/∂H_bi x_b and
 /// bₑ_i ← bₑ_i − η Σ_b ∂L/∂H_bi, then the max-norm constraint on that column while it is in
-/// cache. Columns no example uses are not touched. Returns false, touching nothing, when the
-/// layouts do not suit the kernels.
+/// cache. Columns no example uses are not touched. With `defer`, only the biases are updated
+/// and the weights' step is held in `defer` for the next gated forward pass
+/// ([`forward_applying`]). Returns false, touching nothing, when the layouts do not suit the
+/// kernels.
 pub(crate) fn step_experts(
     net: &mut GatedNet,
     x: ArrayView2<f32>,
@@ -406,6 +467,7 @@ pub(crate) fn step_experts(
     grads: &mut Gradients,
     learning_rate: f32,
     max_norm: Option<f32>,
+    defer: Option<&mut DeferredExpertStep>,
 ) -> bool {
     let routes = &acts.routes;
     if !net.experts.is_column_major()
@@ -417,25 +479,27 @@ pub(crate) fn step_experts(
     }
     let d = net.input_dim();
     let xs = x.as_slice().expect("checked");
-    let row = |b: u32| &xs[b as usize * d..(b as usize + 1) * d];
     let coef = &mut grads.route_dexperts;
     coef.iter_mut().for_each(|v| *v *= -learning_rate);
-    let w = net
-        .experts
-        .w
-        .as_slice_memory_order_mut()
-        .expect("column-major");
-    for i in 0..routes.start.len() - 1 {
+    for i in 0..net.units() {
         let (s, e) = (routes.start[i], routes.start[i + 1]);
-        if s == e {
-            continue;
+        if s < e {
+            net.experts.b[i] += coef[s..e].iter().sum::<f32>();
         }
-        let ex = &routes.example[s..e];
-        let col = &mut w[i * d..(i + 1) * d];
-        weighted_sum(col, e - s, &coef[s..e], |k| row(ex[k]), true);
-        net.experts.b[i] += coef[s..e].iter().sum::<f32>();
-        if let Some(c) = max_norm {
-            clip_norm(col, c);
+    }
+    if let Some(step) = defer {
+        step.hold(xs, d, routes, coef, max_norm);
+        return true;
+    }
+    let row = |b: u32| &xs[b as usize * d..(b as usize + 1) * d];
+    let units = net.units();
+    let w = net.experts.w.t_mut_slice().expect("column-major");
+    for i in 0..units {
+        let (s, e) = (routes.start[i], routes.start[i + 1]);
+        if s < e {
+            let ex = &routes.example[s..e];
+            let column = &mut w[i * d..(i + 1) * d];
+            update_column(column, &coef[s..e], |k| row(ex[k]), max_norm);
         }
     }
     true

@@ -4,6 +4,7 @@ use ndarray::{Array1, Array2, ArrayView2, ShapeBuilder, Zip};
 use serde::{Deserialize, Serialize};
 
 use super::conditional::{self, GateGradient, MainPlan};
+use super::deferred::DeferredExpertStep;
 use super::gate_layer::GateLayerScratch;
 use super::routes::ExpertRoutes;
 use crate::estimators::GateSample;
@@ -268,6 +269,28 @@ impl GatedNet {
         acts.loss.forward(acts.logits.view(), labels)
     }
 
+    /// [`Self::forward_main`] for a network whose experts owe the SGD step held in `deferred`
+    /// (see [`Self::defer_step_experts`]): the gated kernels apply it expert by expert just
+    /// before using each expert's weights; the dense path applies it first. Either way the step
+    /// is applied on return, and the results are the bits of applying it and then calling
+    /// [`Self::forward_main`].
+    pub fn forward_main_applying(
+        &mut self,
+        x: ArrayView2<f32>,
+        labels: &[u8],
+        acts: &mut Activations,
+        deferred: &mut DeferredExpertStep,
+    ) -> f32 {
+        if !deferred.is_pending() {
+            return self.forward_main(x, labels, acts);
+        }
+        if !(acts.plan.sparse && conditional::forward_applying(self, x, acts, deferred)) {
+            deferred.apply(&mut self.experts);
+            self.forward_main_dense(x, acts);
+        }
+        acts.loss.forward(acts.logits.view(), labels)
+    }
+
     /// The dense main path: every expert computed, then masked by the gates.
     fn forward_main_dense(&self, x: ArrayView2<f32>, acts: &mut Activations) {
         acts.routes.clear();
@@ -353,6 +376,7 @@ impl GatedNet {
                 grads,
                 step.learning_rate,
                 if step.clip_all { None } else { step.max_norm },
+                None,
             );
         if !sparse {
             self.experts
@@ -363,6 +387,38 @@ impl GatedNet {
         {
             self.experts.clip_incoming_norms(c);
         }
+    }
+
+    /// [`Self::step_experts`] on the gated path, with the experts' weights left one step behind:
+    /// the biases are updated, and the weights' step is held in `deferred` for the next gated
+    /// forward pass ([`Self::forward_main_applying`]), which applies it column by column while
+    /// each column is in cache. Until then, whoever reads Wₑ must first call
+    /// [`DeferredExpertStep::apply`]. Returns false, doing nothing, when the step cannot be
+    /// deferred (dense plan, the first step's clip of every column, a step already pending, or
+    /// layouts the kernels do not take) or would gain nothing (a plan whose forward pass
+    /// computes every expert, or goes example by example): call [`Self::step_experts`] then.
+    pub fn defer_step_experts(
+        &mut self,
+        x: ArrayView2<f32>,
+        acts: &Activations,
+        grads: &mut Gradients,
+        step: FusedStep,
+        deferred: &mut DeferredExpertStep,
+    ) -> bool {
+        acts.plan.sparse
+            && acts.plan.gate_gradient != GateGradient::Everywhere
+            && acts.plan.order == conditional::SparseOrder::ByExpert
+            && !step.clip_all
+            && !deferred.is_pending()
+            && conditional::step_experts(
+                self,
+                x,
+                acts,
+                grads,
+                step.learning_rate,
+                step.max_norm,
+                Some(deferred),
+            )
     }
 
     /// The momentum SGD step of the experts (with `optimiser`'s velocity) after

@@ -9,6 +9,7 @@
 //! A gate at exactly 0 means its expert need not be computed at all.
 
 pub mod conditional;
+pub mod deferred;
 pub mod gate_layer;
 pub mod gated;
 mod routed_output;
@@ -16,6 +17,7 @@ pub mod routes;
 pub mod sparsity;
 
 pub use conditional::{GateGradient, MainPlan, SPARSE_CROSSOVER, SparseOrder};
+pub use deferred::DeferredExpertStep;
 pub use gate_layer::GaterStep;
 pub use gated::{Activations, FusedStep, GatedNet, Gradients, NetConfig};
 pub use routes::ExpertRoutes;
