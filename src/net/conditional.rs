@@ -15,7 +15,9 @@
 //! expert some example uses has its weight vector read once and its gradient column written
 //! once. The alternative order — example by example over that example's active experts
 //! ([`SparseOrder::ByExample`]) — reads each weight vector once per example that uses it;
-//! `gradrace bench` measures both.
+//! `gradrace bench` measures both. A training step without momentum can also hand its update
+//! of Wₑ to the next forward pass ([`GatedNet::forward_main_applying`], [`DeferredExpertStep`]), which then
+//! updates each column just before using it: one pass over Wₑ a step for both.
 //!
 //! Estimators that need ∂L/∂h at gates that are *off* (straight-through: ∂L/∂a := ∂L/∂h at
 //! every gate) need H_bi for every expert, so for them the forward pass computes all experts
