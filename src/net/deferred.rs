@@ -94,7 +94,17 @@ impl DeferredExpertStep {
         if !self.pending {
             return;
         }
+        debug_assert_eq!(
+            experts.inputs(),
+            self.inputs,
+            "a step held for other weights"
+        );
         let units = experts.outputs();
+        if self.inputs == 0 {
+            // No weights to update.
+            self.applied();
+            return;
+        }
         match experts.w.t_mut_slice() {
             Some(w) => {
                 for (i, column) in w.chunks_exact_mut(self.inputs).enumerate().take(units) {
