@@ -90,6 +90,11 @@ fn columns_at_norm(w: ArrayView2<f32>, norm: f32) -> usize {
         .count()
 }
 
+/// The bit patterns of `values`, for comparisons that must be exact.
+fn bits<'a>(values: impl IntoIterator<Item = &'a f32>) -> Vec<u32> {
+    values.into_iter().map(|v| v.to_bits()).collect()
+}
+
 fn one_row(v: &ndarray::Array1<f32>) -> ArrayView2<'_, f32> {
     v.view().insert_axis(ndarray::Axis(0))
 }
@@ -448,7 +453,6 @@ fn fused_momentum_step_of_the_experts_matches_the_written_gradient() {
         let (_, _, grads) = run(&written, &x, &y, &h, plan(false));
         written_opt.step_clipped(&mut written.experts, &grads.experts, settings, Some(0.8));
     }
-    let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&fused.experts.w), bits(&written.experts.w));
     assert_eq!(fused.experts.b, written.experts.b);
     assert_eq!(fused_opt.velocity, written_opt.velocity);
@@ -587,7 +591,6 @@ fn deferred_expert_steps_give_the_bits_of_immediate_steps() {
             false,
         ),
     ];
-    let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     let same_net = |a: &Lane, b: &Lane, what: &str| {
         for (x, y, name) in [
             (&a.net.experts, &b.net.experts, "experts"),
@@ -596,11 +599,7 @@ fn deferred_expert_steps_give_the_bits_of_immediate_steps() {
             (&a.net.gater_hidden, &b.net.gater_hidden, "gater hidden"),
         ] {
             assert_eq!(bits(&x.w), bits(&y.w), "{what}: {name} weights");
-            let (bx, by): (Vec<u32>, Vec<u32>) = (
-                x.b.iter().map(|v| v.to_bits()).collect(),
-                y.b.iter().map(|v| v.to_bits()).collect(),
-            );
-            assert_eq!(bx, by, "{what}: {name} biases");
+            assert_eq!(bits(&x.b), bits(&y.b), "{what}: {name} biases");
         }
     };
     for (spec, plain_sgd) in specs {

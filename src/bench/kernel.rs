@@ -39,20 +39,15 @@ pub fn fma_peak(budget: Budget) -> Option<f64> {
     {
         use crate::nn::simd::{SimdLevel, simd_level};
         const ITERATIONS: usize = 100_000;
-        let (chains, lanes) = match simd_level() {
-            SimdLevel::Avx512 => (24, 16),
-            SimdLevel::Avx2 => (12, 8),
+        // The kernel with its number of chains and of lanes per chain.
+        let (kernel, chains, lanes): (unsafe fn(usize) -> f32, usize, usize) = match simd_level() {
+            SimdLevel::Avx512 => (x86::chains_avx512, 24, 16),
+            SimdLevel::Avx2 => (x86::chains_avx2, 12, 8),
             SimdLevel::Portable => return None,
         };
         let mut run = || {
-            let n = std::hint::black_box(ITERATIONS);
-            // SAFETY: the CPU supports the instruction set of the variant called.
-            let sum = unsafe {
-                match simd_level() {
-                    SimdLevel::Avx512 => x86::chains_avx512(n),
-                    _ => x86::chains_avx2(n),
-                }
-            };
+            // SAFETY: the CPU supports the instruction set of the kernel chosen above.
+            let sum = unsafe { kernel(std::hint::black_box(ITERATIONS)) };
             std::hint::black_box(sum);
         };
         let [seconds] = interleaved(budget, &mut [&mut run]);

@@ -100,8 +100,8 @@ fn gates(s: &Shapes, rate: f32, seed: u64) -> Array2<f32> {
 struct Timings {
     dense: f64,
     sparse: f64,
-    /// The memory floor ([`LayerResult::floor_seconds`]).
-    floor: f64,
+    /// The memory floor ([`LayerResult::floor_seconds`]), when asked for.
+    floor: Option<f64>,
     /// Fraction of experts used.
     used: f32,
 }
@@ -128,14 +128,15 @@ fn read_and_write_used_columns(
     sum
 }
 
-/// Times forward + backward with `sparse` against `dense` on gates `h`, and the memory floor of
-/// the gated path, in alternation.
+/// Times forward + backward with `sparse` against `dense` on gates `h`, and with `with_floor`
+/// the memory floor of the gated path, in alternation.
 fn compare(
     f: &Fixture,
     h: &Array2<f32>,
     dense: MainPlan,
     sparse: MainPlan,
     budget: Budget,
+    with_floor: bool,
 ) -> Timings {
     let batch = f.y.len();
     let setup = |plan: MainPlan| {
@@ -158,18 +159,24 @@ fn compare(
         f.net.forward_main(f.x.view(), &f.y, &mut sa);
         f.net.backward_main(f.x.view(), &f.y, &sa, &mut sg);
     };
-    let weights = f.net.experts.w.t();
-    let weights = weights.as_slice().expect("column-major expert weights");
-    let mut gradient = vec![0.0f32; weights.len()];
-    let inputs = f.net.input_dim();
-    let mut run_floor = || {
-        let sum = read_and_write_used_columns(weights, &mut gradient, inputs, &used);
-        std::hint::black_box((sum, &mut gradient));
+    let (dense, sparse, floor) = if with_floor {
+        let weights = f.net.experts.w.t();
+        let weights = weights.as_slice().expect("column-major expert weights");
+        let mut gradient = vec![0.0f32; weights.len()];
+        let inputs = f.net.input_dim();
+        let mut run_floor = || {
+            let sum = read_and_write_used_columns(weights, &mut gradient, inputs, &used);
+            std::hint::black_box((sum, &mut gradient));
+        };
+        let [dense, sparse, floor] = interleaved(
+            budget,
+            &mut [&mut run_dense, &mut run_sparse, &mut run_floor],
+        );
+        (dense, sparse, Some(floor))
+    } else {
+        let [dense, sparse] = interleaved(budget, &mut [&mut run_dense, &mut run_sparse]);
+        (dense, sparse, None)
     };
-    let [dense, sparse, floor] = interleaved(
-        budget,
-        &mut [&mut run_dense, &mut run_sparse, &mut run_floor],
-    );
     Timings {
         dense,
         sparse,
@@ -193,7 +200,8 @@ pub fn sweep(s: &Shapes, rates: &[f32], budget: Budget, seed: u64) -> Vec<LayerR
         .map(|&rate| {
             let h = gates(s, rate, seed);
             let measured_rate = h.iter().filter(|&&v| v != 0.0).count() as f32 / h.len() as f32;
-            let t = compare(&f, &h, plan(false), plan(true), budget);
+            let t = compare(&f, &h, plan(false), plan(true), budget, true);
+            let floor = t.floor.expect("timed with the floor");
             LayerResult {
                 firing_rate: rate,
                 measured_rate,
@@ -201,8 +209,8 @@ pub fn sweep(s: &Shapes, rates: &[f32], budget: Budget, seed: u64) -> Vec<LayerR
                 dense_seconds: t.dense,
                 sparse_seconds: t.sparse,
                 speedup: t.dense / t.sparse,
-                floor_seconds: t.floor,
-                speedup_cap: t.dense / t.floor,
+                floor_seconds: floor,
+                speedup_cap: t.dense / floor,
             }
         })
         .collect()
@@ -247,7 +255,7 @@ pub fn options(s: &Shapes, rate: f32, budget: Budget, seed: u64) -> Vec<LayerOpt
                 sparse: true,
                 ..dense
             };
-            let t = compare(&f, &h, dense, sparse, budget);
+            let t = compare(&f, &h, dense, sparse, budget, false);
             LayerOption {
                 name: name.to_string(),
                 firing_rate: rate,

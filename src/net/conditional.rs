@@ -212,13 +212,12 @@ pub(crate) fn forward_applying(
     let routes = &acts.routes;
     let xs = x.as_slice().expect("checked");
     let row = |b: u32| &xs[b as usize * d..(b as usize + 1) * d];
-    let units = net.units();
-    let wt = net.experts.w.t_mut_slice().expect("checked");
-    for i in 0..units {
-        let column = &mut wt[i * d..(i + 1) * d];
+    let products = &mut acts.route_experts;
+    let column_major = net.experts.update_columns(None, |i, column| {
         step.apply_to_column(i, column);
-        expert_products(column, i, routes, row, &mut acts.route_experts);
-    }
+        expert_products(column, i, routes, row, products);
+    });
+    debug_assert!(column_major, "checked by `supported`");
     step.applied();
     acts.experts.fill(0.0);
     outputs_and_logits(net, acts);

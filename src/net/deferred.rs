@@ -15,7 +15,7 @@
 //! checkpoints, the dense path). The biases are not deferred.
 
 use crate::nn::Dense;
-use crate::nn::dense::{ColumnMajorSlice, clip_norm};
+use crate::nn::dense::clip_norm;
 use crate::nn::simd::weighted_sum;
 
 use super::routes::ExpertRoutes;
@@ -99,28 +99,17 @@ impl DeferredExpertStep {
             self.inputs,
             "a step held for other weights"
         );
-        let units = experts.outputs();
-        if self.inputs == 0 {
-            // No weights to update.
-            self.applied();
-            return;
-        }
-        match experts.w.t_mut_slice() {
-            Some(w) => {
-                for (i, column) in w.chunks_exact_mut(self.inputs).enumerate().take(units) {
-                    self.apply_to_column(i, column);
-                }
-            }
-            None => {
-                let mut column = vec![0.0; self.inputs];
-                for i in 0..units {
-                    column
-                        .iter_mut()
-                        .zip(experts.w.column(i))
-                        .for_each(|(c, &w)| *c = w);
-                    self.apply_to_column(i, &mut column);
-                    experts.w.column_mut(i).assign(&ndarray::aview1(&column));
-                }
+        let step = &*self;
+        // No clip in the traversal: it is part of each updated column's step.
+        if !experts.update_columns(None, |i, column| step.apply_to_column(i, column)) {
+            let mut column = vec![0.0; self.inputs];
+            for i in 0..experts.outputs() {
+                column
+                    .iter_mut()
+                    .zip(experts.w.column(i))
+                    .for_each(|(c, &w)| *c = w);
+                self.apply_to_column(i, &mut column);
+                experts.w.column_mut(i).assign(&ndarray::aview1(&column));
             }
         }
         self.applied();
