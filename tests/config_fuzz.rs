@@ -6,8 +6,6 @@ use gradrace::config::parse_experiment;
 use proptest::prelude::*;
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
-
     #[test]
     fn arbitrary_text_never_panics(text in ".{0,400}") {
         let _ = parse_experiment(&text, "fuzz.ron");

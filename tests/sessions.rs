@@ -221,3 +221,44 @@ fn save_now_answers_with_the_current_state_while_running_and_after_the_end() {
         seen.step()
     );
 }
+
+/// A checkpoint whose baseline claims more observed minibatches than its lane took steps (a
+/// damaged or edited file: the count would overflow once the race goes on) is refused, naming
+/// the lane; the same checkpoint with a consistent count resumes.
+#[test]
+fn a_baseline_that_observed_more_steps_than_its_lane_took_is_refused() {
+    let e = experiment(2 * N);
+    let d = data();
+    let mut race = Race::new(&e, d.clone(), 1).unwrap();
+    race.advance(10);
+    let checkpoint = race.checkpoint();
+    let lane = checkpoint
+        .lanes
+        .iter()
+        .position(|l| l.state.baseline.is_some())
+        .expect("the quick race has a lane with a learned baseline");
+    let steps = checkpoint.lanes[lane].state.steps;
+    assert_eq!(
+        checkpoint.lanes[lane]
+            .state
+            .baseline
+            .as_ref()
+            .unwrap()
+            .observed,
+        steps
+    );
+    for observed in [steps + 1, u64::MAX] {
+        let mut bad = checkpoint.clone();
+        bad.lanes[lane].state.baseline.as_mut().unwrap().observed = observed;
+        let message = match Race::resume(&e, d.clone(), bad, 1) {
+            Ok(_) => panic!("observed = {observed} after {steps} steps was accepted"),
+            Err(m) => m,
+        };
+        let name = &checkpoint.lanes[lane].name;
+        assert!(
+            message.contains(&format!("lane \"{name}\"")) && message.contains("observed"),
+            "{message}"
+        );
+    }
+    assert!(Race::resume(&e, d, checkpoint, 1).is_ok());
+}

@@ -699,6 +699,13 @@ impl Lane {
                         b.denominator.len()
                     ));
                 }
+                // One observation per training step at most.
+                if b.observed > state.steps {
+                    return Err(format!(
+                        "baseline state has observed {} minibatches in {} steps",
+                        b.observed, state.steps
+                    ));
+                }
             }
             (None, None) => {}
             (Some(_), None) => {

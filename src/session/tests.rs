@@ -417,8 +417,6 @@ fn small_data() -> DataSplit {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = Session::parse(&bytes, Path::new("x.ron"));
@@ -431,10 +429,7 @@ proptest! {
 #[test]
 fn mutated_sessions_never_panic() {
     let (_dir, path, text) = sample_document();
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases: 300,
-        ..ProptestConfig::default()
-    });
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::default());
     runner
         .run(&proptest::collection::vec(mutation(), 1..4), |ms| {
             let mut bytes = text.as_bytes().to_vec();
