@@ -182,7 +182,25 @@ fn sigterm_stops_the_race_and_saves_it() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    // Stop it once it has trained (its first held-out report), however slow the machine; the
+    // reader keeps draining the pipe so the race never blocks on it.
+    let (lines, progress) = std::sync::mpsc::channel();
+    let reader = std::io::BufReader::new(child.stderr.take().unwrap());
+    let drain = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in reader.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let waited = Instant::now();
+    loop {
+        let line = progress
+            .recv_timeout(Duration::from_secs(300).saturating_sub(waited.elapsed()))
+            .expect("a progress report within 5 minutes");
+        if line.contains("] step ") {
+            break;
+        }
+    }
     let status = Process::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -192,6 +210,13 @@ fn sigterm_stops_the_race_and_saves_it() {
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status:?}");
     assert!(started.elapsed() < Duration::from_secs(60));
+    drain.join().unwrap();
+    let said: Vec<String> = progress.try_iter().collect();
+    assert!(
+        said.iter()
+            .any(|l| l.contains("saved") && l.contains("with checkpoint")),
+        "{said:?}"
+    );
     let s = Session::load(&out).unwrap();
     assert!(s.recorder.step() > 0 && s.recorder.step() < 100_000);
     assert!(
