@@ -390,6 +390,7 @@ fn exercise(s: &Session) {
     let mut r = s.recorder.clone();
     let _ = r.summaries();
     let _ = crate::cli::replay::text(s, false);
+    replay_dashboard(&r);
     let units = r.info.as_ref().map_or(0, |i| i.experts);
     for lane in 0..r.lanes.len() {
         for e in long_history_events(lane, units, 40) {
@@ -403,6 +404,36 @@ fn exercise(s: &Session) {
         for e in race.advance(3) {
             r.apply(e);
         }
+    }
+}
+
+/// The replay dashboard on `recorder`: every panel drawn, on a large and a cramped screen, at
+/// the end, the start and in between, with the toggles of every panel flipped.
+fn replay_dashboard(recorder: &Recorder) {
+    use crate::tui::app::App;
+    use crate::tui::keys::Action;
+    use crate::tui::panels::{draw, test_support::rendered};
+    let mut app = App::replay(recorder.clone(), std::time::Instant::now());
+    let draw_all = |app: &App| {
+        for (w, h) in [(160, 48), (50, 14)] {
+            rendered(w, h, |frame, _| draw(frame, app));
+        }
+    };
+    draw_all(&app);
+    for action in [
+        Action::SeekStart,
+        Action::SeekForwardFar,
+        Action::LogScale,
+        Action::Smoothing,
+        Action::Window,
+        Action::HeatMode,
+        Action::UnitOrder,
+        Action::VarianceMode,
+        Action::SortNext,
+        Action::FocusNext,
+    ] {
+        app.act(action);
+        draw_all(&app);
     }
 }
 
