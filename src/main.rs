@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("gradrace: error: {e}");
+            gradrace::cli::console::write_err_line(format_args!("gradrace: error: {e}"));
             ExitCode::from(e.exit_code())
         }
     }

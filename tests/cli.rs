@@ -200,3 +200,45 @@ fn help_is_complete_with_examples() {
         assert!(help.contains(flag), "{flag} missing from help");
     }
 }
+
+/// A headless race whose output nobody reads any more (`... 2>&1 | head` after head exited)
+/// trains to the end and saves its session; a result that cannot be written (a full disk) is a
+/// run-time failure with a message, not a panic.
+#[test]
+fn closed_or_full_outputs_neither_panic_nor_lose_the_race() {
+    use std::process::{Command as Process, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(&dir, "tiny.ron", TINY);
+    let saved = dir.path().join("closed.ron");
+    let mut child = Process::new(env!("CARGO_BIN_EXE_gradrace"))
+        .args(["race", &file, "--headless", "--out"])
+        .arg(&saved)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading ends before the race writes anything.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let session = gradrace::session::Session::load(&saved).unwrap();
+    assert_eq!(session.recorder.step(), 40);
+
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("skipping the full-disk case: no /dev/full");
+        return;
+    };
+    let out = Process::new(env!("CARGO_BIN_EXE_gradrace"))
+        .args(["replay", "--text"])
+        .arg(&saved)
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("cannot write to standard output"),
+        "{stderr}"
+    );
+}

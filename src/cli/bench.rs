@@ -1,8 +1,7 @@
 //! `gradrace bench [EXPERIMENT] [--quick] [--json]`: measures on this machine what the gated
 //! kernels save (see [`crate::bench`]) and prints a table, or one JSON record.
 
-use std::io::Write as _;
-
+use super::console::{self, note};
 use super::race::{data_for, experiment_for};
 use super::{BenchArgs, CliError, RaceArgs};
 use crate::bench::{self, BenchSettings};
@@ -20,7 +19,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     } else {
         BenchSettings::full()
     };
-    let mut progress = |what: &str| eprintln!("gradrace bench: measuring {what}");
+    let mut progress = |what: &str| note!("gradrace bench: measuring {what}");
     let report =
         bench::run(&experiment, &data, settings, &mut progress).map_err(CliError::Runtime)?;
     let text = if args.json {
@@ -28,7 +27,5 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     } else {
         report.table()
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| CliError::Runtime(format!("writing the report: {e}")))
+    console::report(&text)
 }

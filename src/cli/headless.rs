@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::CliError;
+use super::console::{note, report};
 use crate::engine::{Command, EngineEvent, Race, Recorder};
 use crate::report::leaderboard;
 use crate::session::{SessionContext, SessionWriter, WriterOptions};
@@ -77,7 +78,7 @@ pub fn run_saving(
     } else {
         ProgressDrawTarget::hidden()
     });
-    eprintln!(
+    note!(
         "gradrace: {} {} on {} ({} train / {} held-out), {} lanes, {} steps of {} examples",
         if resumed { "resuming" } else { "racing" },
         info.experiment,
@@ -89,7 +90,7 @@ pub fn run_saving(
         info.batch_size
     );
     if let Some(w) = &writer {
-        eprintln!("gradrace: saving to {}", w.path().display());
+        note!("gradrace: saving to {}", w.path().display());
     }
     let width = lanes
         .iter()
@@ -135,7 +136,7 @@ pub fn run_saving(
             bars[lane].set_message(bar_message(&recorder, lane));
         }
         if let (Some((lane, p)), false) = (eval, on_terminal) {
-            eprintln!(
+            note!(
                 "[{}] step {}/{}: held-out error {:.2}%, test-time firing {:.1}%",
                 lanes[lane].name,
                 p.step,
@@ -156,7 +157,7 @@ pub fn run_saving(
             if let Some(line) = line {
                 let _ = multi.println(&line);
                 if !on_terminal {
-                    eprintln!("{line}");
+                    note!("{line}");
                 }
             }
         }
@@ -178,21 +179,24 @@ pub fn run_saving(
 /// The end of a race for every consumer: the leaderboard on stdout, then the final save (waited
 /// for) and where it went on stderr.
 pub fn finish(recorder: Recorder, writer: Option<SessionWriter>) -> Result<Recorder, CliError> {
+    let mut text = String::new();
     if let Some(info) = &recorder.info {
-        println!(
-            "\n{} — {} — {} steps\n",
+        text = format!(
+            "\n{} — {} — {} steps\n\n",
             info.experiment,
             info.data,
             recorder.step()
         );
     }
-    print!("{}", leaderboard(&recorder.summaries()));
+    text += &leaderboard(&recorder.summaries());
+    // Saved whether or not the leaderboard could be shown.
+    let shown = report(&text);
     if let Some(w) = writer {
         match w.finish() {
             Some(Ok(saved)) => {
-                eprintln!("gradrace: {}", saved.describe());
+                note!("gradrace: {}", saved.describe());
                 if saved.sidecar.is_some() {
-                    eprintln!(
+                    note!(
                         "gradrace: replay with `gradrace replay {0}`, continue with `gradrace resume {0}`",
                         saved.path.display()
                     );
@@ -204,5 +208,6 @@ pub fn finish(recorder: Recorder, writer: Option<SessionWriter>) -> Result<Recor
             None => {}
         }
     }
+    shown?;
     Ok(recorder)
 }

@@ -2,6 +2,7 @@
 //! failure at run time, 2 bad input (experiment file, data directory, arguments).
 
 pub mod bench;
+pub mod console;
 pub mod dashboard;
 pub mod error;
 pub mod headless;
@@ -210,13 +211,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Sessions(args)) => sessions::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Experiments) => {
+            let mut list = String::new();
             for (name, text) in crate::config::builtin::BUILTIN {
                 let description = crate::config::parse_experiment(text, name)
                     .map(|e| e.description)
                     .unwrap_or_default();
-                println!("{name:12} {description}");
+                list += &format!("{name:12} {description}\n");
             }
-            Ok(())
+            console::report(&list)
         }
     }
 }

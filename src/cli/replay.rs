@@ -5,7 +5,7 @@
 
 use std::io::IsTerminal;
 
-use super::{CliError, ReplayArgs};
+use super::{CliError, ReplayArgs, console};
 use crate::report::{eval_timeline, lane_events, leaderboard};
 use crate::session::Session;
 
@@ -62,6 +62,5 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
     if !args.summary && !args.text && std::io::stdout().is_terminal() {
         return crate::tui::run_replay(session.recorder);
     }
-    print!("{}", text(&session, args.summary));
-    Ok(())
+    console::report(&text(&session, args.summary))
 }

@@ -5,6 +5,7 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
+use super::console::note;
 use super::race::{data_for, save_plan};
 use super::{CliError, ResumeArgs, dashboard, headless};
 use crate::config::{DataSpec, Length};
@@ -43,7 +44,7 @@ pub fn run(args: &ResumeArgs) -> Result<(), CliError> {
     let race = Race::resume(&experiment, data, checkpoint, args.run.threads)
         .map_err(|m| CliError::BadInput(format!("{file}: the checkpoint does not fit: {m}")))?;
     if race.is_finished() {
-        eprintln!(
+        note!(
             "gradrace: every lane of {file} has ended (step {}); `--steps N` trains N more",
             session.recorder.step()
         );

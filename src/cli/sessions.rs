@@ -1,14 +1,14 @@
 //! `gradrace sessions [DIR]`: the saved sessions in a directory.
 
 use super::{CliError, SessionsArgs};
+use crate::cli::console::report;
 use crate::session::list_sessions;
 
 /// Runs `gradrace sessions`.
 pub fn run(args: &SessionsArgs) -> Result<(), CliError> {
     let entries = list_sessions(&args.dir).map_err(|e| CliError::BadInput(e.to_string()))?;
     if entries.is_empty() {
-        println!("no sessions in {}", args.dir.display());
-        return Ok(());
+        return report(&format!("no sessions in {}\n", args.dir.display()));
     }
     let header = [
         "file",
@@ -53,6 +53,5 @@ pub fn run(args: &SessionsArgs) -> Result<(), CliError> {
             }
         })
         .collect();
-    print!("{}", crate::report::table(&header, &rows));
-    Ok(())
+    report(&crate::report::table(&header, &rows))
 }
