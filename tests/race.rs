@@ -103,6 +103,30 @@ fn same_config_and_seed_give_identical_histories_with_one_or_two_threads() {
 }
 
 #[test]
+fn a_race_runs_on_at_most_one_thread_per_lane() {
+    let e = tiny();
+    let lanes = e.lanes.len();
+    for (asked, got) in [
+        (1, 1),
+        (2, 2),
+        (lanes, lanes),
+        (lanes + 1, lanes),
+        (1_000_000, lanes),
+    ] {
+        assert_eq!(
+            Race::new(&e, data(), asked).unwrap().threads(),
+            got,
+            "{asked} asked"
+        );
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(
+        Race::new(&e, data(), 0).unwrap().threads(),
+        cores.min(lanes)
+    );
+}
+
+#[test]
 fn a_lane_is_unchanged_when_other_lanes_are_added_or_removed() {
     let full = tiny();
     let mut alone = full.clone();

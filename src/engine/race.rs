@@ -486,7 +486,7 @@ pub struct RaceHandle {
 
 impl Race {
     /// Sets up the lanes of `experiment` on `data`, with a pool of `threads` threads
-    /// (0: one per core).
+    /// (0: one per core), and never more threads than lanes: a lane's steps run one at a time.
     pub fn new(
         experiment: &Experiment,
         data: Arc<DataSplit>,
@@ -508,7 +508,7 @@ impl Race {
         let schedule =
             MinibatchSchedule::new(data.train.len(), batch, derive_seed(seed, "minibatches"));
         let units = experiment.network.experts;
-        let lanes = experiment
+        let lanes: Vec<LaneRunner> = experiment
             .lanes
             .iter()
             .enumerate()
@@ -549,8 +549,10 @@ impl Race {
         let probe_n = experiment.metrics.probe_batch.min(data.train.len());
         let order = permutation(data.train.len(), &mut rng_for(seed, "probe-batch"));
         let (probe_x, probe_y) = data.train.gather(&order[..probe_n]);
+        let cores = || std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = if threads == 0 { cores() } else { threads };
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
+            .num_threads(threads.clamp(1, lanes.len().max(1)))
             .thread_name(|i| format!("gradrace-lane-{i}"))
             .build()
             .map_err(|e| format!("cannot start the thread pool: {e}"))?;
@@ -722,6 +724,11 @@ impl Race {
     /// The race's description.
     pub fn info(&self) -> &RaceInfo {
         &self.info
+    }
+
+    /// The threads the lanes' steps run on.
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
     }
 
     /// The lanes' descriptions.
