@@ -10,6 +10,7 @@
 //! Convention: the gradient an estimator writes is that of the *batch-mean* loss
 //! L = (1/B) Σ_b L_b, so it is directly comparable between estimators.
 
+pub mod bernoulli;
 pub mod dense;
 pub mod gamma;
 pub mod gaussian;

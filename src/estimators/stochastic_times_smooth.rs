@@ -4,10 +4,10 @@
 //! p = σ(a + n) (n optional Beta noise), b ~ Bernoulli(√p), h = b·√p, so E[h] = p and
 //! P(h > 0) = √p. Backprop treats b as a constant: ∂h/∂a = b · d√p/da = b · √p (1 − p) / 2.
 
-use ndarray::{Array2, ArrayView2};
-use rand::RngCore as _;
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
+use super::bernoulli::{CHUNK, fill_uniforms, on_slices};
 use super::gamma::MarsagliaTsang;
 use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
 use crate::nn::math::{sigmoid, sigmoids_into};
@@ -83,9 +83,6 @@ impl StochasticTimesSmooth {
     }
 }
 
-/// Gates per chunk of [`StochasticTimesSmooth::sample_slices`].
-const CHUNK: usize = 256;
-
 impl StochasticTimesSmooth {
     /// Beta(α, β) noise n = X / (X + Y) into `out`: first every X ~ Gamma(α, 1) of the chunk,
     /// then every Y ~ Gamma(β, 1) (into `scratch`, at least as long as `out`). Zero without
@@ -105,15 +102,11 @@ impl StochasticTimesSmooth {
 
     /// [`GateEstimator::sample`] on slices of one layout, gate k from `a[k]`, in chunks of
     /// [`CHUNK`] gates: the chunk's noise, p = σ(a + n), then b = 1\[u < √p\] (or 1\[u < p\]) with
-    /// u = (k + ½)·2⁻²⁴ from 24 random bits (bits 8–31 of word j for gate j of the first half
-    /// of the chunk, bits 40–63 for gate j of the second half), h = b√p and
-    /// ∂h/∂a = b·√p(1 − p)/2. b is arithmetic, not a branch: whether a gate fires is a coin flip
+    /// the chunk's uniforms u from [`fill_uniforms`], h = b√p and ∂h/∂a = b·√p(1 − p)/2. b is arithmetic, not a branch: whether a gate fires is a coin flip
     /// the branch predictor cannot learn. h is +0 wherever b = 0.
     fn sample_slices(&self, a: &[f32], rng: &mut Rng, h: &mut [f32], local: &mut [f32]) {
-        const TWO_POW_MINUS_24: f32 = 1.0 / 16_777_216.0;
         let mut noise = [0.0f32; CHUNK];
         let mut p = [0.0f32; CHUNK];
-        let mut words = [0u64; CHUNK / 2];
         let mut uniforms = [0.0f32; CHUNK];
         let sqrt_p = self.bernoulli == StsBernoulli::SqrtP;
         for ((a, h), local) in a
@@ -128,13 +121,7 @@ impl StochasticTimesSmooth {
                 *n += a;
             }
             sigmoids_into(noise, 0.0, p);
-            words.iter_mut().for_each(|w| *w = rng.next_u64());
-            let (u_low, u_high) = uniforms.split_at_mut(CHUNK / 2);
-            for ((&word, low), high) in words.iter().zip(u_low).zip(u_high) {
-                let bits = |shift: u32| ((word >> shift) & 0x00ff_ffff) as i32 as f32;
-                *low = (bits(8) + 0.5) * TWO_POW_MINUS_24;
-                *high = (bits(40) + 0.5) * TWO_POW_MINUS_24;
-            }
+            fill_uniforms(rng, &mut uniforms);
             for (((&p, &u), h), local) in p.iter().zip(&uniforms).zip(h).zip(local) {
                 let sp = p.sqrt();
                 let fire = if sqrt_p { sp } else { p };
@@ -167,31 +154,13 @@ impl GateEstimator for StochasticTimesSmooth {
     /// When `a`, h and aux share one contiguous layout (the lanes' buffers do), the gates are
     /// visited in memory order, 256 at a time: the Beta noise of the chunk in bulk, then σ,
     /// √p and the Bernoulli draw in loops that vectorise. Otherwise the same is done on
-    /// row-major copies.
+    /// row-major copies ([`on_slices`]).
     fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
-        let same_layout = a.strides() == out.h.strides() && a.strides() == out.aux.strides();
-        if same_layout
-            && let (Some(a), Some(h), Some(local)) = (
-                a.as_slice_memory_order(),
-                out.h.as_slice_memory_order_mut(),
-                out.aux.as_slice_memory_order_mut(),
-            )
-        {
+        on_slices(a, &mut out.h, &mut out.aux, |a, h, local| {
             self.sample_slices(a, rng, h, local);
-        } else {
-            let a = a.as_standard_layout();
-            let mut h = Array2::zeros(a.raw_dim());
-            let mut local = Array2::zeros(a.raw_dim());
-            self.sample_slices(
-                a.as_slice().expect("standard layout"),
-                rng,
-                h.as_slice_mut().expect("standard layout"),
-                local.as_slice_mut().expect("standard layout"),
-            );
-            out.h.assign(&h);
-            out.aux.assign(&local);
-        }
+        });
     }
+
     /// ∂h/∂a = b·√p(1 − p)/2 is 0 wherever b = 0, i.e. wherever h = 0.
     fn needs_gate_gradient_when_off(&self) -> bool {
         false
@@ -238,6 +207,8 @@ impl GateEstimator for StochasticTimesSmooth {
 mod tests {
     use super::*;
     use crate::seed::rng_for;
+    use ndarray::Array2;
+    use rand::RngCore as _;
 
     /// The paper's STS with its best Beta noise (mode 0.1, β = 40), and that noise.
     fn paper_sts() -> (StochasticTimesSmooth, BetaNoise) {

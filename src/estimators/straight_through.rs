@@ -3,10 +3,10 @@
 //! Forward as the stochastic binary neuron: p = σ(a), h = 1[u < p]. Backward copies the gradient:
 //! ∂L/∂a := ∂L/∂h (identity), or ∂L/∂a := ∂L/∂h · σ'(a) = ∂L/∂h · p(1 − p) (sigmoid-adjusted).
 
-use ndarray::{ArrayView2, Zip};
-use rand::Rng as _;
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
+use super::bernoulli::sigmoid_bernoulli;
 use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
 use crate::nn::math::sigmoid;
 use crate::seed::Rng;
@@ -48,16 +48,13 @@ impl GateEstimator for StraightThrough {
     }
 
     /// h = 1[u < σ(a)]; aux = the pretended ∂h/∂a: 1, or p(1 − p).
+    /// The gates are drawn in bulk by [`sigmoid_bernoulli`], which leaves p in aux.
     fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
-        let adjusted = self.variant == StraightThroughVariant::SigmoidAdjusted;
-        Zip::from(&mut out.h)
-            .and(&mut out.aux)
-            .and(a)
-            .for_each(|h, local, &x| {
-                let p = sigmoid(x);
-                *h = if rng.random::<f32>() < p { 1.0 } else { 0.0 };
-                *local = if adjusted { p * (1.0 - p) } else { 1.0 };
-            });
+        sigmoid_bernoulli(a, rng, &mut out.h, &mut out.aux);
+        match self.variant {
+            StraightThroughVariant::SigmoidAdjusted => out.aux.mapv_inplace(|p| p * (1.0 - p)),
+            StraightThroughVariant::Identity => out.aux.fill(1.0),
+        }
     }
 
     fn test_gate(&self, _a: f32) -> f32 {

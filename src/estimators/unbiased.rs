@@ -5,9 +5,9 @@
 //! L̄_i; the loss is only broadcast to the gates, nothing is back-propagated through h.
 
 use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
-use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
+use super::bernoulli::sigmoid_bernoulli;
 use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
 use crate::nn::math::sigmoid;
 use crate::seed::Rng;
@@ -95,15 +95,9 @@ impl GateEstimator for UnbiasedBinary {
         false
     }
 
-    /// h = 1[u < σ(a)]; aux = p = σ(a).
+    /// h = 1[u < σ(a)]; aux = p = σ(a) (drawn in bulk by [`sigmoid_bernoulli`]).
     fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
-        Zip::from(&mut out.h)
-            .and(&mut out.aux)
-            .and(a)
-            .for_each(|h, p, &x| {
-                *p = sigmoid(x);
-                *h = if rng.random::<f32>() < *p { 1.0 } else { 0.0 };
-            });
+        sigmoid_bernoulli(a, rng, &mut out.h, &mut out.aux);
     }
 
     /// da_bi = (h_bi − p_bi)(L_b − L̄_i) / B.
@@ -123,9 +117,11 @@ impl GateEstimator for UnbiasedBinary {
             .enumerate()
         {
             let baseline = self.baseline_value(i);
-            for (b, d) in d.iter_mut().enumerate() {
-                *d = (h[b] - p[b]) * (losses[b] - baseline) * inv_b;
-            }
+            Zip::from(&mut d)
+                .and(h)
+                .and(p)
+                .and(losses)
+                .for_each(|d, &h, &p, &loss| *d = (h - p) * (loss - baseline) * inv_b);
         }
     }
 
