@@ -37,13 +37,43 @@ pub fn firing_rate_penalty_into(
         return 0.0;
     }
     let inv_b = 1.0 / batch as f32;
-    // q(a_bi) and q'(a_bi) of one unit at a time in the first two thirds of the scratch, and a
-    // copy of the unit's column of a in the last when it is not contiguous.
+    // A unit's penalty and the coefficient of q'(a_bi) in its gradient, from its q(a_bi).
+    let unit = |q: &[f32]| {
+        let mean = q.iter().map(|&q| q * inv_b).sum::<f32>();
+        let m = mean.clamp(RATE_FLOOR, 1.0 - RATE_FLOOR);
+        let penalty = -weight * (target * m.ln() + (1.0 - target) * (1.0 - m).ln());
+        let coef = -weight * (target / m - (1.0 - target) / (1.0 - m)) * inv_b;
+        (penalty, coef)
+    };
+    let mut penalty = 0.0f32;
+    // Column-major a and ∂a (the lanes' buffers): q and q' of every gate in one call.
+    if let (Some(a_all), Some(da_all)) = (
+        a.reversed_axes().to_slice(),
+        da.view_mut().reversed_axes().into_slice(),
+    ) {
+        scratch.clear();
+        scratch.resize(2 * a_all.len(), 0.0);
+        let (q_all, dq_all) = scratch.split_at_mut(a_all.len());
+        estimator.firing_probabilities(a_all, q_all, dq_all);
+        for ((q, dq), da) in q_all
+            .chunks(batch)
+            .zip(dq_all.chunks(batch))
+            .zip(da_all.chunks_mut(batch))
+        {
+            let (p, coef) = unit(q);
+            penalty += p;
+            for (d, &g) in da.iter_mut().zip(dq) {
+                *d += coef * g;
+            }
+        }
+        return penalty;
+    }
+    // Otherwise one unit at a time: q and q' in the first two thirds of the scratch, and a copy
+    // of the unit's column of a in the last when it is not contiguous.
     scratch.clear();
     scratch.resize(3 * batch, 0.0);
     let (q, rest) = scratch.split_at_mut(batch);
     let (dq, column_copy) = rest.split_at_mut(batch);
-    let mut penalty = 0.0f32;
     for (column, mut dcol) in a.columns().into_iter().zip(da.columns_mut()) {
         let values = match column.as_slice() {
             Some(values) => values,
@@ -57,10 +87,8 @@ pub fn firing_rate_penalty_into(
             }
         };
         estimator.firing_probabilities(values, q, dq);
-        let mean = q.iter().map(|&q| q * inv_b).sum::<f32>();
-        let m = mean.clamp(RATE_FLOOR, 1.0 - RATE_FLOOR);
-        penalty -= weight * (target * m.ln() + (1.0 - target) * (1.0 - m).ln());
-        let coef = -weight * (target / m - (1.0 - target) / (1.0 - m)) * inv_b;
+        let (p, coef) = unit(q);
+        penalty += p;
         for (d, &g) in dcol.iter_mut().zip(dq.iter()) {
             *d += coef * g;
         }
@@ -108,6 +136,45 @@ impl AdaptiveL1 {
             self.lambda *= 1.0 + self.rate;
         } else if firing_rate < self.target - self.tolerance {
             self.lambda *= 1.0 - self.rate;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::ShapeBuilder;
+
+    use super::*;
+    use crate::estimators::SigmoidGate;
+
+    /// The whole-array pass (column-major a and ∂a, as in the lanes) and the unit-by-unit pass
+    /// (any other layout) give the same bits, penalty and gradient.
+    #[test]
+    fn every_layout_gives_the_same_penalty_and_gradient() {
+        let gate = SigmoidGate { noise_std: 0.0 };
+        let (batch, units) = (5, 7);
+        let a = Array2::from_shape_fn((batch, units), |(b, i)| (b as f32 - 2.0) * 0.9 - i as f32);
+        let run = |a_column_major: bool, da_column_major: bool| {
+            let mut a_own = Array2::zeros((batch, units).set_f(a_column_major));
+            a_own.assign(&a);
+            let mut da = Array2::from_elem((batch, units).set_f(da_column_major), 0.25);
+            let p = firing_rate_penalty(&gate, a_own.view(), 0.1, 0.3, &mut da);
+            (
+                p.to_bits(),
+                da.mapv(f32::to_bits).as_standard_layout().to_owned(),
+            )
+        };
+        let whole = run(true, true);
+        assert_ne!(
+            whole.1,
+            Array2::from_elem((batch, units), 0.25f32.to_bits())
+        );
+        for (a_f, da_f) in [(false, false), (true, false), (false, true)] {
+            assert_eq!(
+                run(a_f, da_f),
+                whole,
+                "a column-major {a_f}, ∂a column-major {da_f}"
+            );
         }
     }
 }
