@@ -1,7 +1,7 @@
 //! `gradrace sessions [DIR]`: the saved sessions in a directory.
 
+use super::console::report;
 use super::{CliError, SessionsArgs};
-use crate::cli::console::report;
 use crate::session::list_sessions;
 
 /// Runs `gradrace sessions`.

@@ -549,8 +549,10 @@ impl Race {
         let probe_n = experiment.metrics.probe_batch.min(data.train.len());
         let order = permutation(data.train.len(), &mut rng_for(seed, "probe-batch"));
         let (probe_x, probe_y) = data.train.gather(&order[..probe_n]);
-        let cores = || std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = if threads == 0 { cores() } else { threads };
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.clamp(1, lanes.len().max(1)))
             .thread_name(|i| format!("gradrace-lane-{i}"))

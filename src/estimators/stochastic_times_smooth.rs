@@ -102,8 +102,9 @@ impl StochasticTimesSmooth {
 
     /// [`GateEstimator::sample`] on slices of one layout, gate k from `a[k]`, in chunks of
     /// [`CHUNK`] gates: the chunk's noise, p = σ(a + n), then b = 1\[u < √p\] (or 1\[u < p\]) with
-    /// the chunk's uniforms u from [`fill_uniforms`], h = b√p and ∂h/∂a = b·√p(1 − p)/2. b is arithmetic, not a branch: whether a gate fires is a coin flip
-    /// the branch predictor cannot learn. h is +0 wherever b = 0.
+    /// the chunk's uniforms u from [`fill_uniforms`], h = b√p and ∂h/∂a = b·√p(1 − p)/2. b is
+    /// arithmetic, not a branch: whether a gate fires is a coin flip the branch predictor cannot
+    /// learn. h is +0 wherever b = 0.
     fn sample_slices(&self, a: &[f32], rng: &mut Rng, h: &mut [f32], local: &mut [f32]) {
         let mut noise = [0.0f32; CHUNK];
         let mut p = [0.0f32; CHUNK];
@@ -205,10 +206,11 @@ impl GateEstimator for StochasticTimesSmooth {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::seed::rng_for;
     use ndarray::Array2;
     use rand::RngCore as _;
+
+    use super::*;
+    use crate::seed::rng_for;
 
     /// The paper's STS with its best Beta noise (mode 0.1, β = 40), and that noise.
     fn paper_sts() -> (StochasticTimesSmooth, BetaNoise) {

@@ -47,8 +47,8 @@ impl GateEstimator for StraightThrough {
         }
     }
 
-    /// h = 1[u < σ(a)]; aux = the pretended ∂h/∂a: 1, or p(1 − p).
-    /// The gates are drawn in bulk by [`sigmoid_bernoulli`], which leaves p in aux.
+    /// h = 1[u < σ(a)]; aux = the pretended ∂h/∂a: 1, or p(1 − p) (the gates drawn in bulk by
+    /// [`sigmoid_bernoulli`], which leaves p in aux).
     fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
         sigmoid_bernoulli(a, rng, &mut out.h, &mut out.aux);
         match self.variant {
