@@ -1,4 +1,4 @@
-//! Binary stochastic gates drawn in bulk: b = 1[u < p] with u uniform on (0, 1), for the
+//! Binary stochastic gates drawn in bulk: b = 1\[u < p\] with u uniform on (0, 1), for the
 //! estimators whose gates fire with probability p = σ(a) (unbiased, straight-through) and for
 //! the binary factor of stochastic times smooth.
 //!
@@ -11,6 +11,7 @@
 use ndarray::{Array2, ArrayView2};
 use rand::RngCore;
 
+use super::on_slices;
 use crate::nn::math::sigmoids_into;
 
 /// Gates per chunk.
@@ -31,41 +32,10 @@ pub fn fill_uniforms<R: RngCore + ?Sized>(rng: &mut R, u: &mut [f32]) {
     }
 }
 
-/// Runs `f` on `a`, `h` and `aux` (one shape) as slices of one memory order: the arrays' own
-/// memory when they share one contiguous layout (the lanes' buffers do), otherwise row-major
-/// copies, whose results are then written back.
-pub fn on_slices(
-    a: ArrayView2<f32>,
-    h: &mut Array2<f32>,
-    aux: &mut Array2<f32>,
-    f: impl FnOnce(&[f32], &mut [f32], &mut [f32]),
-) {
-    let same_layout = a.strides() == h.strides() && a.strides() == aux.strides();
-    if same_layout
-        && let (Some(a), Some(h), Some(aux)) = (
-            a.as_slice_memory_order(),
-            h.as_slice_memory_order_mut(),
-            aux.as_slice_memory_order_mut(),
-        )
-    {
-        f(a, h, aux);
-    } else {
-        let a = a.as_standard_layout();
-        let mut h_rows = Array2::zeros(a.raw_dim());
-        let mut aux_rows = Array2::zeros(a.raw_dim());
-        f(
-            a.as_slice().expect("standard layout"),
-            h_rows.as_slice_mut().expect("standard layout"),
-            aux_rows.as_slice_mut().expect("standard layout"),
-        );
-        h.assign(&h_rows);
-        aux.assign(&aux_rows);
-    }
-}
-
-/// Gates that fire with probability σ(a): p = σ(a) into `p` and h = 1[u < p] into `h`, with
+/// Gates that fire with probability σ(a): p = σ(a) into `p` and h = 1\[u < p\] into `h`, with
 /// the uniforms of [`fill_uniforms`] drawn [`CHUNK`] at a time (a whole chunk's worth for the
-/// last, shorter one) over the gates in the memory order of [`on_slices`].
+/// last, shorter one), over the gates in memory order when `a`, `h` and `p` share one
+/// contiguous layout, in row-major order otherwise.
 pub fn sigmoid_bernoulli<R: RngCore + ?Sized>(
     a: ArrayView2<f32>,
     rng: &mut R,

@@ -100,14 +100,7 @@ pub fn gates_with_noise<R: RngCore + ?Sized>(
     local: &mut Array2<f32>,
     gate: impl Fn(f32, f32) -> (f32, f32),
 ) {
-    let same_layout = a.strides() == h.strides() && a.strides() == local.strides();
-    if same_layout
-        && let (Some(a), Some(h), Some(local)) = (
-            a.as_slice_memory_order(),
-            h.as_slice_memory_order_mut(),
-            local.as_slice_memory_order_mut(),
-        )
-    {
+    if let Some((a, h, local)) = super::same_layout_slices(a, h, local) {
         let mut noise = [0.0f32; STREAM_BUFFER];
         for ((a, h), local) in a
             .chunks(STREAM_BUFFER)

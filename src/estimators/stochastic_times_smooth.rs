@@ -7,9 +7,9 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use super::bernoulli::{CHUNK, fill_uniforms, on_slices};
+use super::bernoulli::{CHUNK, fill_uniforms};
 use super::gamma::MarsagliaTsang;
-use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
+use super::{GateEstimator, GateSample, SparsityForm, on_slices, spec::Family};
 use crate::nn::math::{sigmoid, sigmoids_into};
 use crate::seed::Rng;
 
