@@ -1,11 +1,13 @@
 //! Baseline: deterministic sigmoid gates h = σ(a + n), optionally with Gaussian noise n during
 //! training. No sampling, no exact zeros in training; ordinary backprop: ∂h/∂a = h(1 − h).
 
-use ndarray::{ArrayView2, Zip};
+use ndarray::ArrayView2;
 
 use super::gaussian::gates_with_noise;
-use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
-use crate::nn::math::sigmoid;
+use super::{
+    GateEstimator, GateSample, SparsityForm, on_slices, sigmoid_firing_probabilities, spec::Family,
+};
+use crate::nn::math::{sigmoid, sigmoid_branch_free};
 use crate::seed::Rng;
 
 /// The deterministic sigmoid gate.
@@ -31,17 +33,13 @@ impl GateEstimator for SigmoidGate {
     /// h = σ(a + n), aux = h(1 − h).
     fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
         let std = self.noise_std;
-        let gate = |s: f32| {
-            let h = sigmoid(s);
-            (h, h * (1.0 - h))
-        };
         if std > 0.0 {
-            gates_with_noise(rng, a, &mut out.h, &mut out.aux, |x, z| gate(x + std * z));
+            gates_with_noise(rng, a, &mut out.h, &mut out.aux, |x, z| {
+                let h = sigmoid_branch_free(x + std * z);
+                (h, h * (1.0 - h))
+            });
         } else {
-            Zip::from(&mut out.h)
-                .and(&mut out.aux)
-                .and(a)
-                .for_each(|h, local, &x| (*h, *local) = gate(x));
+            on_slices(a, &mut out.h, &mut out.aux, sigmoid_firing_probabilities);
         }
     }
 

@@ -38,8 +38,15 @@ crate::nn::simd::vectorised!(sigmoids, sigmoids_avx512, sigmoids_avx2, sigmoids_
 #[inline(always)]
 fn sigmoids_body(a: &[f32], shift: f32, p: &mut [f32]) {
     for (p, &a) in p.iter_mut().zip(a) {
-        *p = 1.0 / (1.0 + exp(-(a + shift)));
+        *p = sigmoid_branch_free(a + shift);
     }
+}
+
+/// σ(x) = 1 / (1 + e^(−x)) through the branch-free [`exp`], for loops that should vectorise
+/// (the element of [`sigmoids_into`]; the same saturation below x = −88).
+#[inline(always)]
+pub fn sigmoid_branch_free(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
 }
 
 /// e^x for f32, branch-free so that loops over it vectorise (the C library's `expf` is a call
