@@ -72,10 +72,12 @@ impl GatedNet {
                 acts.gater_hidden.view(),
                 grads.dgate_pre.view(),
                 learning_rate,
+                max_norm,
             );
         }
         if let Some(c) = max_norm
-            && (clip_all || !sparse)
+            && clip_all
+            && sparse
         {
             self.gater_gates.clip_incoming_norms(c);
         }
@@ -83,10 +85,7 @@ impl GatedNet {
         self.gater_activation
             .backprop_inplace(acts.gater_hidden.view(), &mut grads.dgater_hidden);
         self.gater_hidden
-            .sgd_step_from(x, grads.dgater_hidden.view(), learning_rate);
-        if let Some(c) = max_norm {
-            self.gater_hidden.clip_incoming_norms(c);
-        }
+            .sgd_step_from(x, grads.dgater_hidden.view(), learning_rate, max_norm);
         GaterStep {
             backward_entries: if sparse { nonzero } else { batch * units },
             sparse,

@@ -380,10 +380,11 @@ impl GatedNet {
             );
         if !sparse {
             self.experts
-                .sgd_step_from(x, grads.dexperts.view(), step.learning_rate);
+                .sgd_step_from(x, grads.dexperts.view(), step.learning_rate, step.max_norm);
         }
         if let Some(c) = step.max_norm
-            && (step.clip_all || !sparse)
+            && step.clip_all
+            && sparse
         {
             self.experts.clip_incoming_norms(c);
         }

@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use ndarray::{ArrayView2, Zip};
+use ndarray::{ArrayView2, Zip, s};
 
-use super::dense::{ColumnMajorSlice, Dense, DenseGrad};
+use super::dense::{ColumnMajorSlice, Dense, DenseGrad, column_block};
 use super::matmul::matmul_scaled_into;
 
 /// Learning rate and momentum of one group of parameters.
@@ -88,8 +88,10 @@ impl Sgd {
 
     /// The momentum step of a layer from its input and ∂L/∂(output) `delta`, without a gradient
     /// buffer: v ← μ v − η inputᵀ δ as one product (C ← γC + sAB), v_b ← μ v_b − η Σ_b δ_b,
-    /// θ ← θ + v, then the max norm per column (fused when the layer is column-major). Without
-    /// momentum, θ ← θ − η inputᵀ δ straight into the weights ([`Dense::sgd_step_from`]).
+    /// θ ← θ + v, then the max norm per column (block by block of columns while they are in
+    /// cache when the layer and its velocity are column-major: [`Dense::step_column_blocks`]).
+    /// Without momentum, θ ← θ − η inputᵀ δ straight into the weights
+    /// ([`Dense::sgd_step_from`]).
     pub fn step_from(
         &mut self,
         layer: &mut Dense,
@@ -100,29 +102,31 @@ impl Sgd {
     ) {
         let (eta, mu, d) = (s.learning_rate, s.momentum, layer.inputs());
         if mu == 0.0 {
-            layer.sgd_step_from(input, delta, eta);
-            if let Some(c) = max_norm {
-                layer.clip_incoming_norms(c);
-            }
+            layer.sgd_step_from(input, delta, eta, max_norm);
             return;
         }
-        matmul_scaled_into(input.t(), delta, self.velocity.w.view_mut(), Some(mu), -eta);
         Zip::from(&mut layer.b)
             .and(&mut self.velocity.b)
             .and(delta.columns())
             .for_each(|b, v, col| momentum_update(b, v, col.sum(), eta, mu));
-        let fused = match self.velocity.w.t_slice() {
-            Some(v) => layer.update_columns(max_norm, |j, w| {
-                let v = &v[j * d..(j + 1) * d];
-                w.iter_mut().zip(v).for_each(|(w, &v)| *w += v);
-            }),
-            None => false,
-        };
-        if !fused {
-            layer.w += &self.velocity.w;
-            if let Some(c) = max_norm {
-                layer.clip_incoming_norms(c);
+        if let Some(velocity) = self.velocity.w.t_mut_slice() {
+            // Block by block: v ← μ v − η inputᵀ δ on the block's columns, then θ ← θ + v and
+            // the max norm while both are in cache.
+            let fused = layer.step_column_blocks(max_norm, |columns, w| {
+                let v = &mut velocity[columns.start * d..columns.end * d];
+                let product = column_block(v, d, columns.len());
+                let delta = delta.slice(s![.., columns]);
+                matmul_scaled_into(input.t(), delta, product, Some(mu), -eta);
+                w.iter_mut().zip(v.iter()).for_each(|(w, &v)| *w += v);
+            });
+            if fused {
+                return;
             }
+        }
+        matmul_scaled_into(input.t(), delta, self.velocity.w.view_mut(), Some(mu), -eta);
+        layer.w += &self.velocity.w;
+        if let Some(c) = max_norm {
+            layer.clip_incoming_norms(c);
         }
     }
 
@@ -201,6 +205,70 @@ mod tests {
                     })
                     .count();
                 assert!(clipped > 0);
+            }
+        }
+    }
+
+    /// The step from (input, δ), block by block of columns with the max norm on each block,
+    /// gives the bits of the whole product followed by the clip of every column, with and
+    /// without momentum; a row-major layer (one product, then the clip) gives the same numbers
+    /// to rounding.
+    #[test]
+    fn blocked_step_from_matches_the_whole_product_then_the_clip() {
+        use crate::nn::dense::STEP_BLOCK;
+        use crate::nn::{matmul_into, matmul_scaled_into};
+        use ndarray::{Array1, Array2, ShapeBuilder};
+        let (batch, d, n) = (6, 23, 2 * STEP_BLOCK + 37);
+        let value = |k: usize, scale: f32| ((k * 7919) % 101) as f32 / 50.0 * scale - scale;
+        let input = Array2::from_shape_fn((batch, d), |(b, i)| value(b * d + i, 1.0));
+        let delta = Array2::from_shape_fn((batch, n).f(), |(b, j)| value(b * 31 + j * 7, 1.5));
+        let w = Array2::from_shape_fn((d, n).f(), |(i, j)| value(i * n + j, 0.5));
+        let layer = Dense {
+            w,
+            b: Array1::from_shape_fn(n, |j| value(j, 0.1)),
+        };
+        let max_norm = 1.4;
+        for momentum in [0.0f32, 0.5] {
+            let s = SgdSettings {
+                learning_rate: 0.2,
+                momentum,
+            };
+            let (mut blocked, mut opt) = (layer.clone(), Sgd::new(&layer));
+            let (mut whole, mut velocity) = (layer.clone(), Array2::zeros((d, n).f()));
+            let mut row_major = Dense {
+                w: layer.w.as_standard_layout().into_owned(),
+                b: layer.b.clone(),
+            };
+            let mut row_opt = Sgd::new(&row_major);
+            for step in 0..3 {
+                opt.step_from(&mut blocked, input.view(), delta.view(), s, Some(max_norm));
+                row_opt.step_from(
+                    &mut row_major,
+                    input.view(),
+                    delta.view(),
+                    s,
+                    Some(max_norm),
+                );
+                if momentum == 0.0 {
+                    matmul_into(input.t(), delta.view(), whole.w.view_mut(), -0.2, true);
+                } else {
+                    let v = velocity.view_mut();
+                    matmul_scaled_into(input.t(), delta.view(), v, Some(momentum), -0.2);
+                    whole.w += &velocity;
+                }
+                whole.clip_incoming_norms(max_norm);
+                let clipped = blocked
+                    .w
+                    .columns()
+                    .into_iter()
+                    .filter(|c| (c.dot(c).sqrt() - max_norm).abs() < 1e-4);
+                assert!(clipped.count() > 0, "some columns are clipped");
+                for (j, (a, b)) in blocked.w.iter().zip(whole.w.iter()).enumerate() {
+                    assert_eq!(a.to_bits(), b.to_bits(), "μ {momentum} step {step} at {j}");
+                }
+                for (a, b) in blocked.w.iter().zip(row_major.w.iter()) {
+                    assert!((a - b).abs() <= 1e-5, "row-major μ {momentum}: {a} vs {b}");
+                }
             }
         }
     }
