@@ -124,10 +124,11 @@ impl Dense {
     /// For column-major weights: `step(columns, w)` on consecutive blocks of at most
     /// [`STEP_BLOCK`] columns, `w` holding the block's incoming weight vectors one after the
     /// other, then with `max_norm` c the constraint w_j ← w_j · min(1, c / ‖w_j‖) on each
-    /// column of the block while it is still in cache. A step that is a product over all
-    /// columns (θ ← θ − η inputᵀ δ) gives the same bits block by block, since every column's sum
-    /// runs over the same batch in the same order; the blocks save the constraint a second pass
-    /// over W from memory. Returns false, touching nothing, for weights in another layout.
+    /// column of the block while it is still in cache, which saves the constraint a second pass
+    /// over W from memory. A step that is one product over all columns (θ ← θ − η inputᵀ δ)
+    /// gives the same bits block by block: each column's sum runs over the same batch in the
+    /// same order (tested in `nn::optim`). Returns false, touching nothing, for weights in
+    /// another layout.
     pub fn step_column_blocks(
         &mut self,
         max_norm: Option<f32>,
