@@ -92,6 +92,15 @@ impl Default for MainPlan {
 }
 
 impl MainPlan {
+    /// Whether the gated forward pass can apply a held-back SGD step of the experts as it goes
+    /// ([`forward_applying`]): only the expert-by-expert order takes each expert's products
+    /// straight from its weights, and with ∂L/∂h everywhere the forward pass is dense.
+    pub(crate) fn applies_deferred_steps(self) -> bool {
+        self.sparse
+            && self.gate_gradient != GateGradient::Everywhere
+            && self.order == SparseOrder::ByExpert
+    }
+
     /// The plan for `estimator`'s gates: gated kernels when `sparse`, ∂L/∂h only where the
     /// estimator reads it.
     pub fn for_estimator(estimator: &dyn GateEstimator, sparse: bool) -> Self {
@@ -199,11 +208,7 @@ pub(crate) fn forward_applying(
     acts: &mut Activations,
     step: &mut DeferredExpertStep,
 ) -> bool {
-    let plan = acts.plan;
-    if !supported(net, &x, acts)
-        || plan.gate_gradient == GateGradient::Everywhere
-        || plan.order != SparseOrder::ByExpert
-    {
+    if !acts.plan.applies_deferred_steps() || !supported(net, &x, acts) {
         step.apply(&mut net.experts);
         return forward(net, x, acts);
     }

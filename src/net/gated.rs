@@ -406,9 +406,7 @@ impl GatedNet {
         step: FusedStep,
         deferred: &mut DeferredExpertStep,
     ) -> bool {
-        acts.plan.sparse
-            && acts.plan.gate_gradient != GateGradient::Everywhere
-            && acts.plan.order == conditional::SparseOrder::ByExpert
+        acts.plan.applies_deferred_steps()
             && !step.clip_all
             && !deferred.is_pending()
             && conditional::step_experts(
