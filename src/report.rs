@@ -1,7 +1,7 @@
 //! Plain-text reports: the leaderboard printed at the end of a headless race and by
 //! `replay --summary`.
 
-use crate::engine::{LaneStatus, LaneSummary, RaceEventKind, Recorder};
+use crate::engine::{FIRING_WINDOW, LaneStatus, LaneSummary, RaceEventKind, Recorder};
 
 fn opt(v: Option<f32>, f: impl Fn(f32) -> String) -> String {
     v.map_or_else(|| "–".to_string(), f)
@@ -49,7 +49,7 @@ pub fn leaderboard(rows: &[LaneSummary]) -> String {
                 opt(r.net_compute_saved, percent),
                 opt(r.seconds_per_step, |v| format!("{:.2}", 1000.0 * v)),
                 opt(r.examples_per_second, |v| format!("{v:.0}")),
-                r.status.label(),
+                r.status_label(),
             ]
         })
         .collect();
@@ -89,10 +89,12 @@ pub fn leaderboard(rows: &[LaneSummary]) -> String {
     out
 }
 
-/// What the savings columns mean, printed under the leaderboard.
-pub const SAVINGS_NOTE: &str = "saved: share of the main path's multiply-adds (forward + backward) \
-the lane really skipped; net saved: after paying for the gater; ms/step: measured wall time. \
-Measured speedup vs the same lane computing every expert: `gradrace bench`.\n";
+/// What the firing and savings columns mean, printed under the leaderboard.
+pub const SAVINGS_NOTE: &str = "firing: share of the gates not exactly zero over the last 500 \
+training steps (\"off target\": more than 2 points from the lane's target); saved: share of the \
+main path's multiply-adds (forward + backward) the lane really skipped; net saved: after paying \
+for the gater; ms/step: measured wall time. Measured speedup vs the same lane computing every \
+expert: `gradrace bench`.\n";
 
 /// An aligned text table with every column left-aligned (trailing spaces trimmed).
 pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
@@ -194,6 +196,21 @@ pub fn lane_events(recorder: &Recorder) -> String {
             };
             out.push_str(&format!("{}: {what}\n", lane.info.name));
         }
+        let target = lane.info.settings.sparsity_target;
+        for span in lane.view_until(u64::MAX).off_target() {
+            out.push_str(&format!(
+                "{}: off target from step {} (firing {} over the last {FIRING_WINDOW} steps, \
+                 target {})",
+                lane.info.name,
+                span.from,
+                percent(span.worst),
+                percent(target)
+            ));
+            match span.until {
+                Some(step) => out.push_str(&format!(", back on target at step {step}\n")),
+                None => out.push('\n'),
+            }
+        }
     }
     out
 }
@@ -212,6 +229,7 @@ mod tests {
             heldout_error: err,
             heldout_loss: Some(0.3),
             firing_rate: Some(0.1),
+            off_target: false,
             compute_saved: Some(0.9),
             net_compute_saved: Some(0.7),
             seconds_per_step: Some(0.002),

@@ -137,6 +137,14 @@ fn out_of_range_values_name_the_field_and_its_range() {
             "learning_rate",
             "> 0",
         ),
+        (
+            TINY.replace(
+                "estimator: Dense)",
+                "estimator: NoisyRectifier(noise: None), sparsity_weight: 5.0)",
+            ),
+            "sparsity_weight",
+            "[1e-13, 1]",
+        ),
     ];
     for (i, (text, field, range)) in cases.iter().enumerate() {
         let file = write(&dir, &format!("bad{i}.ron"), text);

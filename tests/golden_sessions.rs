@@ -48,7 +48,10 @@ fn format_1_loads_and_resumes() {
     let c = s.load_checkpoint().unwrap();
     assert_eq!(c.step(), 30);
     assert!(c.lanes[0].state.baseline.is_some() && c.lanes[1].state.velocities.is_some());
-    assert!(c.lanes[2].state.l1.is_some());
+    // Format 1 saved the λ of an L1 term averaged over the minibatch (of 16 here); the summed
+    // term of format 2 gives each gate the same gradient with λ / 16.
+    let l1 = c.lanes[2].state.l1.unwrap();
+    assert_eq!(l1.lambda, 0.000_174_494_14 / 16.0);
     let mut e = s.context.experiment.clone();
     e.training.length = gradrace::config::Length::Steps(35);
     let mut race = Race::resume(&e, data, c, 1).unwrap();

@@ -175,9 +175,9 @@ fn l1_penalty_gradient_and_adaptation() {
     let mut l1 = AdaptiveL1::new(0.1, 1e-5);
     let mut dh = Array2::zeros(h.raw_dim());
     let omega = l1.apply(h.view(), &mut dh);
-    // Ω = λ Σ_i mean_b h_bi, ∂Ω/∂h_bi = λ/B.
-    assert!((omega - 1e-5 * h.sum() / 5.0).abs() < 1e-10);
-    assert!(dh.iter().all(|&g| (g - 1e-5 / 5.0).abs() < 1e-12));
+    // Ω = λ Σ_b Σ_i h_bi (summed over the minibatch, as the authors' code), ∂Ω/∂h_bi = λ.
+    assert!((omega - 1e-5 * h.sum()).abs() < 1e-10);
+    assert!(dh.iter().all(|&g| (g - 1e-5).abs() < 1e-12));
     l1.adapt(0.5);
     assert!((l1.lambda - 1.1e-5).abs() < 1e-11);
     l1.adapt(0.105);

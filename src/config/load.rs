@@ -7,6 +7,8 @@ use std::path::Path;
 use ron::extensions::Extensions;
 
 use super::experiment::{Experiment, LaneSpec, Length};
+use crate::estimators::SparsityForm;
+use crate::net::sparsity::{L1_LAMBDA_MAX, L1_LAMBDA_MIN};
 
 /// A problem with an experiment file, positioned where possible.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,6 +261,17 @@ fn validate(e: &Experiment) -> Result<(), Problem> {
                 l,
                 "sparsity_weight",
                 format!("sparsity_weight = {v} must be ≥ 0"),
+            )?;
+            let (lo, hi) = (L1_LAMBDA_MIN, L1_LAMBDA_MAX);
+            check(
+                lane.estimator.build().sparsity() != SparsityForm::L1Adaptive
+                    || (lo..=hi).contains(&v),
+                l,
+                "sparsity_weight",
+                format!(
+                    "sparsity_weight = {v} is the start of the adaptive L1 penalty's λ, which \
+                     stays in [{lo:e}, {hi}]"
+                ),
             )?;
         }
     }

@@ -16,4 +16,4 @@ pub use metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepP
 pub use race::{Command, EngineEvent, LaneInfo, Race, RaceHandle, RaceInfo};
 pub use recorder::{LaneHistory, LaneSummary, RaceEvent, RaceEventKind, Recorder};
 pub use series::{Downsampled, Prefix};
-pub use view::{LaneView, RaceView};
+pub use view::{FIRING_WINDOW, LaneView, OffTarget, RaceView};

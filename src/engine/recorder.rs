@@ -113,8 +113,11 @@ pub struct LaneSummary {
     pub heldout_error: Option<f32>,
     /// Latest held-out loss.
     pub heldout_loss: Option<f32>,
-    /// Training firing rate over the last ~50 steps.
+    /// Training firing rate over the last [`super::view::FIRING_WINDOW`] steps.
     pub firing_rate: Option<f32>,
+    /// The firing rate has strayed from the lane's target (see [`super::view::OffTarget`]).
+    #[serde(default)]
+    pub off_target: bool,
     /// Share of the main path's multiply-adds skipped.
     pub compute_saved: Option<f32>,
     /// Share saved after paying for the gater.
@@ -125,6 +128,18 @@ pub struct LaneSummary {
     pub examples_per_second: Option<f32>,
     /// Status.
     pub status: LaneStatus,
+}
+
+impl LaneSummary {
+    /// The status for tables: the lane's status, and "off target" when its firing rate has
+    /// strayed from the target.
+    pub fn status_label(&self) -> String {
+        if self.off_target {
+            format!("{}, off target", self.status.label())
+        } else {
+            self.status.label()
+        }
+    }
 }
 
 /// The history of a whole race.

@@ -115,7 +115,96 @@ impl LaneHistory {
     }
 }
 
+/// Raw steps over which the leaderboard's firing rate, and the off-target rule, average the
+/// training firing rate: two epochs of the embedded digits at batch 32, long enough that the
+/// per-step noise (a few tenths of a point) averages out, short enough to show drift.
+pub const FIRING_WINDOW: u64 = 500;
+
+/// How far the windowed firing rate may stray from the lane's target before the lane is "off
+/// target": the adaptive penalty's dead band (±0.01) plus as much again for its lag.
+pub const FIRING_TOLERANCE: f32 = 0.02;
+
+/// A lane off target comes back on target once within this much of it (less than
+/// [`FIRING_TOLERANCE`], so that a rate hovering at the edge does not flip back and forth).
+pub const FIRING_BACK_WITHIN: f32 = 0.015;
+
+/// Steps before which no lane is judged: every lane starts far from its target (the gates fire
+/// about half the time at initialisation) and needs this long to reach it.
+pub const FIRING_JUDGED_FROM: u64 = 2 * FIRING_WINDOW;
+
+/// A stretch of training during which a lane's firing rate, averaged over the last
+/// [`FIRING_WINDOW`] steps, stayed more than [`FIRING_TOLERANCE`] from its target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OffTarget {
+    /// The step at which the windowed rate first strayed.
+    pub from: u64,
+    /// The step at which it came back within [`FIRING_BACK_WITHIN`] (None: still off target).
+    pub until: Option<u64>,
+    /// The windowed rate furthest from the target during the stretch.
+    pub worst: f32,
+}
+
 impl LaneView<'_> {
+    /// The training firing rate averaged over the last [`FIRING_WINDOW`] steps (fewer at the
+    /// start of a run).
+    pub fn windowed_firing_rate(&self) -> Option<f32> {
+        self.recent(FIRING_WINDOW).map(|p| p.firing_rate)
+    }
+
+    /// Every stretch during which the lane was off target (see [`OffTarget`]), oldest first;
+    /// empty for lanes without a firing-rate target (the dense and sigmoid baselines, whose gates
+    /// are never exactly zero). The rule is evaluated at every recorded point from step
+    /// [`FIRING_JUDGED_FROM`] on, over the points covering the last [`FIRING_WINDOW`] steps.
+    pub fn off_target(&self) -> Vec<OffTarget> {
+        let settings = &self.info.settings;
+        if !settings.estimator.targets_firing_rate() {
+            return Vec::new();
+        }
+        let target = settings.sparsity_target;
+        let points: Vec<&StepPoint> = self.steps.iter().collect();
+        let (mut sum, mut covered, mut first) = (0.0f64, 0u64, 0usize);
+        let mut spans = Vec::new();
+        let mut open: Option<OffTarget> = None;
+        for p in &points {
+            sum += f64::from(p.firing_rate) * f64::from(p.count);
+            covered += u64::from(p.count);
+            // Drop the oldest points while the rest still cover the window.
+            while covered - u64::from(points[first].count) >= FIRING_WINDOW {
+                let old = points[first];
+                sum -= f64::from(old.firing_rate) * f64::from(old.count);
+                covered -= u64::from(old.count);
+                first += 1;
+            }
+            if p.step < FIRING_JUDGED_FROM || covered < FIRING_WINDOW {
+                continue;
+            }
+            let rate = (sum / covered as f64) as f32;
+            let off = (rate - target).abs();
+            match &mut open {
+                None if off > FIRING_TOLERANCE => {
+                    open = Some(OffTarget {
+                        from: p.step,
+                        until: None,
+                        worst: rate,
+                    });
+                }
+                Some(span) if off <= FIRING_BACK_WITHIN => {
+                    span.until = Some(p.step);
+                    spans.extend(open.take());
+                }
+                Some(span) if off > (span.worst - target).abs() => span.worst = rate,
+                _ => {}
+            }
+        }
+        spans.extend(open);
+        spans
+    }
+
+    /// Whether the lane is off target at the end of the view.
+    pub fn is_off_target(&self) -> bool {
+        self.off_target().last().is_some_and(|s| s.until.is_none())
+    }
+
     /// Last step recorded.
     pub fn last_step(&self) -> u64 {
         self.steps.last().map_or(0, |p| p.step)
@@ -142,24 +231,24 @@ impl LaneView<'_> {
         acc
     }
 
-    /// The leaderboard line of this lane: training loss, firing rate, compute savings and
-    /// speed over the last ~50 steps; the latest held-out evaluation. Savings are
+    /// The leaderboard line of this lane: training loss, compute savings and speed over the
+    /// last ~50 steps; the firing rate over the last [`FIRING_WINDOW`] steps, and whether the
+    /// lane is off target; the latest held-out evaluation. Savings are
     /// 1 − active/dense main-path multiply-adds, and net of the gater 1 − (active + gater)/dense.
     pub fn summary(&self, batch_size: usize) -> LaneSummary {
         let recent = self.recent(50);
         let eval = self.evals.last().copied();
-        let (train_loss, firing_rate, seconds, savings, net_savings) = match recent {
+        let (train_loss, seconds, savings, net_savings) = match recent {
             Some(r) => {
                 let dense = r.dense_main_macs.max(1.0);
                 (
                     Some(r.cross_entropy),
-                    Some(r.firing_rate),
                     Some(r.seconds),
                     Some((1.0 - r.active_main_macs / dense) as f32),
                     Some((1.0 - (r.active_main_macs + r.gater_macs) / dense) as f32),
                 )
             }
-            None => (None, None, None, None, None),
+            None => (None, None, None, None),
         };
         LaneSummary {
             name: self.info.name.clone(),
@@ -168,7 +257,8 @@ impl LaneView<'_> {
             train_loss,
             heldout_error: eval.map(|e| e.error),
             heldout_loss: eval.map(|e| e.loss),
-            firing_rate,
+            firing_rate: self.windowed_firing_rate(),
+            off_target: self.is_off_target(),
             compute_saved: savings,
             net_compute_saved: net_savings,
             seconds_per_step: seconds,
@@ -255,6 +345,63 @@ mod tests {
         assert_eq!(end.summary(32), h.summary(32));
         assert!(h.view_until(0).steps.is_empty());
         assert_eq!(h.view_until(0).summary(32).train_loss, None);
+    }
+
+    /// A lane firing `rate(step)` for `steps` steps.
+    fn firing_history(
+        estimator: EstimatorSpec,
+        steps: u64,
+        rate: impl Fn(u64) -> f32,
+    ) -> LaneHistory {
+        let mut info = lane_info("a");
+        info.settings = LaneSettings::paper(estimator);
+        let mut h = LaneHistory::new(info);
+        for s in 1..=steps {
+            h.steps.push(StepPoint {
+                firing_rate: rate(s),
+                ..point(s, 1.0)
+            });
+        }
+        h
+    }
+
+    #[test]
+    fn off_target_spans_follow_the_windowed_firing_rate() {
+        let st = EstimatorSpec::StraightThrough {
+            variant: StraightThroughVariant::Identity,
+        };
+        // 10% firing, 17% from step 2001 to 3000, then 10% again.
+        let h = firing_history(st, 5000, |s| {
+            if (2001..=3000).contains(&s) {
+                0.17
+            } else {
+                0.1
+            }
+        });
+        let spans = h.view_until(u64::MAX).off_target();
+        // The 500-step mean passes 12% when 143 of its steps fire at 17% (at step 2143), and
+        // comes back within 1.5 points when at most 107 do (at step 3393).
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        assert_eq!(spans[0].from, 2143);
+        assert_eq!(spans[0].until, Some(3393));
+        assert!((spans[0].worst - 0.17).abs() < 1e-6);
+        assert!(!h.view_until(u64::MAX).is_off_target());
+        assert!(h.view_until(2500).is_off_target());
+        let s = h.view_until(2500).summary(32);
+        assert!(s.off_target && (s.firing_rate.unwrap() - 0.17).abs() < 1e-6);
+        assert_eq!(s.status_label(), "running, off target");
+        // The start-up transient is not judged: far off target for the first 500 steps, whose
+        // window ends before the first judged step (1,000).
+        let h = firing_history(st, 3000, |s| if s <= 500 { 0.5 } else { 0.1 });
+        assert!(h.view_until(u64::MAX).off_target().is_empty());
+        // Off target from the first judged step, and still at the end.
+        let h = firing_history(st, 3000, |_| 0.05);
+        let spans = h.view_until(u64::MAX).off_target();
+        assert_eq!(spans.len(), 1);
+        assert_eq!((spans[0].from, spans[0].until), (1000, None));
+        // Sigmoid gates are never exactly zero: no firing-rate target to miss.
+        let h = firing_history(EstimatorSpec::Sigmoid { noise_std: 0.0 }, 3000, |_| 1.0);
+        assert!(h.view_until(u64::MAX).off_target().is_empty());
     }
 
     #[test]

@@ -103,6 +103,13 @@ impl EstimatorSpec {
         }
     }
 
+    /// Whether the lane's firing rate, the share of gates that are exactly zero, is held to the
+    /// sparsity target: false for the dense baseline (no gates) and the sigmoid gates, which are
+    /// never exactly zero (their penalty targets the mean gate value instead).
+    pub fn targets_firing_rate(&self) -> bool {
+        !matches!(self.family(), Family::Sigmoid | Family::Dense)
+    }
+
     /// Checks the options; the error names the offending field and its allowed range.
     pub fn validate(&self) -> Result<(), String> {
         match *self {

@@ -96,9 +96,22 @@ pub fn firing_rate_penalty_into(
     penalty
 }
 
-/// The L1 penalty of rectifier gates, Ω = λ Σ_i (1/B) Σ_b h_bi, with λ adapted after every step:
-/// multiplied by 1 + r when the firing rate is above s + tolerance, by 1 − r when below
-/// s − tolerance (paper: start 1e-5, r = 0.1, tolerance 0.01).
+/// Smallest λ of the adaptive L1 penalty, as in the authors' code. Without a floor, λ fell
+/// (×0.9 a step while the gates fired below target) into the subnormal range, where at
+/// 5.6e-45 (4 ulps) ×1.1 and ×0.9 both round back to the same value: λ could never rise
+/// again, and the lane lost its target for the rest of the run. From the floor, 1.1ⁿ brings
+/// λ back to any working value within a few hundred steps.
+pub const L1_LAMBDA_MIN: f32 = 1e-13;
+
+/// Largest λ of the adaptive L1 penalty, as in the authors' code: ∂Ω/∂h_bi = λ ≤ 1 for every
+/// gate, a push that silences any gate within a few steps at the paper's learning rate.
+pub const L1_LAMBDA_MAX: f32 = 1.0;
+
+/// The L1 penalty of rectifier gates, summed over the minibatch as in the authors' code:
+/// Ω = λ Σ_b Σ_i h_bi, so ∂Ω/∂h_bi = λ for every gate (the cross-entropy beside it is the
+/// batch mean). λ adapts after every step: multiplied by 1 + r when the firing rate is above
+/// s + tolerance, by 1 − r when below s − tolerance, then clipped to
+/// [[`L1_LAMBDA_MIN`], [`L1_LAMBDA_MAX`]] (paper: start 1e-5, r = 0.1, tolerance 0.01).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AdaptiveL1 {
     /// Current λ.
@@ -112,30 +125,40 @@ pub struct AdaptiveL1 {
 }
 
 impl AdaptiveL1 {
-    /// The paper's schedule for target `s` starting at λ = `initial`.
+    /// The paper's schedule for target `s` starting at λ = `initial` (clipped to the bounds).
     pub fn new(target: f32, initial: f32) -> Self {
         AdaptiveL1 {
-            lambda: initial,
+            lambda: initial.clamp(L1_LAMBDA_MIN, L1_LAMBDA_MAX),
             target,
             tolerance: 0.01,
             rate: 0.1,
         }
     }
 
-    /// Ω for gates `h`; adds ∂Ω/∂h_bi = λ/B to `dh`.
+    /// Ω = λ Σ_b Σ_i h_bi for gates `h`; adds ∂Ω/∂h_bi = λ to `dh`.
     pub fn apply(&self, h: ArrayView2<f32>, dh: &mut Array2<f32>) -> f32 {
-        let batch = h.nrows().max(1) as f32;
-        let g = self.lambda / batch;
+        let g = self.lambda;
         dh.mapv_inplace(|v| v + g);
-        self.lambda * h.sum() / batch
+        self.lambda * h.sum()
     }
 
-    /// Adapts λ to the firing rate observed in the last step.
+    /// Adapts λ to the firing rate observed in the last step, within the bounds.
     pub fn adapt(&mut self, firing_rate: f32) {
         if firing_rate > self.target + self.tolerance {
             self.lambda *= 1.0 + self.rate;
         } else if firing_rate < self.target - self.tolerance {
             self.lambda *= 1.0 - self.rate;
+        }
+        self.lambda = self.lambda.clamp(L1_LAMBDA_MIN, L1_LAMBDA_MAX);
+    }
+
+    /// This state as saved by a gradrace whose L1 term was the minibatch *mean*
+    /// (Ω = λ Σ_i mean_b h_bi, session format 1), for a minibatch of `batch`: the same
+    /// gradient per gate with the summed term needs λ / B; then clipped to the bounds.
+    pub fn from_mean_form(self, batch: usize) -> Self {
+        AdaptiveL1 {
+            lambda: (self.lambda / batch.max(1) as f32).clamp(L1_LAMBDA_MIN, L1_LAMBDA_MAX),
+            ..self
         }
     }
 }
@@ -146,6 +169,80 @@ mod tests {
 
     use super::*;
     use crate::estimators::SigmoidGate;
+    use proptest::prelude::*;
+
+    #[test]
+    fn lambda_at_a_bound_moves_away_after_one_step() {
+        let mut l1 = AdaptiveL1::new(0.1, 0.0);
+        assert_eq!(l1.lambda, L1_LAMBDA_MIN, "the start is clipped too");
+        l1.adapt(0.1 + 0.011);
+        assert!(
+            l1.lambda > L1_LAMBDA_MIN,
+            "rises from the floor: {}",
+            l1.lambda
+        );
+        let mut l1 = AdaptiveL1::new(0.1, 5.0);
+        assert_eq!(l1.lambda, L1_LAMBDA_MAX);
+        l1.adapt(0.1 - 0.011);
+        assert!(
+            l1.lambda < L1_LAMBDA_MAX,
+            "falls from the ceiling: {}",
+            l1.lambda
+        );
+        // Inside the dead band nothing changes; beyond the bounds it stays at the bound.
+        let mut l1 = AdaptiveL1::new(0.1, L1_LAMBDA_MIN);
+        l1.adapt(0.1);
+        assert_eq!(l1.lambda, L1_LAMBDA_MIN);
+        l1.adapt(0.0);
+        assert_eq!(l1.lambda, L1_LAMBDA_MIN);
+    }
+
+    #[test]
+    fn the_old_mean_form_converts_to_the_same_gradient_per_gate() {
+        let old = AdaptiveL1 {
+            lambda: 3.2e-4,
+            ..AdaptiveL1::new(0.1, 1e-5)
+        };
+        assert!((old.from_mean_form(32).lambda - 1e-5).abs() < 1e-12);
+        // A λ that had sunk into the subnormal range comes back to the floor.
+        let sunk = AdaptiveL1 {
+            lambda: 5.6e-45,
+            ..old
+        };
+        assert_eq!(sunk.from_mean_form(32).lambda, L1_LAMBDA_MIN);
+    }
+
+    #[test]
+    fn the_summed_penalty_and_its_gradient() {
+        let l1 = AdaptiveL1::new(0.1, 0.5);
+        let h = ndarray::array![[0.0f32, 2.0], [1.0, 0.0], [0.5, 0.5]];
+        let mut dh = Array2::from_elem((3, 2), 0.25f32);
+        let omega = l1.apply(h.view(), &mut dh);
+        assert_eq!(omega, 0.5 * 4.0);
+        assert!(dh.iter().all(|&g| g == 0.75));
+    }
+
+    proptest! {
+        /// Whatever the firing rates, λ stays within the bounds and the next step above the
+        /// dead band raises it (unless at the ceiling), the next below lowers it (unless at the
+        /// floor): no sequence of updates leaves it unable to move.
+        #[test]
+        fn no_sequence_of_updates_leaves_lambda_stuck(
+            initial in prop_oneof![Just(1e-5f32), Just(0.0), Just(1e-45), 1e-20f32..10.0],
+            rates in proptest::collection::vec(prop_oneof![0.0f32..0.3, Just(0.111), Just(0.089)], 1..3000),
+        ) {
+            let mut l1 = AdaptiveL1::new(0.1, initial);
+            for r in rates {
+                l1.adapt(r);
+                prop_assert!((L1_LAMBDA_MIN..=L1_LAMBDA_MAX).contains(&l1.lambda));
+                let (mut up, mut down) = (l1, l1);
+                up.adapt(0.2);
+                down.adapt(0.0);
+                prop_assert!(up.lambda > l1.lambda || l1.lambda == L1_LAMBDA_MAX);
+                prop_assert!(down.lambda < l1.lambda || l1.lambda == L1_LAMBDA_MIN);
+            }
+        }
+    }
 
     /// The whole-array pass (column-major a and ∂a, as in the lanes) and the unit-by-unit pass
     /// (any other layout) give the same bits, penalty and gradient.

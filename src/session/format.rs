@@ -1,4 +1,4 @@
-//! The session file format, version 1: the RON document's types and their conversion from and to
+//! The session file format, version 2: the RON document's types and their conversion from and to
 //! the recorder and the checkpoint.
 //!
 //! Each metric series is stored column by column (one [`Column`] per field) together with the
@@ -26,7 +26,7 @@ use crate::nn::Activation;
 use crate::seed::Rng;
 
 /// The format version this gradrace writes.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Name of the document's top-level struct (also how a session file is recognised).
 pub const DOCUMENT: &str = "GradraceSession";
@@ -516,7 +516,7 @@ pub struct CheckpointRecord {
     pub lanes: Vec<LaneStateRecord>,
 }
 
-/// The whole session document, format 1.
+/// The whole session document, format 2 (format 1 has the same fields; see `migrate`).
 #[derive(Serialize, Deserialize)]
 #[serde(rename = "GradraceSession", deny_unknown_fields)]
 pub struct SessionFile {

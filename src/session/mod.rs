@@ -364,7 +364,7 @@ impl Session {
             Err(e) => {
                 // A newer (or unknown) format explains a failure better than its symptom.
                 if let Ok(h) = ron::from_str::<SessionHeader>(text)
-                    && h.format != FORMAT
+                    && !(1..=FORMAT).contains(&h.format)
                 {
                     return Err(version_error(&shown, h.format, &h.gradrace));
                 }
@@ -372,10 +372,11 @@ impl Session {
                     .at((e.span.start.line, e.span.start.col)));
             }
         };
-        if file.format != FORMAT {
+        if !(1..=FORMAT).contains(&file.format) {
             return Err(version_error(&shown, file.format, &file.gradrace));
         }
-        migrate::from_current(file, path).map_err(|m| SessionError::bad(&shown, m))
+        migrate::from_current(migrate::to_current(file), path)
+            .map_err(|m| SessionError::bad(&shown, m))
     }
 
     /// Reads and verifies the sidecar and returns the full checkpoint.
@@ -496,17 +497,32 @@ fn version_error(file: &str, format: u32, by: &str) -> SessionError {
         SessionError::bad(
             file,
             format!(
-                "unknown session format {format} (written{by}); this gradrace reads format {FORMAT}"
+                "unknown session format {format} (written{by}); this gradrace reads formats 1 to {FORMAT}"
             ),
         )
     }
 }
 
-/// Conversions from every format version to the in-memory session. Format 1 is the only one so
-/// far; when the format changes, the old version's types move here with a conversion to the new
-/// ones, and the golden files in `tests/fixtures/` keep loading.
+/// Conversions from every format version to the in-memory session. When the format changes,
+/// the old version's types (or, for a change of meaning only, its conversion) move here, and
+/// the golden files in `tests/fixtures/` keep loading.
 mod migrate {
     use super::*;
+    use crate::net::sparsity::{L1_LAMBDA_MAX, L1_LAMBDA_MIN};
+
+    /// A document of an earlier format in the current one. Format 1 differs only in the
+    /// adaptive L1 penalty's λ, saved for a term averaged over the minibatch: converted to the
+    /// summed term's λ that gives the same gradient per gate (and clipped to the bounds).
+    pub fn to_current(mut file: SessionFile) -> SessionFile {
+        if file.format == 1 {
+            let batch = file.race.batch_size;
+            for l in file.checkpoint.iter_mut().flat_map(|c| c.lanes.iter_mut()) {
+                l.l1 = l.l1.map(|l1| l1.from_mean_form(batch));
+            }
+            file.format = FORMAT;
+        }
+        file
+    }
 
     /// The session of a current-format document, after the checks across its parts.
     pub fn from_current(file: SessionFile, path: &Path) -> Result<Session, String> {
@@ -608,6 +624,14 @@ mod migrate {
             let at = format!("checkpoint.lanes[{i}] (\"{}\")", l.name);
             if l.name != h.info.name {
                 return Err(format!("{at}: the history there is \"{}\"", h.info.name));
+            }
+            if let Some(l1) = l.l1
+                && !(L1_LAMBDA_MIN..=L1_LAMBDA_MAX).contains(&l1.lambda)
+            {
+                return Err(format!(
+                    "{at}.l1.lambda = {} must be in [{L1_LAMBDA_MIN:e}, {L1_LAMBDA_MAX}]",
+                    l1.lambda
+                ));
             }
             let names: Vec<&str> = l.layers.iter().map(|s| s.name.as_str()).collect();
             if names != LAYERS {

@@ -265,7 +265,7 @@ fn damaged_foreign_and_newer_files_are_clear_errors() {
         assert!(cut_text.is_err(), "truncated at {cut} of {end}");
     }
 
-    let newer = text.replacen("format: 1,", "format: 7,", 1);
+    let newer = text.replacen(&format!("format: {FORMAT},"), "format: 7,", 1);
     let e = parse(&newer).unwrap_err();
     assert!(e.message.contains("newer"), "{e}");
     // Even when the rest changed shape too.

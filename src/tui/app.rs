@@ -13,7 +13,7 @@ use super::keys::Action;
 use super::layout;
 use super::panels::leaderboard;
 use super::timeline::Timeline;
-use crate::engine::{Command, EngineEvent, RaceView, Recorder};
+use crate::engine::{Command, EngineEvent, FIRING_WINDOW, RaceView, Recorder};
 
 /// Pace limits offered by `+` / `-`, in steps per second (above the last: no limit).
 pub const PACES: [f64; 12] = [
@@ -82,6 +82,8 @@ pub struct Live {
     pub stopping: bool,
     /// Training speed.
     pub speed: Speedometer,
+    /// Per lane: off target at the last look (a change posts a notice).
+    pub off_target: Vec<bool>,
 }
 
 /// Live race or replay.
@@ -238,6 +240,7 @@ impl App {
                 ended: None,
                 stopping: false,
                 speed: Speedometer::default(),
+                off_target: Vec::new(),
             }),
             now,
         )
@@ -309,7 +312,14 @@ impl App {
     /// Folds one engine event into the state.
     pub fn apply(&mut self, event: EngineEvent) {
         let finished = event == EngineEvent::Finished;
+        let stepped = match &event {
+            EngineEvent::Steps { lane, .. } => Some(*lane),
+            _ => None,
+        };
         self.recorder.apply(event);
+        if let Some(lane) = stepped {
+            self.watch_firing(lane);
+        }
         let (now, step) = (self.now, self.recorder.step());
         if let Mode::Live(live) = &mut self.mode {
             live.speed.record(now, step);
@@ -320,6 +330,31 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Live: posts a notice when lane `lane` goes off target or comes back.
+    fn watch_firing(&mut self, lane: usize) {
+        let (Mode::Live(live), Some(h)) = (&mut self.mode, self.recorder.lanes.get(lane)) else {
+            return;
+        };
+        let span = h.view_until(u64::MAX).off_target().last().copied();
+        let off = span.is_some_and(|s| s.until.is_none());
+        if live.off_target.len() <= lane {
+            live.off_target.resize(lane + 1, false);
+        }
+        if std::mem::replace(&mut live.off_target[lane], off) == off {
+            return;
+        }
+        let name = h.info.name.clone();
+        let target = 100.0 * h.info.settings.sparsity_target;
+        let text = match span {
+            Some(s) if off => format!(
+                "{name} is off target: firing {:.1}% over the last {FIRING_WINDOW} steps, target {target:.0}%",
+                100.0 * s.worst
+            ),
+            _ => format!("{name} is back on target ({target:.0}% firing)"),
+        };
+        self.notify(text, false);
     }
 
     /// Moves the clock to `now`; a playing replay advances. Returns true when what is shown
@@ -493,6 +528,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::StepPoint;
     use crate::tui::keys::dispatch;
     use crate::tui::synthetic::recorder;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -508,6 +544,46 @@ mod tests {
         app.recorder = r;
         app.recorder.finished = false;
         app
+    }
+
+    #[test]
+    fn a_lane_going_off_target_and_back_posts_notices() {
+        use crate::tui::synthetic::events;
+        let mut app = App::live(Instant::now());
+        // Synthetic lane 2 fires at 14%, 4 points above its target: once judged, off target.
+        let mut evs = events(3, 1200, 8).into_iter();
+        app.apply(evs.next().unwrap()); // Started
+        let EngineEvent::Steps { lane, points } = evs
+            .find(|e| matches!(e, EngineEvent::Steps { lane: 2, .. }))
+            .unwrap()
+        else {
+            unreachable!()
+        };
+        let (early, late) = points.split_at(999);
+        app.apply(EngineEvent::Steps {
+            lane,
+            points: early.to_vec(),
+        });
+        assert!(app.current_notice().is_none());
+        app.apply(EngineEvent::Steps {
+            lane,
+            points: late.to_vec(),
+        });
+        let n = app.current_notice().expect("a notice").text.clone();
+        assert!(n.contains(&crate::tui::synthetic::lane_name(2)), "{n}");
+        assert!(n.contains("off target") && n.contains("14.0%"), "{n}");
+        // Back at 10%: within 1.5 points of the target again after enough steps.
+        let back: Vec<StepPoint> = (1201..=1700)
+            .map(|step| StepPoint {
+                step,
+                firing_rate: 0.1,
+                ..late[0]
+            })
+            .collect();
+        app.notice = None;
+        app.apply(EngineEvent::Steps { lane, points: back });
+        let n = app.current_notice().expect("a notice").text.clone();
+        assert!(n.contains("back on target"), "{n}");
     }
 
     #[test]

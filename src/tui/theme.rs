@@ -92,6 +92,11 @@ pub fn error() -> Style {
         .add_modifier(Modifier::BOLD)
 }
 
+/// A warning: something to look at, not a failure (Okabe–Ito orange).
+pub fn warning() -> Style {
+    Style::new().fg(Color::Rgb(0xE6, 0x9F, 0x00))
+}
+
 /// A good outcome (bluish green).
 pub fn ok() -> Style {
     Style::new().fg(Color::Rgb(0x00, 0x9E, 0x73))

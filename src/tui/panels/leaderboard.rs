@@ -85,14 +85,15 @@ pub fn lane_at(app: &App, area: Rect, pos: Position) -> Option<usize> {
     visible(app, area).get((pos.y - inner.y) as usize).copied()
 }
 
-fn status_cell(s: LaneStatus) -> Cell<'static> {
-    let style = match s {
+fn status_cell(r: &LaneSummary) -> Cell<'static> {
+    let style = match r.status {
         LaneStatus::Diverged { .. } => theme::error(),
+        _ if r.off_target => theme::warning(),
         LaneStatus::Done => theme::ok(),
         LaneStatus::Stopped { .. } => theme::muted(),
         LaneStatus::Running => Style::new(),
     };
-    Cell::from(Span::styled(s.label(), style))
+    Cell::from(Span::styled(r.status_label(), style))
 }
 
 /// Draws the leaderboard.
@@ -184,7 +185,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     r.examples_per_second
                         .map_or("–".into(), |v| format!("{v:.0}")),
                 ),
-                status_cell(r.status),
+                status_cell(r),
             ]);
             let row = Row::new(cells);
             if i == focus {
@@ -294,6 +295,27 @@ mod tests {
         assert_eq!(
             lane_at(&a, Rect::new(0, 0, 3, 2), Position::new(1, 1)),
             None
+        );
+    }
+
+    #[test]
+    fn lanes_off_their_firing_target_say_so() {
+        // Synthetic lane i fires 10 + 2i %: lanes 2 and 3 are more than 2 points off the 10%
+        // target once they are judged (from step 1,000); the dense lane has no target.
+        let mut a = App::live(Instant::now());
+        a.recorder = recorder(5, 1500);
+        let t = text(&rendered(150, 9, |f, r| super::render(f, r, &a)));
+        let row = |i: usize| {
+            t.lines()
+                .find(|l| l.contains(&lane_name(i)))
+                .unwrap()
+                .to_string()
+        };
+        assert!(row(2).contains("done, off target"), "{t}");
+        assert!(row(3).contains("done, off target"), "{t}");
+        assert!(
+            !row(0).contains("off target") && !row(4).contains("off target"),
+            "{t}"
         );
     }
 
