@@ -16,10 +16,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::Stream;
-use gradrace::cli::RaceArgs;
-use gradrace::cli::race::{data_for, experiment_for};
+use gradrace::config::Length;
+use gradrace::config::builtin::resolve;
 use gradrace::data::DataSplit;
-use gradrace::engine::{EngineEvent, Race, Recorder};
+use gradrace::engine::{EngineEvent, Race};
+use gradrace::history::Recorder;
 use gradrace::tui::{self, App, EngineLink, Exit, Saver};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -90,12 +91,8 @@ fn frame_time(steps: u64, w: u16, h: u16, cold: bool) {
 }
 
 fn race(data: &Arc<DataSplit>, steps: u64) -> Race {
-    let args = RaceArgs {
-        experiment: "quick".into(),
-        steps: Some(steps),
-        ..RaceArgs::default()
-    };
-    let e = experiment_for(&args).expect("quick experiment");
+    let mut e = resolve("quick").expect("quick experiment");
+    e.training.length = Length::Steps(steps);
     Race::new(&e, data.clone(), 0).expect("race")
 }
 
@@ -199,11 +196,7 @@ fn main() {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(3);
-        let args = RaceArgs {
-            experiment: "quick".into(),
-            ..RaceArgs::default()
-        };
-        let data = Arc::new(data_for(&experiment_for(&args).expect("quick")).expect("data"));
+        let data = Arc::new(gradrace::data::embedded());
         // Warm-up (page cache, allocator, thread pool).
         headless(&data, steps.min(50));
         let (mut h, mut d) = (Vec::new(), Vec::new());

@@ -19,7 +19,8 @@ use std::time::Instant;
 use gradrace::config::builtin::resolve;
 use gradrace::config::{Experiment, Length, MetricsSpec};
 use gradrace::data::embedded;
-use gradrace::engine::{Race, Recorder};
+use gradrace::engine::Race;
+use gradrace::history::Recorder;
 
 /// One side of a comparison: a race, its recorder and the seconds spent advancing it.
 struct Side {

@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use gradrace::config::builtin::resolve;
 use gradrace::data::embedded;
-use gradrace::engine::recorder::{HEAT_CAPACITY, SPARSE_CAPACITY, STEP_CAPACITY};
 use gradrace::engine::{
-    ClassFiring, EngineEvent, EvalPoint, HeatRow, LaneStatus, ProbePoint, Race, Recorder, StepPoint,
+    ClassFiring, EngineEvent, EvalPoint, HeatRow, LaneStatus, ProbePoint, Race, StepPoint,
 };
+use gradrace::history::Recorder;
+use gradrace::history::recorder::{HEAT_CAPACITY, SPARSE_CAPACITY, STEP_CAPACITY};
 use gradrace::seed::rng_for;
 use gradrace::session::{DataFingerprint, Session, SessionContext, save};
 use rand::Rng as _;

@@ -1,7 +1,8 @@
 //! Plain-text reports: the leaderboard printed at the end of a headless race and by
 //! `replay --summary`.
 
-use crate::engine::{FIRING_WINDOW, LaneStatus, LaneSummary, RaceEventKind, Recorder};
+use crate::engine::LaneStatus;
+use crate::history::{FIRING_WINDOW, LaneSummary, RaceEventKind, Recorder};
 
 fn opt(v: Option<f32>, f: impl Fn(f32) -> String) -> String {
     v.map_or_else(|| "–".to_string(), f)

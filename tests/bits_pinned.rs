@@ -349,7 +349,7 @@ fn race_hash() -> String {
     let e = common::race::experiment(75);
     let data = common::race::data();
     let mut race = gradrace::engine::Race::new(&e, data, 2).unwrap();
-    let mut rec = gradrace::engine::Recorder::new();
+    let mut rec = gradrace::history::Recorder::new();
     for ev in race.opening_events() {
         rec.apply(ev);
     }

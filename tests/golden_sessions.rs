@@ -19,9 +19,9 @@ fn format_1_loads_and_resumes() {
     assert!(r.finished);
     assert_eq!(
         r.events,
-        [gradrace::engine::RaceEvent {
+        [gradrace::history::RaceEvent {
             step: 30,
-            kind: gradrace::engine::RaceEventKind::Finished
+            kind: gradrace::history::RaceEventKind::Finished
         }]
     );
     let names: Vec<&str> = r.lanes.iter().map(|l| l.info.name.as_str()).collect();

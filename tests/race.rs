@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use gradrace::config::{Experiment, LaneSpec, Length, parse_experiment};
 use gradrace::data::{DataSplit, embedded};
-use gradrace::engine::{Command, EngineEvent, LaneStatus, Race, Recorder, StepPoint};
+use gradrace::engine::{Control, EngineEvent, LaneStatus, Race, StepPoint};
+use gradrace::history::Recorder;
 
 const TINY: &str = r#"
 Experiment(
@@ -179,7 +180,7 @@ fn pause_stops_progress_single_step_advances_one_and_stop_ends_every_lane() {
     e.lanes.truncate(3);
     let handle = Race::new(&e, data(), 2).unwrap().spawn();
     let ev = &handle.events;
-    handle.commands.send(Command::Pause).unwrap();
+    handle.commands.send(Control::Pause).unwrap();
     // Drain until the engine acknowledges the pause.
     let mut before = Vec::new();
     loop {
@@ -197,7 +198,7 @@ fn pause_stops_progress_single_step_advances_one_and_stop_ends_every_lane() {
         "no events while paused"
     );
     // One step: exactly one new point per lane.
-    handle.commands.send(Command::Step).unwrap();
+    handle.commands.send(Control::Step).unwrap();
     let mut after = Vec::new();
     while let Ok(event) = ev.recv_timeout(Duration::from_millis(500)) {
         after.push(event);
@@ -211,7 +212,7 @@ fn pause_stops_progress_single_step_advances_one_and_stop_ends_every_lane() {
         "lanes in lockstep: {reached:?}"
     );
     // Stop ends every lane cleanly.
-    handle.commands.send(Command::Stop).unwrap();
+    handle.commands.send(Control::Stop).unwrap();
     let mut end = Vec::new();
     loop {
         let event = ev

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::race::{apply_all, assert_same_state, context, data, experiment, metrics};
-use gradrace::engine::{Command, EngineEvent, Race, Recorder};
+use gradrace::engine::{Control, EngineEvent, Race};
+use gradrace::history::Recorder;
 use gradrace::session::{Session, SessionWriter, WriterOptions, save};
 
 const N: u64 = 45;
@@ -84,7 +85,7 @@ fn run_saved(
             && !stopped
             && seen.step() >= s
         {
-            handle.commands.send(Command::Stop).unwrap();
+            handle.commands.send(Control::Stop).unwrap();
             stopped = true;
         }
         if finished {
@@ -139,7 +140,7 @@ fn a_race_stopped_saved_and_resumed_matches_one_never_stopped() {
     assert_eq!(end.recorder, seen);
     assert!(end.recorder.finished);
     // The race's own events: ended (stopped), resumed from the checkpoint, ended.
-    use gradrace::engine::RaceEventKind::{Finished, Resumed};
+    use gradrace::history::RaceEventKind::{Finished, Resumed};
     let kinds: Vec<_> = end
         .recorder
         .events
@@ -187,7 +188,7 @@ fn save_now_answers_with_the_current_state_while_running_and_after_the_end() {
             replaces_sidecar: None,
         },
     );
-    handle.commands.send(Command::Pause).unwrap();
+    handle.commands.send(Control::Pause).unwrap();
     let mut saver = writer.saver();
     let mut seen = Recorder::new();
     // Wait for the pause to take effect, then save: a paused engine still answers.
@@ -205,7 +206,7 @@ fn save_now_answers_with_the_current_state_while_running_and_after_the_end() {
     assert_eq!(metrics(&s.recorder), metrics(&seen));
     let c = s.load_checkpoint().unwrap();
     assert_eq!(c.step(), seen.step());
-    handle.commands.send(Command::Stop).unwrap();
+    handle.commands.send(Control::Stop).unwrap();
     for event in handle.events.iter() {
         if event == EngineEvent::Finished {
             break;

@@ -1,18 +1,14 @@
 //! `gradrace bench [EXPERIMENT] [--quick] [--json]`: measures on this machine what the gated
 //! kernels save (see [`crate::bench`]) and prints a table, or one JSON record.
 
+use super::common::{self, data_for};
 use super::console::{self, note};
-use super::race::{data_for, experiment_for};
-use super::{BenchArgs, CliError, RaceArgs};
+use super::{BenchArgs, CliError};
 use crate::bench::{self, BenchSettings};
 
 /// Runs `gradrace bench`.
 pub fn run(args: &BenchArgs) -> Result<(), CliError> {
-    let experiment = experiment_for(&RaceArgs {
-        experiment: args.experiment.clone(),
-        data: args.data.clone(),
-        ..RaceArgs::default()
-    })?;
+    let experiment = common::experiment(&args.experiment, args.data.as_deref())?;
     let data = data_for(&experiment)?;
     let settings = if args.quick {
         BenchSettings::quick()

@@ -3,8 +3,9 @@
 //! went, printed on the restored screen.
 
 use super::CliError;
-use super::headless::SavePlan;
-use crate::engine::{Race, Recorder};
+use super::common::{SavePlan, finish};
+use crate::engine::Race;
+use crate::history::Recorder;
 use crate::session::SessionWriter;
 use crate::tui::{self, LiveOptions};
 
@@ -28,5 +29,5 @@ pub fn run_saving(
         history: recorder,
     };
     let recorder = tui::run_live(handle, options)?;
-    super::headless::finish(recorder, writer)
+    finish(recorder, writer)
 }

@@ -2,15 +2,15 @@
 //! a line per evaluation otherwise, and the leaderboard at the end on stdout.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::CliError;
-use super::console::{note, report};
-use crate::engine::{Command, EngineEvent, Race, Recorder};
-use crate::report::leaderboard;
-use crate::session::{SessionContext, SessionWriter, WriterOptions};
+use super::common::{SavePlan, finish};
+use super::console::note;
+use crate::engine::{Control, EngineEvent, Race};
+use crate::history::Recorder;
+use crate::session::SessionWriter;
 
 fn bar_message(recorder: &Recorder, lane: usize) -> String {
     let h = &recorder.lanes[lane];
@@ -28,16 +28,6 @@ fn bar_message(recorder: &Recorder, lane: usize) -> String {
         format!("  {}", h.status.label())
     };
     format!("loss {loss}  held-out err {err}  firing {fire}{status}")
-}
-
-/// How the headless runner saves the race.
-pub struct SavePlan {
-    /// The session document to write.
-    pub path: PathBuf,
-    /// Experiment, data fingerprint, start time.
-    pub context: SessionContext,
-    /// Autosave, checkpoint, sidecar replaced.
-    pub options: WriterOptions,
 }
 
 /// Runs `race` to the end without a dashboard and without saving; Ctrl-C or SIGTERM stop it
@@ -69,7 +59,7 @@ pub fn run_saving(
     // A second handler cannot be installed in the same process (tests): then Ctrl-C simply
     // ends the process, which is what it would do anyway.
     let _ = ctrlc::set_handler(move || {
-        let _ = stop.send(Command::Stop);
+        let _ = stop.send(Control::Stop);
     });
 
     let on_terminal = std::io::stderr().is_terminal();
@@ -174,40 +164,4 @@ pub fn run_saving(
         .join()
         .map_err(|_| CliError::Runtime("the training engine crashed".into()))?;
     finish(recorder, writer)
-}
-
-/// The end of a race for every consumer: the leaderboard on stdout, then the final save (waited
-/// for) and where it went on stderr.
-pub fn finish(recorder: Recorder, writer: Option<SessionWriter>) -> Result<Recorder, CliError> {
-    let mut text = String::new();
-    if let Some(info) = &recorder.info {
-        text = format!(
-            "\n{} — {} — {} steps\n\n",
-            info.experiment,
-            info.data,
-            recorder.step()
-        );
-    }
-    text += &leaderboard(&recorder.summaries());
-    // Saved whether or not the leaderboard could be shown.
-    let shown = report(&text);
-    if let Some(w) = writer {
-        match w.finish() {
-            Some(Ok(saved)) => {
-                note!("gradrace: {}", saved.describe());
-                if saved.sidecar.is_some() {
-                    note!(
-                        "gradrace: replay with `gradrace replay {0}`, continue with `gradrace resume {0}`",
-                        saved.path.display()
-                    );
-                }
-            }
-            Some(Err(e)) => {
-                return Err(CliError::Runtime(format!("saving the session failed: {e}")));
-            }
-            None => {}
-        }
-    }
-    shown?;
-    Ok(recorder)
 }

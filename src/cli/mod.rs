@@ -2,6 +2,7 @@
 //! failure at run time, 2 bad input (experiment file, data directory, arguments).
 
 pub mod bench;
+pub mod common;
 pub mod console;
 pub mod dashboard;
 pub mod error;

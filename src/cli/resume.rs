@@ -5,8 +5,8 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
+use super::common::{data_for, save_plan};
 use super::console::note;
-use super::race::{data_for, save_plan};
 use super::{CliError, ResumeArgs, dashboard, headless};
 use crate::config::{DataSpec, Length};
 use crate::engine::Race;

@@ -44,7 +44,7 @@ impl LaneSettings {
     /// The paper's settings for `estimator`: lr 0.1, max-norm 2, target 10%; the unbiased
     /// estimator's gater learns at 0.001 with a summed gradient and λ = 1; straight-through
     /// λ = 0.1; STS λ = 0.001 and momentum 0.5; rectifiers start the adaptive L1 at 1e-5. The
-    /// paper gives no λ for the sigmoid baselines: 0.01, between STS's and straight-through's,
+    /// paper gives no λ for the sigmoid reference lanes: 0.01, between STS's and straight-through's,
     /// keeps their mean gate near the target without dominating the loss.
     pub fn paper(estimator: EstimatorSpec) -> Self {
         let family = estimator.family();

@@ -9,7 +9,7 @@ use ndarray::{Array2, ArrayView2, s};
 use crate::config::{GaterReduction, LaneSettings};
 use crate::data::Dataset;
 use crate::estimators::{GateEstimator, SparsityForm, deterministic_gates};
-use crate::net::conditional::{dense_main_macs, sparse_main_macs};
+use crate::net::gated_kernels::{dense_main_macs, sparse_main_macs};
 use crate::net::{
     Activations, AdaptiveL1, DeferredExpertStep, FusedStep, GateGradient, GatedNet, GaterStep,
     Gradients, MainPlan, SPARSE_CROSSOVER, firing_rate_penalty_into,

@@ -2,7 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::series::Merge;
+/// A point that can absorb the point recorded right after it (how a history halves its
+/// resolution, see [`crate::history::series`]).
+pub trait Merge: Clone {
+    /// Folds `newer` (the following point) into `self`.
+    fn merge(&mut self, newer: &Self);
+}
 
 /// Training metrics of one step (or the average of `count` consecutive steps once the recorder
 /// has reduced the resolution of a long run).

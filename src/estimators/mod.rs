@@ -10,10 +10,7 @@
 //! Convention: the gradient an estimator writes is that of the *batch-mean* loss
 //! L = (1/B) Σ_b L_b, so it is directly comparable between estimators.
 
-pub mod bernoulli;
-pub mod dense;
-pub mod gamma;
-pub mod gaussian;
+pub mod no_gates;
 pub mod noisy_rectifier;
 pub mod sigmoid;
 pub mod spec;
@@ -25,55 +22,13 @@ use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
 
 use crate::seed::Rng;
 
-pub use dense::NoGates;
+pub use no_gates::NoGates;
 pub use noisy_rectifier::{NoisyRectifier, RectifierNoise};
 pub use sigmoid::SigmoidGate;
 pub use spec::{EstimatorSpec, Family};
 pub use stochastic_times_smooth::{BetaNoise, StochasticTimesSmooth, StsBernoulli};
 pub use straight_through::{StraightThrough, StraightThroughVariant};
 pub use unbiased::{Baseline, BaselineState, UnbiasedBinary};
-
-/// `a`, `h` and `aux` (one shape) as slices in their common memory order, when they share one
-/// contiguous layout (the lanes' buffers do); None otherwise.
-pub(crate) fn same_layout_slices<'a>(
-    a: ArrayView2<'a, f32>,
-    h: &'a mut Array2<f32>,
-    aux: &'a mut Array2<f32>,
-) -> Option<(&'a [f32], &'a mut [f32], &'a mut [f32])> {
-    if a.strides() != h.strides() || a.strides() != aux.strides() {
-        return None;
-    }
-    Some((
-        a.to_slice_memory_order()?,
-        h.as_slice_memory_order_mut()?,
-        aux.as_slice_memory_order_mut()?,
-    ))
-}
-
-/// Runs `f` on `a`, `h` and `aux` (one shape) as slices of one memory order: the arrays' own
-/// memory when they share one contiguous layout ([`same_layout_slices`]), otherwise row-major
-/// copies, whose results are then written back.
-pub(crate) fn on_slices(
-    a: ArrayView2<f32>,
-    h: &mut Array2<f32>,
-    aux: &mut Array2<f32>,
-    f: impl FnOnce(&[f32], &mut [f32], &mut [f32]),
-) {
-    if let Some((a, h, aux)) = same_layout_slices(a, h, aux) {
-        f(a, h, aux);
-    } else {
-        let a = a.as_standard_layout();
-        let mut h_rows = Array2::zeros(a.raw_dim());
-        let mut aux_rows = Array2::zeros(a.raw_dim());
-        f(
-            a.as_slice().expect("standard layout"),
-            h_rows.as_slice_mut().expect("standard layout"),
-            aux_rows.as_slice_mut().expect("standard layout"),
-        );
-        h.assign(&h_rows);
-        aux.assign(&aux_rows);
-    }
-}
 
 /// q = σ(a), dq/da = σ(a)(1 − σ(a)) over a slice, vectorised: the firing probability of the
 /// estimators whose gate fires with probability σ(a).

@@ -4,20 +4,20 @@
 //! path: ∂h/∂a = 1[a + z > 0]. With logistic noise P(h > 0) = σ(a/s) and, for s = 1,
 //! E[h] = softplus(a). Multiplicative (dropout-like) noise: h = max(0, a)·z with
 //! z ∈ {0, 1/κ}, P(z = 1/κ) = κ, so E[h] = max(0, a) and ∂h/∂a = z·1[a > 0].
-//! With no noise this is the paper's "baseline rectifier" gate.
+//! With no noise this is the rectifier gate of the paper's reference lane ("baseline rectifier").
 
 use ndarray::{ArrayView2, Zip};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use super::gaussian::gates_with_noise;
 use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
+use crate::sampling::gaussian::gates_with_noise;
 use crate::seed::Rng;
 
 /// The noise injected into a rectifier gate.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum RectifierNoise {
-    /// No noise: the deterministic rectifier baseline.
+    /// No noise: the deterministic rectifier (the paper's reference lane).
     None,
     /// z ~ N(0, std²), added before the rectifier (the paper used std 1.0).
     Gaussian {

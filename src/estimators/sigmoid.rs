@@ -3,11 +3,10 @@
 
 use ndarray::ArrayView2;
 
-use super::gaussian::gates_with_noise;
-use super::{
-    GateEstimator, GateSample, SparsityForm, on_slices, sigmoid_firing_probabilities, spec::Family,
-};
+use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
 use crate::nn::math::{sigmoid, sigmoid_branch_free};
+use crate::sampling::gaussian::gates_with_noise;
+use crate::sampling::on_slices;
 use crate::seed::Rng;
 
 /// The deterministic sigmoid gate.

@@ -8,20 +8,21 @@ use super::{
     StochasticTimesSmooth, StraightThrough, StraightThroughVariant, StsBernoulli, UnbiasedBinary,
 };
 
-/// The paper's estimator families and the baselines.
+/// The paper's estimator families and its reference lanes (the paper's "baselines": dense,
+/// sigmoid gates; "baseline" in gradrace names only the unbiased estimator's L̄).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Family {
     /// Stochastic binary neuron with the unbiased estimator.
     Unbiased,
     /// Stochastic times smooth.
     StochasticTimesSmooth,
-    /// Noise injection into rectifiers (and the noiseless rectifier baseline).
+    /// Noise injection into rectifiers (and the noiseless rectifier reference lane).
     NoisyRectifier,
     /// Straight-through.
     StraightThrough,
-    /// Deterministic sigmoid gates (baseline).
+    /// Deterministic sigmoid gates (reference lane).
     Sigmoid,
-    /// No gates (baseline).
+    /// No gates (reference lane).
     Dense,
 }
 

@@ -7,10 +7,11 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use super::bernoulli::{CHUNK, fill_uniforms};
-use super::gamma::MarsagliaTsang;
-use super::{GateEstimator, GateSample, SparsityForm, on_slices, spec::Family};
+use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
 use crate::nn::math::{sigmoid, sigmoids_into};
+use crate::sampling::bernoulli::{CHUNK, fill_uniforms};
+use crate::sampling::gamma::MarsagliaTsang;
+use crate::sampling::on_slices;
 use crate::seed::Rng;
 
 /// Which Bernoulli the binary factor b is drawn from.

@@ -6,9 +6,9 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use super::bernoulli::sigmoid_bernoulli;
 use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
 use crate::nn::math::sigmoid;
+use crate::sampling::bernoulli::sigmoid_bernoulli;
 use crate::seed::Rng;
 
 /// The backward rule.

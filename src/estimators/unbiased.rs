@@ -7,9 +7,9 @@
 use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
 use serde::{Deserialize, Serialize};
 
-use super::bernoulli::sigmoid_bernoulli;
 use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
 use crate::nn::math::sigmoid;
+use crate::sampling::bernoulli::sigmoid_bernoulli;
 use crate::seed::Rng;
 
 /// The baseline L̄ subtracted from the loss.

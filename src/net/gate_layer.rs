@@ -15,8 +15,8 @@
 
 use ndarray::ArrayView2;
 
-use super::conditional::SPARSE_CROSSOVER;
 use super::gated::{Activations, FusedStep, GatedNet, Gradients};
+use super::gated_kernels::SPARSE_CROSSOVER;
 use super::routes::ExpertRoutes;
 use crate::nn::dense::clip_norm;
 use crate::nn::simd::backprop_and_update;

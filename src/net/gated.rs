@@ -3,9 +3,9 @@
 use ndarray::{Array1, Array2, ArrayView2, ShapeBuilder, Zip};
 use serde::{Deserialize, Serialize};
 
-use super::conditional::{self, GateGradient, MainPlan};
 use super::deferred::DeferredExpertStep;
 use super::gate_layer::GateLayerScratch;
+use super::gated_kernels::{self, GateGradient, MainPlan};
 use super::routes::ExpertRoutes;
 use crate::estimators::GateSample;
 use crate::nn::{Activation, Dense, DenseGrad, Sgd, SgdSettings, SoftmaxCrossEntropy};
@@ -259,11 +259,11 @@ impl GatedNet {
     /// logits = c Wₒ + bₒ, softmax cross-entropy. Returns the batch-mean loss.
     ///
     /// With `acts.plan.sparse` the gated kernels compute only the experts whose gate is on (see
-    /// [`conditional`](super::conditional)): then `acts.experts` holds H only where h ≠ 0 (0
+    /// [`gated_kernels`](super::gated_kernels)): then `acts.experts` holds H only where h ≠ 0 (0
     /// elsewhere) unless the plan needs ∂L/∂h everywhere. Otherwise every expert is computed
     /// and masked.
     pub fn forward_main(&self, x: ArrayView2<f32>, labels: &[u8], acts: &mut Activations) -> f32 {
-        if !(acts.plan.sparse && conditional::forward(self, x, acts)) {
+        if !(acts.plan.sparse && gated_kernels::forward(self, x, acts)) {
             self.forward_main_dense(x, acts);
         }
         acts.loss.forward(acts.logits.view(), labels)
@@ -284,7 +284,7 @@ impl GatedNet {
         if !deferred.is_pending() {
             return self.forward_main(x, labels, acts);
         }
-        if !(acts.plan.sparse && conditional::forward_applying(self, x, acts, deferred)) {
+        if !(acts.plan.sparse && gated_kernels::forward_applying(self, x, acts, deferred)) {
             deferred.apply(&mut self.experts);
             self.forward_main_dense(x, acts);
         }
@@ -318,7 +318,7 @@ impl GatedNet {
         acts: &Activations,
         grads: &mut Gradients,
     ) {
-        if acts.plan.sparse && conditional::backward(self, x, labels, acts, grads) {
+        if acts.plan.sparse && gated_kernels::backward(self, x, labels, acts, grads) {
             return;
         }
         let batch = labels.len();
@@ -369,7 +369,7 @@ impl GatedNet {
         step: FusedStep,
     ) {
         let sparse = acts.plan.sparse
-            && conditional::step_experts(
+            && gated_kernels::step_experts(
                 self,
                 x,
                 acts,
@@ -409,7 +409,7 @@ impl GatedNet {
         acts.plan.applies_deferred_steps()
             && !step.clip_all
             && !deferred.is_pending()
-            && conditional::step_experts(
+            && gated_kernels::step_experts(
                 self,
                 x,
                 acts,
@@ -435,7 +435,7 @@ impl GatedNet {
         max_norm: Option<f32>,
     ) {
         let fused = acts.plan.sparse
-            && conditional::momentum_step_experts(
+            && gated_kernels::momentum_step_experts(
                 self,
                 x,
                 acts,
@@ -448,7 +448,7 @@ impl GatedNet {
             return;
         }
         if acts.plan.sparse && acts.routes.units() == self.units() {
-            conditional::expert_gradient(self, x, acts, grads);
+            gated_kernels::expert_gradient(self, x, acts, grads);
         } else {
             self.experts
                 .param_grad_into(x, grads.dexperts.view(), 1.0, &mut grads.experts);

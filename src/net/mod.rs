@@ -8,17 +8,17 @@
 //! ```
 //! A gate at exactly 0 means its expert need not be computed at all.
 
-pub mod conditional;
 pub mod deferred;
 pub mod gate_layer;
 pub mod gated;
+pub mod gated_kernels;
 mod routed_output;
 pub mod routes;
 pub mod sparsity;
 
-pub use conditional::{GateGradient, MainPlan, SPARSE_CROSSOVER, SparseOrder};
 pub use deferred::DeferredExpertStep;
 pub use gate_layer::GaterStep;
 pub use gated::{Activations, FusedStep, GatedNet, Gradients, NetConfig};
+pub use gated_kernels::{GateGradient, MainPlan, SPARSE_CROSSOVER, SparseOrder};
 pub use routes::ExpertRoutes;
 pub use sparsity::{AdaptiveL1, firing_rate_penalty, firing_rate_penalty_into};

@@ -14,13 +14,13 @@ use serde::{Deserialize, Serialize};
 use super::column::Column;
 use crate::config::Experiment;
 use crate::data::DataSplit;
-use crate::engine::recorder::LaneEvent;
-use crate::engine::series::Merge;
 use crate::engine::{
-    ClassFiring, Downsampled, EvalPoint, HeatRow, LaneHistory, LaneInfo, LaneStatus, LaneSummary,
-    ProbePoint, RaceEvent, RaceInfo, StepPoint,
+    ClassFiring, EvalPoint, HeatRow, LaneInfo, LaneStatus, ProbePoint, RaceInfo, StepPoint,
 };
 use crate::estimators::BaselineState;
+use crate::history::recorder::LaneEvent;
+use crate::history::series::Merge;
+use crate::history::{Downsampled, LaneHistory, LaneSummary, RaceEvent};
 use crate::net::AdaptiveL1;
 use crate::nn::Activation;
 use crate::seed::Rng;

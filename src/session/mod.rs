@@ -27,7 +27,8 @@ use ron::ser::PrettyConfig;
 
 use crate::config::Experiment;
 use crate::engine::checkpoint::LAYERS;
-use crate::engine::{LaneCheckpoint, LaneState, RaceCheckpoint, Recorder};
+use crate::engine::{LaneCheckpoint, LaneState, RaceCheckpoint};
+use crate::history::Recorder;
 use crate::net::GatedNet;
 pub use error::{ErrorKind, SessionError};
 use format::{
@@ -609,7 +610,7 @@ mod migrate {
 
     fn check_checkpoint(
         c: &CheckpointRecord,
-        histories: &[crate::engine::LaneHistory],
+        histories: &[crate::history::LaneHistory],
         race: &crate::engine::RaceInfo,
     ) -> Result<(), String> {
         if c.lanes.len() != histories.len() {

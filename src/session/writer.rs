@@ -9,7 +9,7 @@
 //!    └─ Checkpoint(n) ──┤ on EngineEvent::Checkpoint: (Recorder copy, checkpoint) ──► file thread
 //! ```
 //!
-//! The engine answers `Command::Checkpoint` between two chunks by copying its state (the only
+//! The engine answers `Control::Checkpoint` between two chunks by copying its state (the only
 //! pause it takes) and sending it as an event; since events are ordered, the relay's history at
 //! that event is exactly the history that belongs to the checkpoint. Encoding and writing happen
 //! on the file thread, one save at a time.
@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, never, select, unbounded};
 
 use super::SessionContext;
-use crate::engine::{Command, EngineEvent, Race, RaceCheckpoint, RaceHandle, Recorder};
+use crate::engine::{Control, EngineEvent, Race, RaceCheckpoint, RaceHandle};
+use crate::history::Recorder;
 
 /// How a race is saved.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -302,7 +303,7 @@ fn save_via(requests: &Sender<Request>, shared: &Shared, next: &AtomicU64) -> Sa
 /// The relay thread's state.
 struct Relay {
     events: Receiver<EngineEvent>,
-    commands: Option<Sender<Command>>,
+    commands: Option<Sender<Control>>,
     consumer: Sender<EngineEvent>,
     requests: Receiver<Request>,
     jobs: Sender<Job>,
@@ -387,7 +388,7 @@ impl Relay {
                             && self
                                 .commands
                                 .as_ref()
-                                .is_some_and(|c| c.send(Command::Checkpoint(id)).is_ok());
+                                .is_some_and(|c| c.send(Control::Checkpoint(id)).is_ok());
                         if sent {
                             asked.push(id);
                         } else {
@@ -408,7 +409,7 @@ impl Relay {
                             && self
                                 .commands
                                 .as_ref()
-                                .is_some_and(|c| c.send(Command::Checkpoint(id)).is_ok());
+                                .is_some_and(|c| c.send(Control::Checkpoint(id)).is_ok());
                         if sent {
                             autosave_pending = Some(id);
                         } else {

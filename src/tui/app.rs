@@ -13,7 +13,8 @@ use super::keys::Action;
 use super::layout;
 use super::panels::leaderboard;
 use super::timeline::Timeline;
-use crate::engine::{Command, EngineEvent, FIRING_WINDOW, RaceView, Recorder};
+use crate::engine::{Control, EngineEvent};
+use crate::history::{FIRING_WINDOW, RaceView, Recorder};
 
 /// Pace limits offered by `+` / `-`, in steps per second (above the last: no limit).
 pub const PACES: [f64; 12] = [
@@ -27,7 +28,7 @@ pub const NOTICE_FOR: Duration = Duration::from_secs(8);
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Effect {
     /// Send this command to the engine.
-    Engine(Command),
+    Engine(Control),
     /// Save the session (through the configured saver).
     Save,
     /// Leave (a live race must be stopped first, see [`Live::stopping`]).
@@ -467,14 +468,14 @@ impl App {
             return None;
         }
         let command = match action {
-            Action::TogglePause if paused => Command::Resume,
-            Action::TogglePause => Command::Pause,
-            Action::StepOnce => Command::Step,
+            Action::TogglePause if paused => Control::Resume,
+            Action::TogglePause => Control::Pause,
+            Action::StepOnce => Control::Step,
             Action::PaceUp | Action::PaceDown => {
                 let pace =
                     Self::next_pace(live.pace, live.speed.rate(now), action == Action::PaceUp);
                 live.pace = pace;
-                Command::SetPace(pace)
+                Control::SetPace(pace)
             }
             _ => return None,
         };
@@ -644,33 +645,33 @@ mod tests {
         let mut app = live_app(2);
         assert_eq!(
             app.act(Action::TogglePause),
-            Some(Effect::Engine(Command::Pause))
+            Some(Effect::Engine(Control::Pause))
         );
         app.apply(EngineEvent::Paused(true));
         assert_eq!(app.state_label(), "paused");
         assert_eq!(
             app.act(Action::TogglePause),
-            Some(Effect::Engine(Command::Resume))
+            Some(Effect::Engine(Control::Resume))
         );
         assert_eq!(
             app.act(Action::StepOnce),
-            Some(Effect::Engine(Command::Step))
+            Some(Effect::Engine(Control::Step))
         );
         assert_eq!(
             app.act(Action::PaceDown),
-            Some(Effect::Engine(Command::SetPace(Some(5000.0))))
+            Some(Effect::Engine(Control::SetPace(Some(5000.0))))
         );
         assert_eq!(
             app.act(Action::PaceDown),
-            Some(Effect::Engine(Command::SetPace(Some(2000.0))))
+            Some(Effect::Engine(Control::SetPace(Some(2000.0))))
         );
         assert_eq!(
             app.act(Action::PaceUp),
-            Some(Effect::Engine(Command::SetPace(Some(5000.0))))
+            Some(Effect::Engine(Control::SetPace(Some(5000.0))))
         );
         assert_eq!(
             app.act(Action::PaceUp),
-            Some(Effect::Engine(Command::SetPace(None)))
+            Some(Effect::Engine(Control::SetPace(None)))
         );
         app.apply(EngineEvent::Finished);
         assert_eq!(app.state_label(), "done");

@@ -20,7 +20,8 @@ use super::keys;
 use super::panels;
 use super::terminal;
 use crate::cli::CliError;
-use crate::engine::{Command, EngineEvent, Recorder};
+use crate::engine::{Control, EngineEvent};
+use crate::history::Recorder;
 
 /// Most redraws per second.
 pub const FPS: u32 = 30;
@@ -37,7 +38,7 @@ pub type Saver = Box<dyn FnMut(&Recorder) -> Result<String, String> + Send>;
 /// The live race's channels.
 pub struct EngineLink {
     /// Controls for the engine.
-    pub commands: Sender<Command>,
+    pub commands: Sender<Control>,
     /// The engine's events.
     pub events: Receiver<EngineEvent>,
 }
@@ -144,7 +145,7 @@ where
         }
         None => (None, None),
     };
-    let send = |c: Command| {
+    let send = |c: Control| {
         if let Some(tx) = &commands {
             let _ = tx.send(c);
         }
@@ -221,7 +222,7 @@ where
             }
             match leaving.stop_sent {
                 None => {
-                    send(Command::Stop);
+                    send(Control::Stop);
                     leaving.stop_sent = Some(Instant::now());
                     if let super::app::Mode::Live(l) = &mut app.mode {
                         l.stopping = true;
@@ -240,7 +241,7 @@ fn on_input(
     app: &mut App,
     event: Event,
     saver: &mut Option<Saver>,
-    send: &impl Fn(Command),
+    send: &impl Fn(Control),
     leaving: &mut Leaving,
 ) -> bool {
     match event {
@@ -345,12 +346,12 @@ mod tests {
             let driver = async {
                 keys_tx.send(Ok(key(' '))).unwrap();
                 until(|| !cmd_rx.is_empty()).await;
-                assert_eq!(cmd_rx.try_recv(), Ok(Command::Pause));
+                assert_eq!(cmd_rx.try_recv(), Ok(Control::Pause));
                 keys_tx.send(Ok(key('s'))).unwrap();
                 until(|| *saved.lock().unwrap() == 1).await;
                 keys_tx.send(Ok(key('q'))).unwrap();
                 until(|| !cmd_rx.is_empty()).await;
-                assert_eq!(cmd_rx.try_recv(), Ok(Command::Stop));
+                assert_eq!(cmd_rx.try_recv(), Ok(Control::Stop));
                 ev_tx.send(finished).unwrap();
             };
             let looped = run(

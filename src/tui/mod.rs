@@ -28,7 +28,8 @@ pub use panels::draw;
 pub use timeline::Timeline;
 
 use crate::cli::CliError;
-use crate::engine::{Command, RaceHandle, Recorder};
+use crate::engine::{Control, RaceHandle};
+use crate::history::Recorder;
 
 /// Options of a live dashboard.
 #[derive(Default)]
@@ -80,7 +81,7 @@ pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<Recorder, Cl
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            let _ = stop.send(Command::Stop);
+            let _ = stop.send(Control::Stop);
             return Err(e);
         }
     };
@@ -109,10 +110,10 @@ pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<Recorder, Cl
                 .map_err(|_| CliError::Runtime("the training engine crashed".into()))?;
         }
         Ok(Exit::Abandoned) => {
-            let _ = stop.send(Command::Stop);
+            let _ = stop.send(Control::Stop);
         }
         Err(e) => {
-            let _ = stop.send(Command::Stop);
+            let _ = stop.send(Control::Stop);
             return Err(e);
         }
     }

@@ -5,9 +5,10 @@
 use crate::config::LaneSettings;
 use crate::engine::{
     ClassFiring, EngineEvent, EvalPoint, HeatRow, LaneInfo, LaneStatus, ProbePoint, RaceInfo,
-    Recorder, StepPoint,
+    StepPoint,
 };
 use crate::estimators::EstimatorSpec;
+use crate::history::Recorder;
 
 /// Steps between heat rows.
 pub const HEAT_EVERY: u64 = 10;
@@ -95,7 +96,7 @@ pub fn unit_rate(lane: usize, unit: usize, units: usize, step: u64) -> f64 {
 }
 
 /// The events of a race of `lanes` lanes over `steps` steps with `units` gates, as the engine
-/// would send them (every lane runs to the end; lane 4 is the dense baseline).
+/// would send them (every lane runs to the end; lane 4 is the dense reference lane).
 pub fn events(lanes: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
     let info = RaceInfo {
         experiment: "synthetic".into(),

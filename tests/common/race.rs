@@ -8,9 +8,9 @@ use std::sync::Arc;
 use gradrace::config::{Experiment, Length, MetricsSpec, builtin::resolve};
 use gradrace::data::{DataSplit, embedded};
 use gradrace::engine::{
-    ClassFiring, EngineEvent, EvalPoint, HeatRow, LaneHistory, ProbePoint, RaceCheckpoint,
-    Recorder, StepPoint,
+    ClassFiring, EngineEvent, EvalPoint, HeatRow, ProbePoint, RaceCheckpoint, StepPoint,
 };
+use gradrace::history::{LaneHistory, Recorder};
 use gradrace::session::{DataFingerprint, SessionContext};
 
 /// The quick experiment's five lanes (straight-through, STS with momentum, noisy rectifier with

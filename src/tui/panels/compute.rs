@@ -10,8 +10,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{message, panel, window_start};
-use crate::engine::LaneSummary;
 use crate::estimators::Family;
+use crate::history::LaneSummary;
 use crate::tui::app::App;
 use crate::tui::theme;
 

@@ -14,7 +14,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{message, panel};
-use crate::engine::{HeatRow, LaneView};
+use crate::engine::HeatRow;
+use crate::history::LaneView;
 use crate::tui::app::App;
 use crate::tui::heatgrid::{self, HeatGrid, HeatKey};
 use crate::tui::theme;

@@ -12,7 +12,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 
 use super::{panel, percent, window_start};
-use crate::engine::{LaneStatus, LaneSummary};
+use crate::engine::LaneStatus;
+use crate::history::LaneSummary;
 use crate::tui::app::{App, SortColumn};
 use crate::tui::theme;
 

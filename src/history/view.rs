@@ -2,10 +2,11 @@
 //! dashboard shows at a replay cursor (and, with no limit, live). Building a view costs one
 //! bisection per series; nothing is copied.
 
-use super::metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
-use super::race::{LaneInfo, RaceInfo};
 use super::recorder::{LaneHistory, LaneSummary, Recorder};
 use super::series::{Merge, Prefix};
+use crate::engine::{
+    ClassFiring, EvalPoint, HeatRow, LaneInfo, LaneStatus, ProbePoint, RaceInfo, StepPoint,
+};
 
 /// The race as recorded up to step `until` (inclusive).
 #[derive(Debug, Clone, Copy)]
@@ -152,7 +153,7 @@ impl LaneView<'_> {
     }
 
     /// Every stretch during which the lane was off target (see [`OffTarget`]), oldest first;
-    /// empty for lanes without a firing-rate target (the dense and sigmoid baselines, whose gates
+    /// empty for lanes without a firing-rate target (the dense and sigmoid reference lanes, whose gates
     /// are never exactly zero). The rule is evaluated at every recorded point from step
     /// [`FIRING_JUDGED_FROM`] on, over the points covering the last [`FIRING_WINDOW`] steps.
     pub fn off_target(&self) -> Vec<OffTarget> {
@@ -273,8 +274,8 @@ mod tests {
     use super::*;
     use crate::config::LaneSettings;
     use crate::engine::EngineEvent;
-    use crate::engine::recorder::LaneEvent;
     use crate::estimators::{EstimatorSpec, Family, StraightThroughVariant};
+    use crate::history::recorder::LaneEvent;
 
     fn lane_info(name: &str) -> LaneInfo {
         LaneInfo {

@@ -4,9 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
-use super::race::{EngineEvent, LaneInfo, RaceInfo};
 use super::series::Downsampled;
+use crate::engine::{
+    ClassFiring, EngineEvent, EvalPoint, HeatRow, LaneInfo, LaneStatus, ProbePoint, RaceInfo,
+    StepPoint,
+};
 
 /// Stored step points per lane before the resolution halves.
 pub const STEP_CAPACITY: usize = 8192;
@@ -92,7 +94,7 @@ impl LaneHistory {
         self.view_until(u64::MAX).recent(raw_steps)
     }
 
-    /// The leaderboard line of this lane (see [`super::view::LaneView::summary`]).
+    /// The leaderboard line of this lane (see [`super::LaneView::summary`]).
     pub fn summary(&self, batch_size: usize) -> LaneSummary {
         self.view_until(u64::MAX).summary(batch_size)
     }

@@ -5,11 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A point that can absorb the point recorded right after it.
-pub trait Merge: Clone {
-    /// Folds `newer` (the following point) into `self`.
-    fn merge(&mut self, newer: &Self);
-}
+pub use crate::engine::metrics::Merge;
 
 /// A series with uniform, adaptive resolution and at most `capacity` stored points (plus one
 /// partially merged point at the end).
