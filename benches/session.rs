@@ -148,7 +148,7 @@ fn main() {
     let pause = *pauses.iter().max().expect("pauses");
     println!(
         "session of the paper experiment: 7 lanes × {} parameters, histories at the recorder's caps",
-        race.lanes().next().map_or(0, |l| l.net.parameter_count())
+        race.lanes().next().map_or(0, |l| l.parameter_count())
     );
     println!("  document  {:>8.1} MB", ron_bytes as f64 / 1e6);
     println!("  sidecar   {:>8.1} MB", side_bytes as f64 / 1e6);

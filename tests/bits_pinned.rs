@@ -178,7 +178,7 @@ fn lane_hash(spec: EstimatorSpec, path: MainPathChoice, relu: bool) -> u64 {
     }
     let mut lane = Lane::new(init, settings, rng_for(3, "lane"));
     lane.set_main_path(path);
-    lane.set_deferred_expert_steps(true);
+
     let mut schedule = MinibatchSchedule::new(data.train.len(), 16, 3);
     let mut x = ndarray::Array2::zeros((16, data.train.input_dim()));
     let mut y = Vec::new();
@@ -205,7 +205,7 @@ fn lane_hash(spec: EstimatorSpec, path: MainPathChoice, relu: bool) -> u64 {
             h.u64(v);
         }
     }
-    lane.apply_pending_update();
+
     let probe_x = x.clone();
     if let Some((variance, signal)) = lane.probe(probe_x.view(), &y, 4, &mut rng_for(3, "probe")) {
         h.u64(variance.to_bits());

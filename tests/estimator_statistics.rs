@@ -18,7 +18,7 @@ fn draws(est: &dyn GateEstimator, seed: &str, mut each: impl FnMut(&GateSample))
     let mut rng = rng_for(2013, seed);
     let mut s = GateSample::zeros(1, PRE_ACTIVATIONS.len());
     for _ in 0..DRAWS {
-        est.sample(a.view(), &mut rng, &mut s);
+        est.sample(a.view(), &mut rng, std::slice::from_mut(&mut s));
         each(&s);
     }
 }
@@ -75,8 +75,12 @@ fn sts_gradient_is_b_times_derivative_of_sqrt_p() {
     let mut da = Array2::zeros((1, 6));
     let (mut on, mut off) = (0, 0);
     for _ in 0..200 {
-        est.sample(a.view(), &mut rng, &mut s);
-        est.gate_gradient(&s, dl_dh.view(), Array1::zeros(1).view(), &mut da);
+        est.sample(a.view(), &mut rng, std::slice::from_mut(&mut s));
+        est.gate_gradient(
+            std::slice::from_ref(&s),
+            &Evaluations::of_one(Array1::zeros(1).view(), dl_dh.view()),
+            &mut da,
+        );
         for (i, &x) in PRE_ACTIVATIONS.iter().enumerate() {
             let p = sigmoid64(x as f64);
             let b = if s.h[[0, i]] > 0.0 { 1.0 } else { 0.0 };
@@ -114,7 +118,7 @@ fn sts_beta_noise_has_the_requested_mode_and_shifts_the_gate() {
     let mut rng = rng_for(5, "beta");
     let mut s = GateSample::zeros(1, 1);
     for _ in 0..DRAWS {
-        est.sample(a.view(), &mut rng, &mut s);
+        est.sample(a.view(), &mut rng, std::slice::from_mut(&mut s));
         mean.push(s.h[[0, 0]] as f64);
     }
     let shifted = sigmoid64(noise.mean() as f64);
@@ -154,8 +158,12 @@ fn sigmoid_adjusted_straight_through_is_exact_for_a_loss_linear_in_h() {
     let mut s = GateSample::zeros(1, 6);
     let mut da = Array2::zeros((1, 6));
     for _ in 0..100 {
-        adjusted.sample(a.view(), &mut rng, &mut s);
-        adjusted.gate_gradient(&s, dl_dh.view(), Array1::zeros(1).view(), &mut da);
+        adjusted.sample(a.view(), &mut rng, std::slice::from_mut(&mut s));
+        adjusted.gate_gradient(
+            std::slice::from_ref(&s),
+            &Evaluations::of_one(Array1::zeros(1).view(), dl_dh.view()),
+            &mut da,
+        );
         for i in 0..6 {
             let p = sigmoid64(PRE_ACTIVATIONS[i] as f64);
             let exact = c[i] as f64 * p * (1.0 - p);
@@ -163,8 +171,12 @@ fn sigmoid_adjusted_straight_through_is_exact_for_a_loss_linear_in_h() {
         }
     }
     // The identity form is not exact here (it is biased by 1 / (p(1 − p))).
-    identity.sample(a.view(), &mut rng, &mut s);
-    identity.gate_gradient(&s, dl_dh.view(), Array1::zeros(1).view(), &mut da);
+    identity.sample(a.view(), &mut rng, std::slice::from_mut(&mut s));
+    identity.gate_gradient(
+        std::slice::from_ref(&s),
+        &Evaluations::of_one(Array1::zeros(1).view(), dl_dh.view()),
+        &mut da,
+    );
     assert!((da[[0, 0]] - c[0]).abs() < 1e-7);
 }
 
@@ -224,20 +236,28 @@ fn backprop_gates_chain_their_own_local_derivative() {
     let rect = NoisyRectifier::new(RectifierNoise::Gaussian { std: 1.0 });
     let sig = SigmoidGate { noise_std: 0.5 };
     for _ in 0..100 {
-        rect.sample(a.view(), &mut rng, &mut s);
-        rect.gate_gradient(&s, ones.view(), Array1::zeros(1).view(), &mut da);
+        rect.sample(a.view(), &mut rng, std::slice::from_mut(&mut s));
+        rect.gate_gradient(
+            std::slice::from_ref(&s),
+            &Evaluations::of_one(Array1::zeros(1).view(), ones.view()),
+            &mut da,
+        );
         for i in 0..6 {
             assert_eq!(da[[0, i]], if s.h[[0, i]] > 0.0 { 1.0 } else { 0.0 });
         }
-        sig.sample(a.view(), &mut rng, &mut s);
-        sig.gate_gradient(&s, ones.view(), Array1::zeros(1).view(), &mut da);
+        sig.sample(a.view(), &mut rng, std::slice::from_mut(&mut s));
+        sig.gate_gradient(
+            std::slice::from_ref(&s),
+            &Evaluations::of_one(Array1::zeros(1).view(), ones.view()),
+            &mut da,
+        );
         for i in 0..6 {
             let h = s.h[[0, i]];
             assert!((da[[0, i]] - h * (1.0 - h)).abs() < 1e-7);
         }
     }
     let plain = NoisyRectifier::new(RectifierNoise::None);
-    plain.sample(a.view(), &mut rng, &mut s);
+    plain.sample(a.view(), &mut rng, std::slice::from_mut(&mut s));
     for (&h, &a) in s.h.iter().zip(PRE_ACTIVATIONS.iter()) {
         assert_eq!(h, a.max(0.0));
     }

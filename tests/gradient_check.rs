@@ -5,8 +5,8 @@
 //! 1e-7·|L|/ε ≈ 1e-5, so a tolerance of 1e-3 absolute plus 1% relative is conservative yet still
 //! catches any wrong term (a missing factor or transpose changes gradients by O(1)).
 
-use gradrace::estimators::{GateEstimator, SigmoidGate};
-use gradrace::net::{AdaptiveL1, GatedNet, NetConfig, firing_rate_penalty};
+use gradrace::estimators::{Evaluations, GateEstimator, SigmoidGate};
+use gradrace::net::{AdaptiveL1, GatedNet, MainPlan, NetConfig, firing_rate_penalty};
 use gradrace::nn::Activation;
 use gradrace::nn::init::glorot_uniform;
 use gradrace::seed::rng_for;
@@ -60,9 +60,10 @@ fn main_path_and_gate_gradients_match_finite_differences_with_fixed_gates() {
         let h = fixed_gates();
         let mut acts = net.activations(5);
         let mut grads = net.gradients(5);
-        acts.gates.h.assign(&h);
-        net.forward_main(x.view(), &y, &mut acts);
-        net.backward_main(x.view(), &y, &acts, &mut grads);
+        let plan = MainPlan::default();
+        net.forward_main(x.view(), &y, h.view(), &mut acts, plan);
+        net.backward_main(x.view(), &y, h.view(), &acts, &mut grads, plan);
+        net.expert_gradient(x.view(), &acts, &mut grads, plan);
 
         for (i, j) in [(0, 0), (3, 4), (7, 8), (5, 2), (1, 6)] {
             let mut p = net.clone();
@@ -131,15 +132,13 @@ fn gater_gradients_match_finite_differences_through_sigmoid_gates_and_sparsity_p
     let mut grads = net.gradients(5);
     let mut rng = rng_for(0, "unused");
     net.forward_gater(x.view(), &mut acts);
-    gate.sample(acts.gate_pre.view(), &mut rng, &mut acts.gates);
-    net.forward_main(x.view(), &y, &mut acts);
-    net.backward_main(x.view(), &y, &acts, &mut grads);
-    gate.gate_gradient(
-        &acts.gates,
-        grads.dgates.view(),
-        acts.loss.losses.view(),
-        &mut grads.dgate_pre,
-    );
+    let mut gates = [net.gate_sample(5)];
+    gate.sample(acts.gate_pre.view(), &mut rng, &mut gates);
+    let (h, plan) = (gates[0].h.view(), MainPlan::default());
+    net.forward_main(x.view(), &y, h, &mut acts, plan);
+    net.backward_main(x.view(), &y, h, &acts, &mut grads, plan);
+    let evals = Evaluations::of_one(acts.loss.losses.view(), grads.dgates.view());
+    gate.gate_gradient(&gates, &evals, &mut grads.dgate_pre);
     firing_rate_penalty(&gate, acts.gate_pre.view(), 0.1, 0.3, &mut grads.dgate_pre);
     net.backward_gater(x.view(), &acts, &mut grads);
 

@@ -6,7 +6,7 @@
 
 use gradrace::engine::MainPathChoice;
 use gradrace::estimators::*;
-use gradrace::net::{FusedStep, GateGradient, MainPlan, SparseOrder};
+use gradrace::net::{FusedStep, MainPlan, SparseOrder};
 use gradrace::nn::Activation;
 use gradrace::seed::rng_for;
 use gradrace::{GatedNet, Lane, LaneSettings, NetConfig};
@@ -99,7 +99,27 @@ fn one_row(v: &ndarray::Array1<f32>) -> ArrayView2<'_, f32> {
     v.view().insert_axis(ndarray::Axis(0))
 }
 
-/// Runs the main path forward and backward with `plan` for gates `h`.
+/// Runs the main path forward and backward with `plan` for gates `h` (and writes the experts'
+/// weight gradient when `expert_gradient`).
+fn run_with(
+    net: &GatedNet,
+    x: &Array2<f32>,
+    y: &[u8],
+    h: &Array2<f32>,
+    plan: MainPlan,
+    expert_gradient: bool,
+) -> (f32, gradrace::net::Activations, gradrace::net::Gradients) {
+    let mut acts = net.activations(BATCH);
+    let mut grads = net.gradients(BATCH);
+    let loss = net.forward_main(x.view(), y, h.view(), &mut acts, plan);
+    net.backward_main(x.view(), y, h.view(), &acts, &mut grads, plan);
+    if expert_gradient {
+        net.expert_gradient(x.view(), &acts, &mut grads, plan);
+    }
+    (loss, acts, grads)
+}
+
+/// [`run_with`] and the experts' weight gradient.
 fn run(
     net: &GatedNet,
     x: &Array2<f32>,
@@ -107,13 +127,7 @@ fn run(
     h: &Array2<f32>,
     plan: MainPlan,
 ) -> (f32, gradrace::net::Activations, gradrace::net::Gradients) {
-    let mut acts = net.activations(BATCH);
-    let mut grads = net.gradients(BATCH);
-    acts.gates.h.assign(h);
-    acts.plan = plan;
-    let loss = net.forward_main(x.view(), y, &mut acts);
-    net.backward_main(x.view(), y, &acts, &mut grads);
-    (loss, acts, grads)
+    run_with(net, x, y, h, plan, true)
 }
 
 #[test]
@@ -135,7 +149,6 @@ fn gated_kernels_match_the_dense_path() {
                         sparse: true,
                         gate_gradient,
                         order,
-                        defer_expert_gradient: false,
                     };
                     let what = format!("{activation:?} rate {rate} {gate_gradient:?} {order:?}");
                     let (l1, a1, g1) = run(&net, &x, &y, &h, plan);
@@ -236,7 +249,7 @@ fn estimators_needing_no_gate_gradient_when_off_have_zero_local_derivative_there
     for spec in specs {
         let est = spec.build();
         let mut s = GateSample::zeros(64, 40);
-        est.sample(a.view(), &mut rng, &mut s);
+        est.sample(a.view(), &mut rng, std::slice::from_mut(&mut s));
         let off = s.h.iter().filter(|&&v| v == 0.0).count();
         assert!(off > 100, "{spec:?}: some gates must be off");
         let aux_at_off =
@@ -246,7 +259,7 @@ fn estimators_needing_no_gate_gradient_when_off_have_zero_local_derivative_there
                 .any(|(_, &aux)| aux != 0.0);
         assert_eq!(
             aux_at_off,
-            est.needs_gate_gradient_when_off(),
+            est.reads() == GateGradient::Everywhere,
             "{spec:?}: ∂h/∂a at gates that are off"
         );
     }
@@ -317,15 +330,12 @@ fn training_with_gated_kernels_follows_the_dense_masked_run() {
             used_kernels, 40,
             "{spec:?}: every step used the gated kernels"
         );
+        let (sparse, dense) = (sparse.parameters().clone(), dense.parameters());
         for (a, b, name) in [
-            (&sparse.net.experts.w, &dense.net.experts.w, "experts"),
-            (&sparse.net.output.w, &dense.net.output.w, "output"),
-            (&sparse.net.gater_gates.w, &dense.net.gater_gates.w, "gates"),
-            (
-                &sparse.net.gater_hidden.w,
-                &dense.net.gater_hidden.w,
-                "hidden",
-            ),
+            (&sparse.experts.w, &dense.experts.w, "experts"),
+            (&sparse.output.w, &dense.output.w, "output"),
+            (&sparse.gater_gates.w, &dense.gater_gates.w, "gates"),
+            (&sparse.gater_hidden.w, &dense.gater_hidden.w, "hidden"),
         ] {
             let d = max_diff(a.view(), b.view());
             assert!(d < 1e-4, "{spec:?}: {name} weights differ by {d}");
@@ -367,13 +377,12 @@ fn sparse_gater_step_matches_the_dense_step_and_plain_sgd() {
         for allow_sparse in [true, false] {
             let mut stepped = base.clone();
             let mut g = grads.clone();
-            g.allow_sparse_gater = allow_sparse;
             let settings = FusedStep {
                 learning_rate: lr,
                 max_norm,
                 clip_all,
             };
-            let step = stepped.step_gater(x.view(), &acts, &mut g, settings);
+            let step = stepped.step_gater(x.view(), &acts, &mut g, settings, allow_sparse);
             assert_eq!(step.sparse, allow_sparse);
             let nonzero = grads.dgate_pre.iter().filter(|&&v| v != 0.0).count();
             let expected = if allow_sparse { nonzero } else { BATCH * UNITS };
@@ -431,26 +440,26 @@ fn fused_momentum_step_of_the_experts_matches_the_written_gradient() {
         learning_rate: 0.7,
         momentum: 0.5,
     };
-    let plan = |defer| MainPlan {
+    let plan = MainPlan {
         sparse: true,
         gate_gradient: GateGradient::WhereOn,
         order: SparseOrder::ByExpert,
-        defer_expert_gradient: defer,
     };
     let (mut fused, mut written) = (base.clone(), base.clone());
     let (mut fused_opt, mut written_opt) = (Sgd::new(&base.experts), Sgd::new(&base.experts));
     for step in 0..4 {
         let h = gates(0.1, 33 + step);
-        let (_, acts, mut grads) = run(&fused, &x, &y, &h, plan(true));
+        let (_, acts, mut grads) = run_with(&fused, &x, &y, &h, plan, false);
         fused.momentum_step_experts(
             x.view(),
             &acts,
             &mut grads,
+            plan,
             &mut fused_opt,
             settings,
             Some(0.8),
         );
-        let (_, _, grads) = run(&written, &x, &y, &h, plan(false));
+        let (_, _, grads) = run(&written, &x, &y, &h, plan);
         written_opt.step_clipped(&mut written.experts, &grads.experts, settings, Some(0.8));
     }
     assert_eq!(bits(&fused.experts.w), bits(&written.experts.w));
@@ -591,12 +600,13 @@ fn deferred_expert_steps_give_the_bits_of_immediate_steps() {
             false,
         ),
     ];
-    let same_net = |a: &Lane, b: &Lane, what: &str| {
+    let same_net = |a: &mut Lane, b: &mut Lane, what: &str| {
+        let (a, b) = (a.parameters().clone(), b.parameters());
         for (x, y, name) in [
-            (&a.net.experts, &b.net.experts, "experts"),
-            (&a.net.output, &b.net.output, "output"),
-            (&a.net.gater_gates, &b.net.gater_gates, "gate layer"),
-            (&a.net.gater_hidden, &b.net.gater_hidden, "gater hidden"),
+            (&a.experts, &b.experts, "experts"),
+            (&a.output, &b.output, "output"),
+            (&a.gater_gates, &b.gater_gates, "gate layer"),
+            (&a.gater_hidden, &b.gater_hidden, "gater hidden"),
         ] {
             assert_eq!(bits(&x.w), bits(&y.w), "{what}: {name} weights");
             assert_eq!(bits(&x.b), bits(&y.b), "{what}: {name} biases");
@@ -608,13 +618,13 @@ fn deferred_expert_steps_give_the_bits_of_immediate_steps() {
             // A norm the columns reach, so that the clip inside the deferred step matters.
             let mut settings = *lane.settings();
             settings.max_norm = Some(0.9);
-            let net = lane.net.clone();
+            let net = lane.parameters().clone();
             lane = Lane::new(net, settings, rng_for(5, "lane"));
             lane.set_main_path(MainPathChoice::Sparse);
             lane
         };
         let (mut immediate, mut deferred) = (make(), make());
-        deferred.set_deferred_expert_steps(true);
+        immediate.set_deferred_expert_steps(false);
         let mut held = 0;
         for step in 0..30 {
             let path = match step {
@@ -634,15 +644,18 @@ fn deferred_expert_steps_give_the_bits_of_immediate_steps() {
             );
             assert_eq!(a.firing_rate, b.firing_rate, "{what}");
             assert_eq!(a.correct, b.correct, "{what}");
-            held += usize::from(!deferred.is_up_to_date());
+            assert!(!immediate.holds_an_update(), "{what}");
+            held += usize::from(deferred.holds_an_update());
             if step % 7 == 3 {
-                deferred.apply_pending_update();
-                same_net(&immediate, &deferred, &what);
+                same_net(&mut immediate, &mut deferred, &what);
             }
         }
-        deferred.apply_pending_update();
-        same_net(&immediate, &deferred, &format!("{spec:?} at the end"));
-        let clipped = columns_at_norm(deferred.net.experts.w.view(), 0.9);
+        same_net(
+            &mut immediate,
+            &mut deferred,
+            &format!("{spec:?} at the end"),
+        );
+        let clipped = columns_at_norm(deferred.parameters().experts.w.view(), 0.9);
         assert!(clipped > 0, "{spec:?}: the max norm never bit");
         if plain_sgd {
             // Every gated step after the first (which clips every column at once) is held back.

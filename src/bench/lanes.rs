@@ -15,7 +15,7 @@ use super::timing::{Budget, interleaved};
 use crate::config::{Experiment, LaneSettings, LaneSpec};
 use crate::data::{CLASSES, DataSplit, MinibatchSchedule};
 use crate::engine::{Lane, MainPathChoice, StepStats};
-use crate::estimators::GateSample;
+use crate::estimators::{GateGradient, GateSample};
 use crate::net::GatedNet;
 use crate::seed::{derive_seed, rng_for};
 
@@ -58,7 +58,7 @@ pub struct LaneResult {
 struct Calibration {
     gate_pre: Array2<f32>,
     shifted: Array2<f32>,
-    sample: GateSample,
+    draws: Vec<GateSample>,
     seed: u64,
 }
 
@@ -69,10 +69,7 @@ impl Calibration {
         let gate_pre = acts.gate_pre;
         Calibration {
             shifted: gate_pre.clone(),
-            sample: GateSample {
-                h: gate_pre.clone(),
-                aux: gate_pre.clone(),
-            },
+            draws: Vec::new(),
             gate_pre,
             seed,
         }
@@ -83,8 +80,11 @@ impl Calibration {
         self.shifted.assign(&self.gate_pre);
         self.shifted.mapv_inplace(|a| a + shift);
         let mut rng = rng_for(self.seed, "bench/calibrate");
-        estimator.sample(self.shifted.view(), &mut rng, &mut self.sample);
-        self.sample.firing_rate()
+        let (batch, units) = self.shifted.dim();
+        self.draws
+            .resize_with(estimator.draws(), || GateSample::zeros(batch, units));
+        estimator.sample(self.shifted.view(), &mut rng, &mut self.draws);
+        self.draws[0].firing_rate()
     }
 
     /// The shift that makes the firing rate `target` (bisection; common random numbers make the
@@ -147,9 +147,6 @@ pub fn measure(
     let mut engine = Lane::new(net.clone(), settings, lane_rng.clone());
     let mut dense = Lane::new(net, settings, lane_rng);
     dense.set_main_path(MainPathChoice::Dense);
-    // As the race trains them (the dense path never defers).
-    engine.set_deferred_expert_steps(true);
-    dense.set_deferred_expert_steps(true);
     let estimator = engine.estimator().describe();
 
     let mut stats: Vec<StepStats> = Vec::with_capacity(steps);
@@ -188,10 +185,7 @@ pub fn measure(
         .iter()
         .map(|s| (s.active_main_macs + s.gater_macs) as f64)
         .sum();
-    let everywhere =
-        crate::net::MainPlan::for_estimator(engine_estimator(&settings).as_ref(), true)
-            .gate_gradient
-            == crate::net::GateGradient::Everywhere;
+    let everywhere = engine_estimator(&settings).reads() == GateGradient::Everywhere;
     let main_path = if gated_steps == 1.0 {
         if everywhere {
             "gated, every expert forward".to_string()

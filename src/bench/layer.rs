@@ -7,7 +7,8 @@ use rand::Rng as _;
 use serde::Serialize;
 
 use super::timing::{Budget, interleaved};
-use crate::net::{GateGradient, GatedNet, MainPlan, NetConfig, SparseOrder};
+use crate::estimators::GateGradient;
+use crate::net::{GatedNet, MainPlan, NetConfig, SparseOrder};
 use crate::nn::Activation;
 use crate::nn::simd::dots;
 use crate::seed::rng_for;
@@ -139,25 +140,26 @@ fn compare(
     with_floor: bool,
 ) -> Timings {
     let batch = f.y.len();
-    let setup = |plan: MainPlan| {
-        let mut acts = f.net.activations(batch);
-        acts.gates.h.assign(h);
-        acts.plan = plan;
-        (acts, f.net.gradients(batch))
-    };
+    let setup = || (f.net.activations(batch), f.net.gradients(batch));
+    let mut gates = f.net.gate_sample(batch).h;
+    gates.assign(h);
+    let h = gates.view();
     // The experts some example uses (a non-zero gate in their column).
     let used: Vec<usize> = (0..f.net.units())
         .filter(|&i| h.column(i).iter().any(|&g| g != 0.0))
         .collect();
-    let (mut da, mut dg) = setup(dense);
-    let (mut sa, mut sg) = setup(sparse);
+    let (mut da, mut dg) = setup();
+    let (mut sa, mut sg) = setup();
+    let (x, y) = (f.x.view(), &f.y);
     let mut run_dense = || {
-        f.net.forward_main(f.x.view(), &f.y, &mut da);
-        f.net.backward_main(f.x.view(), &f.y, &da, &mut dg);
+        f.net.forward_main(x, y, h, &mut da, dense);
+        f.net.backward_main(x, y, h, &da, &mut dg, dense);
+        f.net.expert_gradient(x, &da, &mut dg, dense);
     };
     let mut run_sparse = || {
-        f.net.forward_main(f.x.view(), &f.y, &mut sa);
-        f.net.backward_main(f.x.view(), &f.y, &sa, &mut sg);
+        f.net.forward_main(x, y, h, &mut sa, sparse);
+        f.net.backward_main(x, y, h, &sa, &mut sg, sparse);
+        f.net.expert_gradient(x, &sa, &mut sg, sparse);
     };
     let (dense, sparse, floor) = if with_floor {
         let weights = f.net.experts.w.t();
@@ -193,7 +195,6 @@ pub fn sweep(s: &Shapes, rates: &[f32], budget: Budget, seed: u64) -> Vec<LayerR
         sparse,
         gate_gradient: GateGradient::WhereOn,
         order: SparseOrder::ByExpert,
-        defer_expert_gradient: false,
     };
     rates
         .iter()
@@ -249,7 +250,6 @@ pub fn options(s: &Shapes, rate: f32, budget: Budget, seed: u64) -> Vec<LayerOpt
                 sparse: false,
                 gate_gradient,
                 order,
-                defer_expert_gradient: false,
             };
             let sparse = MainPlan {
                 sparse: true,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::lane::{GaterReduction, LaneSettings};
-use crate::estimators::{EstimatorSpec, Family};
+use crate::estimators::EstimatorSpec;
 use crate::net::NetConfig;
 use crate::nn::Activation;
 
@@ -199,7 +199,7 @@ impl Experiment {
         let mut s = LaneSettings::paper(spec.estimator);
         let t = &self.training;
         s.learning_rate = t.learning_rate;
-        if spec.estimator.family() != Family::Unbiased {
+        if !spec.estimator.family().has_own_gater_learning_rate() {
             s.gater_learning_rate = t.learning_rate;
         }
         s.max_norm = t.max_norm;

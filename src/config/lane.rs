@@ -49,11 +49,11 @@ impl LaneSettings {
     pub fn paper(estimator: EstimatorSpec) -> Self {
         let family = estimator.family();
         let (gater_lr, reduction) = match family {
-            Family::Unbiased => (0.001, GaterReduction::Sum),
+            Family::Unbiased | Family::ReinforceLeaveOneOut => (0.001, GaterReduction::Sum),
             _ => (0.1, GaterReduction::Mean),
         };
         let sparsity_weight = match family {
-            Family::Unbiased => 1.0,
+            Family::Unbiased | Family::ReinforceLeaveOneOut => 1.0,
             Family::StraightThrough => 0.1,
             Family::StochasticTimesSmooth => 0.001,
             Family::Sigmoid => 0.01,

@@ -1,20 +1,25 @@
 //! One lane: one estimator training its own copy of the gated network.
 //!
-//! A training step: gater forward (a), gate sample (h), main path forward (loss), backward through
-//! the classifier and the experts (∂L/∂h), the estimator's ∂L/∂a plus the sparsity penalty's,
-//! backward through the gater, SGD with momentum, max-norm.
+//! A training step, as the paper's Appendix A reads (see [`Lane::train_step`]): gater forward
+//! (a), the estimator's gate draws (h), the main path's forward and backward passes for each
+//! draw (the loss, ∂L/∂h), the estimator's ∂L/∂a plus the sparsity penalty's, then the SGD step
+//! of every layer and the max norm ([`Updater`]).
 
 use ndarray::{Array2, ArrayView2, s};
 
+use super::updater::Updater;
 use crate::config::{GaterReduction, LaneSettings};
 use crate::data::Dataset;
-use crate::estimators::{GateEstimator, SparsityForm, deterministic_gates};
-use crate::net::gated_kernels::{dense_main_macs, sparse_main_macs};
-use crate::net::{
-    Activations, AdaptiveL1, DeferredExpertStep, FusedStep, GateGradient, GatedNet, GaterStep,
-    Gradients, MainPlan, SPARSE_CROSSOVER, firing_rate_penalty_into,
+use crate::estimators::{
+    EstimateBuffers, Evaluations, GateEstimator, GateGradient, SparsityForm, deterministic_gates,
+    estimate,
 };
-use crate::nn::{Sgd, SgdSettings};
+use crate::net::gate_loss::{LossBuffers, MainPathLoss};
+use crate::net::gated_kernels::{dense_main_macs, evaluation_macs};
+use crate::net::{
+    Activations, AdaptiveL1, GatedNet, Gradients, MainPathChoice, MainPlan, SPARSE_CROSSOVER,
+    firing_rate_penalty_into,
+};
 use crate::seed::Rng;
 
 /// What one training step measured.
@@ -35,9 +40,9 @@ pub struct StepStats {
     /// Multiply-adds of the main path (experts and classifier, forward and backward) if every
     /// expert were computed.
     pub dense_main_macs: u64,
-    /// Multiply-adds the main path really did: those of the active experts with the gated
-    /// kernels (plus the dense forward of every expert for estimators that need ∂L/∂h at gates
-    /// that are off), all of them with the dense path.
+    /// Multiply-adds the main path really did, over every evaluation of the step: those of the
+    /// active experts with the gated kernels (plus the dense forward of every expert for
+    /// estimators that need ∂L/∂h at gates that are off), all of them with the dense path.
     pub active_main_macs: u64,
     /// Multiply-adds of the gater (forward and backward).
     pub gater_macs: u64,
@@ -49,6 +54,11 @@ pub struct StepStats {
     /// gated kernels, which stream the weights of every expert used, cost about that much
     /// memory traffic.
     pub experts_used: usize,
+    /// Main-path forward passes (evaluations of the loss): one per draw of the estimator.
+    pub evaluations: u32,
+    /// Main-path backward passes: one for the draw that trains the main path, plus one for
+    /// every other draw whose ∂f/∂h the estimator reads.
+    pub backward_passes: u32,
 }
 
 impl StepStats {
@@ -71,38 +81,24 @@ pub struct Evaluation {
     pub examples: usize,
 }
 
-/// Which main path a lane computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MainPathChoice {
-    /// The gated kernels when the gates fire at most [`SPARSE_CROSSOVER`] of the time, the
-    /// dense path otherwise.
-    #[default]
-    Auto,
-    /// Always every expert, masked by the gates (the "dense-masked" reference).
-    Dense,
-    /// Always the gated kernels when the lane has gates.
-    Sparse,
-}
-
-/// Buffers of the variance probe ([`Lane::probe_with`]), reused between probes.
+/// The buffers a training step works in, sized on first use.
 #[derive(Default)]
-pub struct ProbeBuffers {
+struct StepBuffers {
+    /// The forward pass of draw 0, kept for its backward pass and the update.
     acts: Option<Activations>,
+    /// Its backward pass, and ∂L/∂a.
     grads: Option<Gradients>,
-    sum: Vec<f64>,
-    sum_squares: Vec<f64>,
+    /// The estimator's draws, and the losses of them all.
+    estimate: EstimateBuffers,
+    /// The evaluations of draws 1, 2, … (estimators that draw several gate vectors).
+    others: LossBuffers,
+    /// Scratch of the firing-rate penalty.
+    penalty: Vec<f32>,
 }
 
-/// The probe's buffers, borrowed at the right sizes.
-struct SizedProbeBuffers<'a> {
-    acts: &'a mut Activations,
-    grads: &'a mut Gradients,
-    sum: &'a mut [f64],
-    sum_squares: &'a mut [f64],
-}
-
-impl ProbeBuffers {
-    fn sized_for(&mut self, net: &GatedNet, batch: usize) -> SizedProbeBuffers<'_> {
+impl StepBuffers {
+    /// Sized for `net` and a batch of `batch`.
+    fn fit(&mut self, net: &GatedNet, batch: usize) {
         let fits = self.acts.as_ref().is_some_and(|a| {
             a.logits.dim() == (batch, net.classes()) && a.gate_pre.ncols() == net.units()
         });
@@ -110,40 +106,45 @@ impl ProbeBuffers {
             self.acts = Some(net.activations(batch));
             self.grads = Some(net.gradients(batch));
         }
-        let dims = net.gater_gates.len();
-        self.sum.resize(dims, 0.0);
-        self.sum_squares.resize(dims, 0.0);
-        SizedProbeBuffers {
-            acts: self.acts.as_mut().expect("sized above"),
-            grads: self.grads.as_mut().expect("sized above"),
-            sum: &mut self.sum,
-            sum_squares: &mut self.sum_squares,
-        }
     }
+}
+
+/// Multiply-adds of one evaluation of `net`'s main path for a batch of `batch` with `active`
+/// gates on, as `plan` computes it, with its backward pass or without.
+fn main_macs(net: &GatedNet, batch: usize, active: u64, plan: MainPlan, backward: bool) -> u64 {
+    let (b, n, d, c) = (
+        batch as u64,
+        net.units() as u64,
+        net.input_dim() as u64,
+        net.classes() as u64,
+    );
+    evaluation_macs(plan, active, b, n, d, c, backward)
+}
+
+/// Buffers of the variance probe ([`Lane::probe_with`]), reused between probes.
+#[derive(Default)]
+pub struct ProbeBuffers {
+    acts: Option<Activations>,
+    grads: Option<Gradients>,
+    estimate: EstimateBuffers,
+    loss: LossBuffers,
+    sum: Vec<f64>,
+    sum_squares: Vec<f64>,
 }
 
 /// An estimator training one gated network.
 pub struct Lane {
-    /// The network's parameters.
-    pub net: GatedNet,
+    /// The network's parameters (the experts' weights possibly one update behind: see
+    /// [`Updater`]; [`Lane::parameters`] brings them up to date).
+    net: GatedNet,
     estimator: Box<dyn GateEstimator>,
     settings: LaneSettings,
-    optimisers: [Sgd; 4],
+    updater: Updater,
     l1: Option<AdaptiveL1>,
     rng: Rng,
-    acts: Activations,
-    grads: Gradients,
+    buffers: StepBuffers,
     steps: u64,
     main_path: MainPathChoice,
-    scratch: Vec<f32>,
-    /// Every incoming weight vector of the experts and the gater has been clipped to the max
-    /// norm once (after that, the sparse steps clip only the vectors they change).
-    columns_clipped: bool,
-    /// Hold each gated step's SGD update of the experts' weights back for the next step's
-    /// forward pass (see [`Lane::set_deferred_expert_steps`]).
-    defer_expert_steps: bool,
-    /// The held-back update, if any.
-    deferred: DeferredExpertStep,
 }
 
 impl Lane {
@@ -155,60 +156,54 @@ impl Lane {
         let estimator = settings.estimator.build();
         let l1 = (estimator.sparsity() == SparsityForm::L1Adaptive)
             .then(|| AdaptiveL1::new(settings.sparsity_target, settings.sparsity_weight));
-        let optimisers = [
-            Sgd::new(&net.gater_hidden),
-            Sgd::new(&net.gater_gates),
-            Sgd::new(&net.experts),
-            Sgd::new(&net.output),
-        ];
-        let acts = net.activations(0);
-        let grads = net.gradients(0);
+        let updater = Updater::new(&net, &settings);
         Lane {
             net,
             estimator,
             settings,
-            optimisers,
+            updater,
             l1,
             rng,
-            acts,
-            grads,
+            buffers: StepBuffers::default(),
             steps: 0,
             main_path: MainPathChoice::Auto,
-            scratch: Vec::new(),
-            columns_clipped: false,
-            defer_expert_steps: false,
-            deferred: DeferredExpertStep::default(),
         }
     }
 
-    /// With `on`, a gated step without momentum leaves the SGD update of the experts' weights
-    /// to the next step's gated forward pass, which applies it column by column while each
-    /// column is in cache: one pass over the 6.3 MB expert matrix a step instead of two, and the
-    /// same bits. In between, [`Lane::net`]'s expert weights are one step behind: call
-    /// [`Lane::apply_pending_update`] before reading them, evaluating, probing or taking a
-    /// checkpoint (the race does, between steps that read them and at the end of every
-    /// chunk). Off by default; turning it off applies a pending update.
+    /// Gate units (= experts) of the lane's network.
+    pub fn units(&self) -> usize {
+        self.net.units()
+    }
+
+    /// Number of parameters of the lane's network.
+    pub fn parameter_count(&self) -> usize {
+        self.net.parameter_count()
+    }
+
+    /// The network's parameters, up to date.
+    pub fn parameters(&mut self) -> &GatedNet {
+        self.updater.catch_up(&mut self.net);
+        &self.net
+    }
+
+    /// With `on` (the default), a gated step without momentum leaves its update of the
+    /// experts' weights to the next step's forward pass (see [`Updater`]): the same bits.
     pub fn set_deferred_expert_steps(&mut self, on: bool) {
-        self.defer_expert_steps = on;
-        if !on {
-            self.apply_pending_update();
-        }
+        self.updater.set_hold_expert_steps(on, &mut self.net);
     }
 
-    /// Applies the experts' update a deferred step left pending (nothing when none is), so that
-    /// [`Lane::net`] is up to date.
-    pub fn apply_pending_update(&mut self) {
-        self.deferred.apply(&mut self.net.experts);
-    }
-
-    /// Whether [`Lane::net`] is up to date (no deferred update pending).
-    pub fn is_up_to_date(&self) -> bool {
-        !self.deferred.is_pending()
+    /// Whether an update of the experts is held back for the next step (the parameters are
+    /// brought up to date whenever they are read).
+    pub fn holds_an_update(&self) -> bool {
+        !self.updater.is_current()
     }
 
     /// Chooses the main path (default [`MainPathChoice::Auto`]); results agree to f32 rounding.
     pub fn set_main_path(&mut self, choice: MainPathChoice) {
         self.main_path = choice;
+        // The reference that computes everything densely computes the gate layer densely too.
+        self.updater
+            .set_sparse_gater(choice != MainPathChoice::Dense);
     }
 
     /// The main-path choice in force.
@@ -231,78 +226,97 @@ impl Lane {
         self.steps
     }
 
-    fn ensure_batch(&mut self, batch: usize) {
-        if self.acts.logits.nrows() != batch {
-            self.acts = self.net.activations(batch);
-            self.grads = self.net.gradients(batch);
-        }
-    }
-
-    /// One SGD step on the minibatch (x, labels).
+    /// One SGD step on the minibatch (x, labels):
+    ///
+    /// 1. gater: z = tanh(x W₁ + b₁), a = z W₂ + b₂;
+    /// 2. gates: the estimator draws its gate vectors for a (draw 0 trains the main path);
+    /// 3. main path: for draw 0, H = x Wₑ + bₑ, c = H ⊙ h, softmax(c Wₒ + bₒ), the loss and its
+    ///    backward pass (∂L/∂Wₒ, ∂L/∂H, and ∂L/∂h where the estimator reads it); the other
+    ///    draws forward (and backward where read), for their losses;
+    /// 4. estimator: ∂L/∂a from the draws' losses (and ∂L/∂h), plus the sparsity penalty's
+    ///    exact gradient (summed over the minibatch for the gater when the lane says so);
+    /// 5. update: SGD (or momentum) on every layer, the gater from ∂L/∂a, then the max norm;
+    ///    a rectifier lane's λ adapts to the firing rate.
     pub fn train_step(&mut self, x: ArrayView2<f32>, labels: &[u8]) -> StepStats {
         let batch = labels.len();
-        self.ensure_batch(batch);
-        let gated = self.estimator.is_gated();
-        // Without momentum the SGD steps are fused with the backward passes.
-        let fused_gater = self.settings.momentum == 0.0;
-        let (net, acts, grads) = (&mut self.net, &mut self.acts, &mut self.grads);
+        let estimator = self.estimator.as_ref();
+        let gated = estimator.is_gated();
+        let (net, updater, buffers) = (&mut self.net, &mut self.updater, &mut self.buffers);
+        buffers.fit(net, batch);
+        let (acts, grads) = (
+            buffers.acts.as_mut().expect("fitted"),
+            buffers.grads.as_mut().expect("fitted"),
+        );
+        let est = &mut buffers.estimate;
 
+        // 1–2. Gater and gates.
         if gated {
             net.forward_gater(x, acts);
-            self.estimator
-                .sample(acts.gate_pre.view(), &mut self.rng, &mut acts.gates);
+            est.fit(acts.gate_pre.view(), estimator.draws(), estimator.reads());
+            estimator.sample(acts.gate_pre.view(), &mut self.rng, &mut est.draws);
         } else {
-            acts.gates.h.fill(1.0);
+            est.fit(acts.gate_pre.view(), 1, GateGradient::Skip);
+            est.draws[0].h.fill(1.0);
         }
-        let active = acts.gates.active();
-        let firing_rate = active as f32 / acts.gates.h.len().max(1) as f32;
-        let sparse = gated
-            && match self.main_path {
-                MainPathChoice::Auto => firing_rate <= SPARSE_CROSSOVER,
-                MainPathChoice::Dense => false,
-                MainPathChoice::Sparse => true,
-            };
-        acts.plan = MainPlan {
-            // Without momentum the experts' SGD step is applied straight from ∂L/∂H; with
-            // momentum, the gated kernels form each column's gradient as they apply it.
-            defer_expert_gradient: self.settings.momentum == 0.0 || sparse,
-            ..MainPlan::for_estimator(self.estimator.as_ref(), sparse)
-        };
-        let cross_entropy = net.forward_main_applying(x, labels, acts, &mut self.deferred);
-        let correct = acts.loss.correct(labels);
-        net.backward_main(x, labels, acts, grads);
+        let draws = est.draws.len();
+        let active = est.draws[0].active();
+        let firing_rate = active as f32 / est.draws[0].h.len().max(1) as f32;
+        let plan = MainPlan::choose(estimator, self.main_path, firing_rate);
 
+        // 3. Main path: draw 0 (the updater applies what it held back as the pass reads the
+        // experts' weights), then the other draws.
+        let h = est.draws[0].h.view();
+        let cross_entropy = updater.forward_main(net, x, labels, h, acts, plan);
+        let correct = acts.loss.correct(labels);
+        net.backward_main(x, labels, h, acts, grads, plan);
+        let mut main_macs_done = main_macs(net, batch, active as u64, plan, true);
+        let mut backward_passes = 1;
+        if draws > 1 {
+            est.set_first_losses(acts.loss.losses.view());
+            let mut f = MainPathLoss::new(
+                net,
+                x,
+                labels,
+                estimator,
+                self.main_path,
+                &mut buffers.others,
+            );
+            est.evaluate_draws(1, &mut f, estimator.reads());
+            main_macs_done += f.macs;
+            backward_passes += f.backward_passes;
+        }
+
+        // 4. ∂L/∂a: the estimator's, plus the sparsity penalty's.
         let mut penalty = 0.0;
         if gated {
             if let Some(l1) = &self.l1 {
-                penalty += l1.apply(acts.gates.h.view(), &mut grads.dgates);
+                penalty += l1.apply(est.draws[0].h.view(), &mut grads.dgates);
             }
-            self.estimator.gate_gradient(
-                &acts.gates,
-                grads.dgates.view(),
-                acts.loss.losses.view(),
-                &mut grads.dgate_pre,
-            );
+            let evals = if draws > 1 {
+                est.evaluations(Some(grads.dgates.view()))
+            } else {
+                Evaluations::of_one(acts.loss.losses.view(), grads.dgates.view())
+            };
+            estimator.gate_gradient(&est.draws, &evals, &mut grads.dgate_pre);
             if self.settings.gater_reduction == GaterReduction::Sum {
                 let b = batch as f32;
                 grads.dgate_pre.mapv_inplace(|v| v * b);
             }
-            if self.estimator.sparsity() == SparsityForm::FiringRateCrossEntropy {
+            if estimator.sparsity() == SparsityForm::FiringRateCrossEntropy {
                 penalty += firing_rate_penalty_into(
-                    self.estimator.as_ref(),
+                    estimator,
                     acts.gate_pre.view(),
                     self.settings.sparsity_target,
                     self.settings.sparsity_weight,
                     &mut grads.dgate_pre,
-                    &mut self.scratch,
+                    &mut buffers.penalty,
                 );
             }
-            // The gater's backward pass happens in its fused SGD step (apply_updates).
-            grads.allow_sparse_gater = fused_gater && self.main_path != MainPathChoice::Dense;
-            self.estimator.observe(&acts.gates, acts.loss.losses.view());
+            self.estimator.observe(&est.draws, &evals);
         }
 
-        let gater_step = self.apply_updates(x, gated);
+        // 5. The SGD step.
+        let gater_step = updater.step(net, x, acts, grads, plan, gated);
         let sparsity_weight = match &mut self.l1 {
             Some(l1) => {
                 l1.adapt(firing_rate);
@@ -312,20 +326,12 @@ impl Lane {
         };
         self.steps += 1;
         let (d, n, c, hg) = (
-            self.net.input_dim() as u64,
-            self.net.units() as u64,
-            self.net.classes() as u64,
-            self.net.gater_hidden_units() as u64,
+            net.input_dim() as u64,
+            net.units() as u64,
+            net.classes() as u64,
+            net.gater_hidden_units() as u64,
         );
-        let (b, active) = (batch as u64, active as u64);
-        let plan = self.acts.plan;
-        let dense_macs = dense_main_macs(b, n, d, c);
-        let active_main_macs = match (plan.sparse, plan.gate_gradient) {
-            (false, _) => dense_macs,
-            // Every expert's forward, ∂L/∂c everywhere, then the gated backward.
-            (true, GateGradient::Everywhere) => b * n * (d + c) + active * (d + 2 * c),
-            (true, _) => sparse_main_macs(active, d, c),
-        };
+        let b = batch as u64;
         StepStats {
             cross_entropy,
             sparsity_penalty: penalty,
@@ -333,8 +339,8 @@ impl Lane {
             batch,
             firing_rate,
             sparsity_weight,
-            dense_main_macs: dense_macs,
-            active_main_macs,
+            dense_main_macs: dense_main_macs(b, n, d, c),
+            active_main_macs: main_macs_done,
             // Forward x·W₁ and z·W₂, backward ∂W₂ and ∂z (over the entries of ∂L/∂a the gate
             // layer's backward pass took) and ∂W₁.
             gater_macs: if gated {
@@ -345,71 +351,25 @@ impl Lane {
             },
             gated_kernels: plan.sparse,
             experts_used: if plan.sparse {
-                self.acts.routes.experts_used()
+                acts.routes.experts_used()
             } else {
-                self.net.units()
+                net.units()
             },
+            evaluations: draws as u32,
+            backward_passes,
         }
-    }
-
-    /// The SGD steps of every layer, then the max-norm constraint; for the gater without
-    /// momentum fused with its backward pass (returned).
-    fn apply_updates(&mut self, x: ArrayView2<f32>, gated: bool) -> Option<GaterStep> {
-        let main = SgdSettings {
-            learning_rate: self.settings.learning_rate,
-            momentum: self.settings.momentum,
-        };
-        let gater = SgdSettings {
-            learning_rate: self.settings.gater_learning_rate,
-            momentum: self.settings.momentum,
-        };
-        let [o_gh, o_gg, o_ex, o_out] = &mut self.optimisers;
-        let net = &mut self.net;
-        let max_norm = self.settings.max_norm;
-        if self.acts.plan.defer_expert_gradient && main.momentum != 0.0 {
-            net.momentum_step_experts(x, &self.acts, &mut self.grads, o_ex, main, max_norm);
-        } else if self.acts.plan.defer_expert_gradient {
-            let step = FusedStep {
-                learning_rate: main.learning_rate,
-                max_norm,
-                clip_all: !self.columns_clipped,
-            };
-            let deferred = self.defer_expert_steps
-                && net.defer_step_experts(x, &self.acts, &mut self.grads, step, &mut self.deferred);
-            if !deferred {
-                net.step_experts(x, &self.acts, &mut self.grads, step);
-            }
-        } else {
-            o_ex.step_clipped(&mut net.experts, &self.grads.experts, main, max_norm);
-        }
-        o_out.step(&mut net.output, &self.grads.output, main);
-        let mut gater_step = None;
-        if gated && gater.momentum == 0.0 {
-            let step = FusedStep {
-                learning_rate: gater.learning_rate,
-                max_norm,
-                clip_all: !self.columns_clipped,
-            };
-            gater_step = Some(net.step_gater(x, &self.acts, &mut self.grads, step));
-        } else if gated {
-            net.momentum_step_gater(x, &self.acts, &mut self.grads, o_gh, o_gg, gater, max_norm);
-        }
-        self.columns_clipped = true;
-        if let Some(c) = max_norm {
-            net.output.clip_incoming_norms(c);
-        }
-        gater_step
     }
 
     /// The non-zero gates of the last training step as (example, unit) pairs, when that step
     /// used the gated kernels (which list them); `None` otherwise.
     pub fn last_active_gates(&self) -> Option<impl Iterator<Item = (usize, usize)> + '_> {
-        self.acts.routes.entries(self.net.units())
+        let acts = self.buffers.acts.as_ref()?;
+        acts.routes.entries(self.net.units())
     }
 
-    /// The gates of the last training step (batch × units).
-    pub fn last_gates(&self) -> &Array2<f32> {
-        &self.acts.gates.h
+    /// The gates of the last training step (batch × units; draw 0).
+    pub fn last_gates(&self) -> Option<&Array2<f32>> {
+        self.buffers.estimate.draws.first().map(|d| &d.h)
     }
 
     /// The estimator-variance probe: at the current parameters, draws `samples` gate samples for
@@ -419,7 +379,7 @@ impl Lane {
     /// per-coordinate sample variance and the squared norm of the mean gradient; `None` for a
     /// lane without gates.
     pub fn probe(
-        &self,
+        &mut self,
         x: ArrayView2<f32>,
         labels: &[u8],
         samples: usize,
@@ -436,44 +396,50 @@ impl Lane {
     /// shared by the K samples (the parameters do not change), and the experts' weight gradient
     /// is not computed (the probe does not need it).
     pub fn probe_with(
-        &self,
+        &mut self,
         x: ArrayView2<f32>,
         labels: &[u8],
         samples: usize,
         rng: &mut Rng,
         buffers: &mut ProbeBuffers,
     ) -> Option<(f64, f64)> {
-        debug_assert!(self.is_up_to_date(), "probe with a deferred update pending");
         if !self.estimator.is_gated() || samples < 2 {
             return None;
         }
-        let net = &self.net;
+        self.updater.catch_up(&mut self.net);
+        // The probe takes the gated kernels by the firing rate, unless the lane computes
+        // everything densely.
+        let main_path = match self.main_path {
+            MainPathChoice::Dense => MainPathChoice::Dense,
+            _ => MainPathChoice::Auto,
+        };
+        let (net, estimator) = (&self.net, self.estimator.as_ref());
         let dims = net.gater_gates.len();
         let batch = labels.len();
-        let SizedProbeBuffers {
-            acts,
-            grads,
-            sum,
-            sum_squares,
-        } = buffers.sized_for(net, batch);
+        if buffers.acts.as_ref().is_none_or(|a| {
+            a.logits.dim() != (batch, net.classes()) || a.gate_pre.ncols() != net.units()
+        }) {
+            buffers.acts = Some(net.activations(batch));
+            buffers.grads = Some(net.gradients(batch));
+        }
+        let (acts, grads) = (
+            buffers.acts.as_mut().expect("sized above"),
+            buffers.grads.as_mut().expect("sized above"),
+        );
+        let (sum, sum_squares) = (&mut buffers.sum, &mut buffers.sum_squares);
+        sum.clear();
+        sum.resize(dims, 0.0);
+        sum_squares.clear();
+        sum_squares.resize(dims, 0.0);
         net.forward_gater(x, acts);
-        sum.iter_mut().for_each(|v| *v = 0.0);
-        sum_squares.iter_mut().for_each(|v| *v = 0.0);
+        let mut f = MainPathLoss::new(net, x, labels, estimator, main_path, &mut buffers.loss);
         for _ in 0..samples {
-            self.estimator
-                .sample(acts.gate_pre.view(), rng, &mut acts.gates);
-            let sparse = self.main_path != MainPathChoice::Dense
-                && acts.gates.firing_rate() <= SPARSE_CROSSOVER;
-            acts.plan = MainPlan {
-                defer_expert_gradient: true,
-                ..MainPlan::for_estimator(self.estimator.as_ref(), sparse)
-            };
-            net.forward_main(x, labels, acts);
-            net.backward_main(x, labels, acts, grads);
-            self.estimator.gate_gradient(
-                &acts.gates,
-                grads.dgates.view(),
-                acts.loss.losses.view(),
+            estimate(
+                estimator,
+                acts.gate_pre.view(),
+                rng,
+                &mut f,
+                &mut buffers.estimate,
                 &mut grads.dgate_pre,
             );
             net.gater_gates.param_grad_into(
@@ -514,11 +480,8 @@ impl Lane {
     /// Loss, error and firing rate on `data` with the test-time deterministic gates (the
     /// `sparsity_target` fraction of gates with the largest pre-activations fire), evaluated in
     /// chunks of `chunk` examples.
-    pub fn evaluate(&self, data: &Dataset, chunk: usize) -> Evaluation {
-        debug_assert!(
-            self.is_up_to_date(),
-            "evaluation with a deferred update pending"
-        );
+    pub fn evaluate(&mut self, data: &Dataset, chunk: usize) -> Evaluation {
+        self.updater.catch_up(&mut self.net);
         evaluate_net(
             &self.net,
             self.estimator.as_ref(),
@@ -543,6 +506,7 @@ pub fn evaluate_net(
     }
     let chunk = chunk.clamp(1, n);
     let mut acts = net.activations(chunk);
+    let mut h = net.gate_sample(chunk).h;
     let (mut loss, mut wrong, mut active, mut gates) = (0.0f64, 0usize, 0usize, 0usize);
     let mut start = 0;
     while start < n {
@@ -550,35 +514,29 @@ pub fn evaluate_net(
         let len = end - start;
         if acts.logits.nrows() != len {
             acts = net.activations(len);
+            h = net.gate_sample(len).h;
         }
         let x = data.images.slice(s![start..end, ..]);
         let labels = &data.labels[start..end];
+        // No backward pass: the gated kernels whenever the test-time gates are sparse.
+        let mut plan = MainPlan {
+            gate_gradient: GateGradient::Skip,
+            ..MainPlan::default()
+        };
         if estimator.is_gated() {
             net.forward_gater(x, &mut acts);
-            deterministic_gates(
-                estimator,
-                acts.gate_pre.view(),
-                target_rate,
-                &mut acts.gates.h,
-            );
-            // No backward pass: the gated kernels whenever the test-time gates are sparse.
-            let on = acts.gates.active();
+            deterministic_gates(estimator, acts.gate_pre.view(), target_rate, &mut h);
+            let on = h.iter().filter(|&&v| v != 0.0).count();
             active += on;
-            let rate = on as f32 / acts.gates.h.len().max(1) as f32;
-            acts.plan = MainPlan {
-                gate_gradient: GateGradient::Skip,
-                ..MainPlan::for_estimator(estimator, rate <= SPARSE_CROSSOVER)
-            };
+            plan.sparse = on as f32 / h.len().max(1) as f32 <= SPARSE_CROSSOVER;
         } else {
-            acts.gates.h.fill(1.0);
+            h.fill(1.0);
+            active += h.len();
         }
-        let l = net.forward_main(x, labels, &mut acts);
+        let l = net.forward_main(x, labels, h.view(), &mut acts, plan);
         loss += l as f64 * len as f64;
         wrong += len - acts.loss.correct(labels);
-        if !estimator.is_gated() {
-            active += acts.gates.h.len();
-        }
-        gates += acts.gates.h.len();
+        gates += h.len();
         start = end;
     }
     Evaluation {
@@ -589,19 +547,15 @@ pub fn evaluate_net(
     }
 }
 
-/// Checkpoints (kept apart from the training code above: only additions).
+/// Checkpoints.
 impl Lane {
     /// A copy of everything the lane's future training depends on (velocities only with
     /// momentum: see [`super::checkpoint::LaneState::velocities`]).
-    pub fn checkpoint(&self) -> super::checkpoint::LaneState {
-        debug_assert!(
-            self.is_up_to_date(),
-            "checkpoint with a deferred update pending"
-        );
+    pub fn checkpoint(&mut self) -> super::checkpoint::LaneState {
+        self.updater.catch_up(&mut self.net);
         super::checkpoint::LaneState {
             net: self.net.clone(),
-            velocities: (self.settings.momentum != 0.0)
-                .then(|| self.optimisers.clone().map(|o| o.velocity)),
+            velocities: self.updater.velocities(),
             baseline: self.estimator.baseline_state(),
             l1: self.l1,
             rng: self.rng.clone(),
@@ -611,12 +565,9 @@ impl Lane {
 
     /// [`Lane::checkpoint`] into `state`, reusing its memory where the shapes agree (so that a
     /// running race pauses only for the copy, not for allocating and faulting in fresh pages).
-    pub fn checkpoint_into(&self, state: &mut super::checkpoint::LaneState) {
-        debug_assert!(
-            self.is_up_to_date(),
-            "checkpoint with a deferred update pending"
-        );
-        use super::checkpoint::{copy_dense, copy_grad};
+    pub fn checkpoint_into(&mut self, state: &mut super::checkpoint::LaneState) {
+        self.updater.catch_up(&mut self.net);
+        use super::checkpoint::copy_dense;
         let (a, b) = (&mut state.net, &self.net);
         copy_dense(&mut a.gater_hidden, &b.gater_hidden);
         copy_dense(&mut a.gater_gates, &b.gater_gates);
@@ -624,18 +575,7 @@ impl Lane {
         copy_dense(&mut a.output, &b.output);
         a.gater_activation = b.gater_activation;
         a.expert_activation = b.expert_activation;
-        if self.settings.momentum != 0.0 {
-            match &mut state.velocities {
-                Some(v) => {
-                    for (d, o) in v.iter_mut().zip(&self.optimisers) {
-                        copy_grad(d, &o.velocity);
-                    }
-                }
-                None => state.velocities = Some(self.optimisers.clone().map(|o| o.velocity)),
-            }
-        } else {
-            state.velocities = None;
-        }
+        self.updater.velocities_into(&mut state.velocities);
         state.baseline = self.estimator.baseline_state();
         state.l1 = self.l1;
         state.rng = self.rng.clone();
@@ -739,24 +679,9 @@ impl Lane {
             steps,
         } = state;
         self.net = net;
-        // An update still pending was meant for the weights just replaced.
-        self.deferred.discard();
         // Checkpoints hold plain (row-major) arrays once saved: back to the kernels' layout.
         self.net.use_fast_layout();
-        // Every expert column has been clipped once as soon as one update happened.
-        self.columns_clipped = steps > 0;
-        match velocities {
-            Some(velocities) => {
-                for (o, v) in self.optimisers.iter_mut().zip(velocities) {
-                    o.velocity = v;
-                }
-            }
-            None => {
-                for o in &mut self.optimisers {
-                    o.velocity.clear();
-                }
-            }
-        }
+        self.updater.restore(velocities, steps);
         if let Some(b) = baseline {
             self.estimator.restore_baseline_state(b);
         }

@@ -9,9 +9,12 @@ pub mod protocol;
 pub mod race;
 mod runner;
 mod scheduler;
+pub mod updater;
 
+pub use crate::net::MainPathChoice;
 pub use checkpoint::{LaneCheckpoint, LaneState, RaceCheckpoint};
-pub use lane::{Evaluation, Lane, MainPathChoice, ProbeBuffers, StepStats};
+pub use lane::{Evaluation, Lane, ProbeBuffers, StepStats};
 pub use metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
 pub use protocol::{Control, EngineEvent, LaneInfo, RaceInfo};
 pub use race::{Race, RaceHandle};
+pub use updater::Updater;

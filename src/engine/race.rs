@@ -84,13 +84,11 @@ impl Race {
             .enumerate()
             .map(|(index, spec)| {
                 let settings = experiment.lane_settings(spec);
-                let mut lane = Lane::new(
+                let lane = Lane::new(
                     init.clone(),
                     settings,
                     rng_for(seed, &format!("lane/{}", spec.name)),
                 );
-                // The runner brings the weights up to date wherever it reads them.
-                lane.set_deferred_expert_steps(true);
                 LaneRunner {
                     index,
                     info: LaneInfo {
@@ -226,7 +224,7 @@ impl Race {
     /// A copy of the state of every lane. The lanes are copied in parallel on the race's pool,
     /// into the memory of a checkpoint handed back through [`Race::recycler`] when there is one:
     /// this copy is all a running race pauses for.
-    pub fn checkpoint(&self) -> RaceCheckpoint {
+    pub fn checkpoint(&mut self) -> RaceCheckpoint {
         let mut spare = None;
         while let Ok(c) = self.recycled.1.try_recv() {
             spare = Some(c);
@@ -239,7 +237,7 @@ impl Race {
             return RaceCheckpoint {
                 lanes: self.pool.install(|| {
                     self.lanes
-                        .par_iter()
+                        .par_iter_mut()
                         .map(|r| LaneCheckpoint {
                             name: r.info.name.clone(),
                             state: r.lane.checkpoint(),
@@ -256,7 +254,7 @@ impl Race {
         self.pool.install(|| {
             lanes
                 .par_iter_mut()
-                .zip(self.lanes.par_iter())
+                .zip(self.lanes.par_iter_mut())
                 .for_each(|(c, r)| {
                     c.name.clone_from(&r.info.name);
                     r.lane.checkpoint_into(&mut c.state);
@@ -278,8 +276,9 @@ impl Race {
 
     /// Takes a checkpoint now and keeps it for reuse: call before a race that will be
     /// checkpointed while it runs, so that even the first checkpoint is only a copy.
-    pub fn prepare_checkpoints(&self) {
-        let _ = self.recycled.0.send(self.checkpoint());
+    pub fn prepare_checkpoints(&mut self) {
+        let checkpoint = self.checkpoint();
+        let _ = self.recycled.0.send(checkpoint);
     }
 
     /// With `true`, `run` sends a [`EngineEvent::Checkpoint`] (request `None`) right after
@@ -381,7 +380,7 @@ impl Race {
             let _ = events.send(e);
         };
         self.opening_events().into_iter().for_each(send);
-        let finish = |race: &Race| {
+        let finish = |race: &mut Race| {
             send(EngineEvent::Finished);
             if race.final_checkpoint {
                 send(EngineEvent::Checkpoint {

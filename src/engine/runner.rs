@@ -64,9 +64,8 @@ impl LaneRunner {
     }
 
     /// One training step with its metrics, recorded in `out`; false (doing nothing) when the
-    /// lane has ended. The step leaves the lane's weights up to date (applying an update the
-    /// lane deferred, within the step's measured time) when something reads them after it: an
-    /// evaluation, a probe, or the end of the chunk (`chunk_ends`).
+    /// lane has ended. `chunk_ends`: the step is the chunk's last (the divergence check and
+    /// checkpoints read the parameters after it).
     pub(super) fn step(
         &mut self,
         ctx: &Context<'_>,
@@ -92,7 +91,10 @@ impl LaneRunner {
         let started = Instant::now();
         let stats = self.lane.train_step(self.x.view(), &self.y);
         if probes || evaluates || chunk_ends {
-            self.lane.apply_pending_update();
+            // Reads of the parameters bring them up to date themselves; doing it here counts
+            // the update a step held back in that step's time, as the step would have paid had
+            // it applied the update at once.
+            self.lane.parameters();
         }
         let seconds = started.elapsed().as_secs_f32();
         if !stats.cross_entropy.is_finite() {
@@ -157,10 +159,7 @@ impl LaneRunner {
     /// The events of a chunk: the steps' points first, then the other events in the order
     /// they happened; a lane whose parameters stopped being finite is marked diverged.
     pub(super) fn finish_chunk(&mut self, mut out: ChunkOutput) -> Vec<EngineEvent> {
-        // The divergence check below and checkpoints read the weights between chunks. The last
-        // step of a chunk has brought them up to date; a lane that ended early may not have.
-        self.lane.apply_pending_update();
-        if out.stepped && self.status.is_running() && !self.lane.net.is_finite() {
+        if out.stepped && self.status.is_running() && !self.lane.parameters().is_finite() {
             let step = self.lane.steps();
             self.set_status(LaneStatus::Diverged { step }, &mut out.events);
         }
@@ -187,7 +186,7 @@ impl LaneRunner {
     /// Adds the last step's gates to the firing counters (per unit; per class and unit, stored
     /// class-major: class c, unit i at c·N + i).
     fn count_firing(&mut self) {
-        let units = self.lane.net.units();
+        let units = self.lane.units();
         let y = &self.y;
         if let Some(active) = self.lane.last_active_gates() {
             // The gated kernels listed the gates that are on: count only those.
@@ -198,7 +197,9 @@ impl LaneRunner {
         } else {
             // Unit by unit (the gates are stored column-major: a unit's B gates adjacent),
             // without branches: a gate that is off adds 0.
-            let gates = self.lane.last_gates();
+            let Some(gates) = self.lane.last_gates() else {
+                return;
+            };
             for (i, column) in gates.columns().into_iter().enumerate() {
                 let mut fired = 0;
                 for (&h, &label) in column.iter().zip(y) {

@@ -12,18 +12,22 @@
 
 pub mod no_gates;
 pub mod noisy_rectifier;
+pub mod reinforce_loo;
 pub mod sigmoid;
 pub mod spec;
 pub mod stochastic_times_smooth;
 pub mod straight_through;
 pub mod unbiased;
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
+use ndarray::{
+    Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, ShapeBuilder, Zip,
+};
 
 use crate::seed::Rng;
 
 pub use no_gates::NoGates;
 pub use noisy_rectifier::{NoisyRectifier, RectifierNoise};
+pub use reinforce_loo::ReinforceLeaveOneOut;
 pub use sigmoid::SigmoidGate;
 pub use spec::{EstimatorSpec, Family};
 pub use stochastic_times_smooth::{BetaNoise, StochasticTimesSmooth, StsBernoulli};
@@ -39,13 +43,14 @@ pub(crate) fn sigmoid_firing_probabilities(a: &[f32], q: &mut [f32], dq: &mut [f
     }
 }
 
-/// One draw of the gates of a minibatch, with what the gradient needs to know about it.
+/// One draw of the gates of a minibatch: a gate vector b for every example.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GateSample {
     /// Gate values h, batch × gate units. Exact zeros mark experts that need not be computed.
     pub h: Array2<f32>,
-    /// Per-gate quantity the estimator's gradient uses: the local derivative ∂h/∂a of the sampled
-    /// path for the back-propagating estimators, the firing probability p for the unbiased one.
+    /// Per-gate quantity the estimator's gradient uses, its own choice: the local derivative
+    /// ∂h/∂a of the sampled path for the back-propagating estimators, the firing probability p
+    /// for REINFORCE-type ones.
     pub aux: Array2<f32>,
 }
 
@@ -84,67 +89,255 @@ impl GateSample {
     }
 }
 
+/// What an estimator reads of ∂f/∂h, the gradient of the loss with respect to the gates of a
+/// draw (which decides how much of the main path's backward pass is needed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateGradient {
+    /// Nothing: the estimator uses the losses alone (REINFORCE-type estimators).
+    Skip,
+    /// ∂f/∂h only where h ≠ 0 (0 elsewhere): the estimator's ∂h/∂a is 0 wherever h = 0
+    /// (stochastic times smooth, rectifiers).
+    WhereOn,
+    /// ∂f/∂h at every gate (straight-through copies it to ∂f/∂a whether the gate fired or not).
+    /// With f the main path's loss, ∂f/∂h_i = ∂f/∂c_i · H_i needs every expert's output H_i, so
+    /// the main path computes every expert forward even where its gate is 0.
+    Everywhere,
+}
+
+/// The per-example losses f(b) of every draw of a step (and ∂f/∂h where the estimator reads it):
+/// what an estimator receives after the draws it asked for were evaluated. Gradients are of the
+/// batch-mean loss.
+#[derive(Debug, Clone, Copy)]
+pub struct Evaluations<'a> {
+    /// f(b_k) for draw k and example b: draws × batch.
+    losses: ArrayView2<'a, f32>,
+    /// ∂f/∂h of draw 0 (batch × units; unspecified where the estimator does not read it).
+    first_gate_gradient: ArrayView2<'a, f32>,
+    /// ∂f/∂h of draws 1, 2, … (empty when the estimator does not read them).
+    other_gate_gradients: &'a [Array2<f32>],
+}
+
+impl<'a> Evaluations<'a> {
+    /// The evaluations of several draws: `losses` draws × batch, ∂f/∂h of draw 0 in
+    /// `first_gate_gradient` and of the others in `other_gate_gradients` (when read).
+    pub fn new(
+        losses: ArrayView2<'a, f32>,
+        first_gate_gradient: ArrayView2<'a, f32>,
+        other_gate_gradients: &'a [Array2<f32>],
+    ) -> Self {
+        Evaluations {
+            losses,
+            first_gate_gradient,
+            other_gate_gradients,
+        }
+    }
+
+    /// The evaluation of a single draw: its per-example `losses` and ∂f/∂h.
+    pub fn of_one(losses: ArrayView1<'a, f32>, gate_gradient: ArrayView2<'a, f32>) -> Self {
+        Evaluations::new(losses.insert_axis(Axis(0)), gate_gradient, &[])
+    }
+
+    /// Number of draws evaluated.
+    pub fn draws(&self) -> usize {
+        self.losses.nrows()
+    }
+
+    /// f(b_k) per example for draw `k`.
+    pub fn losses(&self, k: usize) -> ArrayView1<'a, f32> {
+        self.losses.index_axis_move(Axis(0), k)
+    }
+
+    /// Every draw's losses, draws × batch.
+    pub fn all_losses(&self) -> ArrayView2<'a, f32> {
+        self.losses
+    }
+
+    /// ∂f/∂h of draw `k` (batch × units), where the estimator reads it.
+    pub fn gate_gradient(&self, k: usize) -> ArrayView2<'a, f32> {
+        match k {
+            0 => self.first_gate_gradient,
+            k => self.other_gate_gradients[k - 1].view(),
+        }
+    }
+}
+
+/// The per-example loss f(b) of a gate vector, for every example of a minibatch at once: what
+/// an estimator's draws are evaluated with (the gated network's main path, a toy problem, …).
+pub trait GateLoss {
+    /// Writes f(b) for each example of the gates `h` (batch × units) into `losses` and, unless
+    /// `reads` is [`GateGradient::Skip`], ∂f/∂h of the batch-mean loss into `gate_gradient`
+    /// (at least where `reads` asks).
+    fn evaluate(
+        &mut self,
+        h: ArrayView2<f32>,
+        reads: GateGradient,
+        losses: ArrayViewMut1<f32>,
+        gate_gradient: ArrayViewMut2<f32>,
+    );
+}
+
+/// The draws and evaluations of one estimate, kept between estimates (see [`estimate`]).
+#[derive(Debug, Clone, Default)]
+pub struct EstimateBuffers {
+    /// The estimator's draws of the gates.
+    pub draws: Vec<GateSample>,
+    /// f(b_k) per example, draws × batch.
+    losses: Array2<f32>,
+    /// ∂f/∂h of draw 0, when read.
+    first_gate_gradient: Array2<f32>,
+    /// ∂f/∂h of draws 1, 2, …, when read.
+    other_gate_gradients: Vec<Array2<f32>>,
+}
+
+impl EstimateBuffers {
+    /// Buffers for `draws` draws of gates shaped and laid out like `a` (the samplers draw the
+    /// gates in memory order, so the layout decides which random number goes to which gate).
+    pub fn fit(&mut self, a: ArrayView2<f32>, draws: usize, reads: GateGradient) {
+        let (batch, units) = a.dim();
+        let column_major = a.ncols() > 1 && a.strides()[0] == 1;
+        let zeros = || Array2::zeros((batch, units).set_f(column_major));
+        let fits =
+            |d: &GateSample| d.h.dim() == (batch, units) && (d.h.strides()[0] == 1) == column_major;
+        if !self.draws.iter().all(fits) {
+            self.draws.clear();
+        }
+        self.draws.resize_with(draws, || GateSample {
+            h: zeros(),
+            aux: zeros(),
+        });
+        if self.losses.dim() != (draws, batch) {
+            self.losses = Array2::zeros((draws, batch));
+        }
+        let (first, others) = match reads {
+            GateGradient::Skip => (0, 0),
+            _ => (1, draws - 1),
+        };
+        if first == 0 {
+            self.first_gate_gradient = Array2::zeros((0, 0));
+        } else if self.first_gate_gradient.dim() != (batch, units) {
+            self.first_gate_gradient = zeros();
+        }
+        self.other_gate_gradients
+            .retain(|g| g.dim() == (batch, units));
+        self.other_gate_gradients.resize_with(others, zeros);
+        self.other_gate_gradients.truncate(others);
+    }
+
+    /// Evaluates draws `from..` with `f`, keeping their losses (and ∂f/∂h, unless `reads` is
+    /// [`GateGradient::Skip`]).
+    pub fn evaluate_draws(&mut self, from: usize, f: &mut dyn GateLoss, reads: GateGradient) {
+        for k in from..self.draws.len() {
+            let gate_gradient = match (reads, k) {
+                (GateGradient::Skip, _) => {
+                    ArrayViewMut2::from_shape((0, 0), &mut []).expect("empty")
+                }
+                (_, 0) => self.first_gate_gradient.view_mut(),
+                (_, k) => self.other_gate_gradients[k - 1].view_mut(),
+            };
+            f.evaluate(
+                self.draws[k].h.view(),
+                reads,
+                self.losses.row_mut(k),
+                gate_gradient,
+            );
+        }
+    }
+
+    /// Draw 0's losses, when someone else evaluated it.
+    pub fn set_first_losses(&mut self, losses: ArrayView1<f32>) {
+        self.losses.row_mut(0).assign(&losses);
+    }
+
+    /// The evaluations of every draw; draw 0's ∂f/∂h is `first_gate_gradient` when given
+    /// (someone else evaluated it), otherwise the one [`Self::evaluate_draws`] wrote.
+    pub fn evaluations<'a>(
+        &'a self,
+        first_gate_gradient: Option<ArrayView2<'a, f32>>,
+    ) -> Evaluations<'a> {
+        Evaluations::new(
+            self.losses.view(),
+            first_gate_gradient.unwrap_or(self.first_gate_gradient.view()),
+            &self.other_gate_gradients,
+        )
+    }
+}
+
+/// One estimate of ∂L/∂a for pre-activations `a` into `da`: the estimator draws its gate
+/// vectors, `f` evaluates each, and the estimator turns the evaluations into the gradient.
+pub fn estimate(
+    estimator: &dyn GateEstimator,
+    a: ArrayView2<f32>,
+    rng: &mut Rng,
+    f: &mut dyn GateLoss,
+    buffers: &mut EstimateBuffers,
+    da: &mut Array2<f32>,
+) {
+    let reads = estimator.reads();
+    buffers.fit(a, estimator.draws(), reads);
+    estimator.sample(a, rng, &mut buffers.draws);
+    buffers.evaluate_draws(0, f, reads);
+    let evals = buffers.evaluations(None);
+    estimator.gate_gradient(&buffers.draws, &evals, da);
+}
+
 /// How the sparsity target s is enforced for an estimator's gates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SparsityForm {
     /// −λ Σ_i [s log q̄_i + (1 − s) log(1 − q̄_i)], q̄_i the minibatch mean of the gate's firing
     /// probability q(a) (see [`GateEstimator::firing_probability`]).
     FiringRateCrossEntropy,
-    /// λ Σ_i mean_b h_bi, with λ adapted to keep the firing rate within s ± 0.01.
+    /// λ Σ_b Σ_i h_bi, with λ adapted to keep the firing rate within s ± 0.01.
     L1Adaptive,
     /// No gates, no penalty.
     None,
 }
 
-/// A gradient estimator for a layer of gates.
+/// A gradient estimator for a layer of stochastic (or hard) gates.
+///
+/// It is written against a per-example loss f(b) of a gate vector b, not against a network: for
+/// the pre-activations a of a minibatch it draws one or several gate vectors per example
+/// ([`Self::sample`]; draw 0 is the one whose evaluation trains the rest of the model), someone
+/// evaluates f for each draw (the losses, and ∂f/∂h where [`Self::reads`] asks), and the
+/// estimator turns them into ∂L/∂a ([`Self::gate_gradient`]). The gated network's training
+/// step, the variance probe and the exact-gradient tests all drive it this way.
 pub trait GateEstimator: Send + Sync {
-    /// The paper's family this estimator belongs to.
+    /// The family this estimator belongs to.
     fn family(&self) -> Family;
 
     /// Short human-readable description including the variant, e.g. `"sts (b~Bern(√p))"`.
     fn describe(&self) -> String;
 
-    /// False only for the dense baseline, which has no gater at all (h ≡ 1).
+    /// False only for the dense reference lane, which has no gater at all (h ≡ 1).
     fn is_gated(&self) -> bool {
         true
     }
 
-    /// False for estimators that never use ∂L/∂h (the unbiased estimator only broadcasts L).
-    fn uses_backprop(&self) -> bool {
-        true
+    /// Gate vectors K drawn per example and step, each evaluated once: f is computed K times.
+    fn draws(&self) -> usize {
+        1
     }
 
-    /// True when the estimator reads ∂L/∂h at gates that are off (h = 0). ∂L/∂h_i = ∂L/∂c_i · H_i
-    /// needs the expert's output H_i, so for such an estimator the main path must compute every
-    /// expert in the forward pass even where its gate is 0 (only the backward pass into the
-    /// experts stays sparse). False when the estimator's local derivative ∂h/∂a is 0 wherever
-    /// h = 0 (stochastic times smooth, rectifiers), so ∂L/∂h is needed only where the gate is on.
-    /// Straight-through copies ∂L/∂h to ∂L/∂a at every gate, so it needs it everywhere. The
-    /// default is the safe answer, true; irrelevant when [`Self::uses_backprop`] is false.
-    fn needs_gate_gradient_when_off(&self) -> bool {
-        true
+    /// What the estimator reads of ∂f/∂h for each draw. The default is the safe answer, at
+    /// every gate.
+    fn reads(&self) -> GateGradient {
+        GateGradient::Everywhere
     }
 
-    /// Draws training-time gates for pre-activations `a` into `out` (already shaped like `a`).
-    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample);
+    /// Draws the training-time gates for pre-activations `a` into `draws[0..K]` (each already
+    /// shaped like `a`); draw 0 trains the rest of the model.
+    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, draws: &mut [GateSample]);
 
-    /// Writes the estimate of ∂L/∂a for the batch-mean loss, given the sample, ∂L/∂h (of the
-    /// batch-mean loss) and the per-example losses L_b.
+    /// Writes the estimate of ∂L/∂a for the batch-mean loss, given the draws and their
+    /// evaluations.
     ///
-    /// The default is the chain rule through the sampled path, da = ∂L/∂h ⊙ aux, for the
+    /// The default is the chain rule through draw 0's sampled path, da = ∂f/∂h ⊙ aux, for the
     /// back-propagating estimators whose `aux` holds their own ∂h/∂a.
-    fn gate_gradient(
-        &self,
-        sample: &GateSample,
-        dl_dh: ArrayView2<f32>,
-        _losses: ArrayView1<f32>,
-        da: &mut Array2<f32>,
-    ) {
-        chain_through_local_derivative(dl_dh, &sample.aux, da);
+    fn gate_gradient(&self, draws: &[GateSample], evals: &Evaluations<'_>, da: &mut Array2<f32>) {
+        chain_through_local_derivative(evals.gate_gradient(0), &draws[0].aux, da);
     }
 
     /// Updates internal state (moving-average baselines) after a training step.
-    fn observe(&mut self, _sample: &GateSample, _losses: ArrayView1<f32>) {}
+    fn observe(&mut self, _draws: &[GateSample], _evals: &Evaluations<'_>) {}
 
     /// Deterministic test-time gate value for pre-activation `a` (noise replaced by its mean).
     fn test_gate(&self, a: f32) -> f32;

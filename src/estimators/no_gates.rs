@@ -1,8 +1,8 @@
-//! Baseline: the dense network, with no gater and every expert on (h ≡ 1).
+//! Reference lane: the dense network, with no gater and every expert on (h ≡ 1).
 
-use ndarray::{ArrayView1, ArrayView2};
+use ndarray::ArrayView2;
 
-use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
+use super::{Evaluations, GateEstimator, GateGradient, GateSample, SparsityForm, spec::Family};
 use crate::seed::Rng;
 
 /// No gates at all.
@@ -22,22 +22,23 @@ impl GateEstimator for NoGates {
         false
     }
 
-    fn uses_backprop(&self) -> bool {
-        false
+    fn reads(&self) -> GateGradient {
+        GateGradient::Skip
     }
 
     /// h = 1, aux = 0.
-    fn sample(&self, _a: ArrayView2<f32>, _rng: &mut Rng, out: &mut GateSample) {
-        out.h.fill(1.0);
-        out.aux.fill(0.0);
+    fn sample(&self, _a: ArrayView2<f32>, _rng: &mut Rng, draws: &mut [GateSample]) {
+        for out in draws {
+            out.h.fill(1.0);
+            out.aux.fill(0.0);
+        }
     }
 
     /// There is no gater to train: da = 0.
     fn gate_gradient(
         &self,
-        _sample: &GateSample,
-        _dl_dh: ArrayView2<f32>,
-        _losses: ArrayView1<f32>,
+        _draws: &[GateSample],
+        _evals: &Evaluations<'_>,
         da: &mut ndarray::Array2<f32>,
     ) {
         da.fill(0.0);

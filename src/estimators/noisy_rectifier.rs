@@ -10,7 +10,7 @@ use ndarray::{ArrayView2, Zip};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
+use super::{GateEstimator, GateGradient, GateSample, SparsityForm, spec::Family};
 use crate::sampling::gaussian::gates_with_noise;
 use crate::seed::Rng;
 
@@ -74,8 +74,8 @@ impl GateEstimator for NoisyRectifier {
 
     /// Additive: h = max(0, a + z), aux = 1[a + z > 0]. Multiplicative: h = max(0, a)·z,
     /// aux = z·1[a > 0].
-    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
-        let GateSample { h, aux } = out;
+    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, draws: &mut [GateSample]) {
+        let GateSample { h, aux } = &mut draws[0];
         let gates = Zip::from(&mut *h).and(&mut *aux).and(a);
         match self.noise {
             RectifierNoise::Gaussian { std } => {
@@ -100,8 +100,8 @@ impl GateEstimator for NoisyRectifier {
     }
 
     /// ∂h/∂a is 0 wherever h = 0 (additive: a + z ≤ 0; multiplicative: a ≤ 0 or z = 0).
-    fn needs_gate_gradient_when_off(&self) -> bool {
-        false
+    fn reads(&self) -> GateGradient {
+        GateGradient::WhereOn
     }
 
     /// max(0, a): noise at its mean (0 additive, 1 multiplicative).

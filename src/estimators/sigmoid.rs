@@ -30,7 +30,8 @@ impl GateEstimator for SigmoidGate {
     }
 
     /// h = σ(a + n), aux = h(1 − h).
-    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
+    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, draws: &mut [GateSample]) {
+        let out = &mut draws[0];
         let std = self.noise_std;
         if std > 0.0 {
             gates_with_noise(rng, a, &mut out.h, &mut out.aux, |x, z| {

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Baseline, BetaNoise, GateEstimator, NoGates, NoisyRectifier, RectifierNoise, SigmoidGate,
-    StochasticTimesSmooth, StraightThrough, StraightThroughVariant, StsBernoulli, UnbiasedBinary,
+    Baseline, BetaNoise, GateEstimator, NoGates, NoisyRectifier, RectifierNoise,
+    ReinforceLeaveOneOut, SigmoidGate, StochasticTimesSmooth, StraightThrough,
+    StraightThroughVariant, StsBernoulli, UnbiasedBinary,
 };
 
 /// The paper's estimator families and its reference lanes (the paper's "baselines": dense,
@@ -14,6 +15,8 @@ use super::{
 pub enum Family {
     /// Stochastic binary neuron with the unbiased estimator.
     Unbiased,
+    /// REINFORCE with the leave-one-out baseline over K draws (Kool et al. 2019).
+    ReinforceLeaveOneOut,
     /// Stochastic times smooth.
     StochasticTimesSmooth,
     /// Noise injection into rectifiers (and the noiseless rectifier reference lane).
@@ -27,10 +30,17 @@ pub enum Family {
 }
 
 impl Family {
+    /// Whether the family's gater learns at a rate of its own (the REINFORCE-type estimators:
+    /// 0.001 on the minibatch sum, as the authors' code has it), not the experiment's rate.
+    pub fn has_own_gater_learning_rate(self) -> bool {
+        matches!(self, Family::Unbiased | Family::ReinforceLeaveOneOut)
+    }
+
     /// Short name used on screen.
     pub fn short_name(self) -> &'static str {
         match self {
             Family::Unbiased => "unbiased",
+            Family::ReinforceLeaveOneOut => "rloo",
             Family::StochasticTimesSmooth => "sts",
             Family::NoisyRectifier => "rectifier",
             Family::StraightThrough => "straight-through",
@@ -49,6 +59,12 @@ pub enum EstimatorSpec {
         /// The baseline subtracted from the loss.
         #[serde(default)]
         baseline: Baseline,
+    },
+    /// REINFORCE with the leave-one-out baseline over `samples` draws.
+    ReinforceLeaveOneOut {
+        /// Draws K per example and step (2 to 64).
+        #[serde(default = "default_loo_samples")]
+        samples: usize,
     },
     /// Stochastic times smooth.
     StochasticTimesSmooth {
@@ -83,8 +99,9 @@ pub enum EstimatorSpec {
 
 impl EstimatorSpec {
     /// The names of the estimator kinds, as accepted in experiment files.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "Unbiased",
+        "ReinforceLeaveOneOut",
         "StochasticTimesSmooth",
         "NoisyRectifier",
         "StraightThrough",
@@ -96,6 +113,7 @@ impl EstimatorSpec {
     pub fn family(&self) -> Family {
         match self {
             EstimatorSpec::Unbiased { .. } => Family::Unbiased,
+            EstimatorSpec::ReinforceLeaveOneOut { .. } => Family::ReinforceLeaveOneOut,
             EstimatorSpec::StochasticTimesSmooth { .. } => Family::StochasticTimesSmooth,
             EstimatorSpec::NoisyRectifier { .. } => Family::NoisyRectifier,
             EstimatorSpec::StraightThrough { .. } => Family::StraightThrough,
@@ -138,6 +156,9 @@ impl EstimatorSpec {
                 }
                 _ => Ok(()),
             },
+            EstimatorSpec::ReinforceLeaveOneOut { samples } if !(2..=64).contains(&samples) => {
+                Err(format!("samples = {samples} must be in 2..=64"))
+            }
             EstimatorSpec::Sigmoid { noise_std }
                 if !(noise_std >= 0.0 && noise_std.is_finite()) =>
             {
@@ -151,6 +172,9 @@ impl EstimatorSpec {
     pub fn build(&self) -> Box<dyn GateEstimator> {
         match *self {
             EstimatorSpec::Unbiased { baseline } => Box::new(UnbiasedBinary::new(baseline)),
+            EstimatorSpec::ReinforceLeaveOneOut { samples } => {
+                Box::new(ReinforceLeaveOneOut { samples })
+            }
             EstimatorSpec::StochasticTimesSmooth {
                 bernoulli,
                 beta_noise,
@@ -161,4 +185,8 @@ impl EstimatorSpec {
             EstimatorSpec::Dense => Box::new(NoGates),
         }
     }
+}
+
+fn default_loo_samples() -> usize {
+    2
 }

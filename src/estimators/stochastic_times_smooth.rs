@@ -7,7 +7,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use super::{GateEstimator, GateSample, SparsityForm, spec::Family};
+use super::{GateEstimator, GateGradient, GateSample, SparsityForm, spec::Family};
 use crate::nn::math::{sigmoid, sigmoids_into};
 use crate::sampling::bernoulli::{CHUNK, fill_uniforms};
 use crate::sampling::gamma::MarsagliaTsang;
@@ -157,15 +157,16 @@ impl GateEstimator for StochasticTimesSmooth {
     /// visited in memory order, 256 at a time: the Beta noise of the chunk in bulk, then σ,
     /// √p and the Bernoulli draw in loops that vectorise. Otherwise the same is done on
     /// row-major copies ([`on_slices`]).
-    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
+    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, draws: &mut [GateSample]) {
+        let out = &mut draws[0];
         on_slices(a, &mut out.h, &mut out.aux, |a, h, local| {
             self.sample_slices(a, rng, h, local);
         });
     }
 
     /// ∂h/∂a = b·√p(1 − p)/2 is 0 wherever b = 0, i.e. wherever h = 0.
-    fn needs_gate_gradient_when_off(&self) -> bool {
-        false
+    fn reads(&self) -> GateGradient {
+        GateGradient::WhereOn
     }
 
     /// √σ(a + E[n]): the value a firing gate takes, with the noise at its mean.
@@ -238,14 +239,14 @@ mod tests {
         });
         let mut rows = GateSample::zeros(batch, units);
         let mut rng = rng_for(3, "sts/layout");
-        sts.sample(a.view(), &mut rng, &mut rows);
+        sts.sample(a.view(), &mut rng, std::slice::from_mut(&mut rows));
         let after_rows = rng.next_u64();
         let mut mixed = GateSample {
             h: Array2::zeros((batch, units).f()),
             aux: Array2::zeros((batch, units).f()),
         };
         let mut rng = rng_for(3, "sts/layout");
-        sts.sample(a.view(), &mut rng, &mut mixed);
+        sts.sample(a.view(), &mut rng, std::slice::from_mut(&mut mixed));
         assert_eq!(rng.next_u64(), after_rows);
         assert_eq!(rows.h, mixed.h);
         assert_eq!(rows.aux, mixed.aux);

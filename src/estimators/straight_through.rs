@@ -49,7 +49,8 @@ impl GateEstimator for StraightThrough {
 
     /// h = 1[u < σ(a)]; aux = the pretended ∂h/∂a: 1, or p(1 − p) (the gates drawn in bulk by
     /// [`sigmoid_bernoulli`], which leaves p in aux).
-    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
+    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, draws: &mut [GateSample]) {
+        let out = &mut draws[0];
         sigmoid_bernoulli(a, rng, &mut out.h, &mut out.aux);
         match self.variant {
             StraightThroughVariant::SigmoidAdjusted => out.aux.mapv_inplace(|p| p * (1.0 - p)),

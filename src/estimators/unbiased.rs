@@ -4,10 +4,13 @@
 //! Estimator: ĝ_bi = (h_bi − p_bi)(L_b − L̄_i), unbiased for ∂E[L_b]/∂a_bi whatever the constant
 //! L̄_i; the loss is only broadcast to the gates, nothing is back-propagated through h.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
+use ndarray::{Array2, ArrayView2, Zip};
 use serde::{Deserialize, Serialize};
 
-use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
+use super::{
+    Evaluations, GateEstimator, GateGradient, GateSample, SparsityForm,
+    sigmoid_firing_probabilities, spec::Family,
+};
 use crate::nn::math::sigmoid;
 use crate::sampling::bernoulli::sigmoid_bernoulli;
 use crate::seed::Rng;
@@ -91,23 +94,20 @@ impl GateEstimator for UnbiasedBinary {
         format!("unbiased ({b})")
     }
 
-    fn uses_backprop(&self) -> bool {
-        false
+    /// The loss is only broadcast to the gates.
+    fn reads(&self) -> GateGradient {
+        GateGradient::Skip
     }
 
     /// h = 1[u < σ(a)]; aux = p = σ(a) (drawn in bulk by [`sigmoid_bernoulli`]).
-    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, out: &mut GateSample) {
+    fn sample(&self, a: ArrayView2<f32>, rng: &mut Rng, draws: &mut [GateSample]) {
+        let out = &mut draws[0];
         sigmoid_bernoulli(a, rng, &mut out.h, &mut out.aux);
     }
 
     /// da_bi = (h_bi − p_bi)(L_b − L̄_i) / B.
-    fn gate_gradient(
-        &self,
-        sample: &GateSample,
-        _dl_dh: ArrayView2<f32>,
-        losses: ArrayView1<f32>,
-        da: &mut Array2<f32>,
-    ) {
+    fn gate_gradient(&self, draws: &[GateSample], evals: &Evaluations<'_>, da: &mut Array2<f32>) {
+        let (sample, losses) = (&draws[0], evals.losses(0));
         let inv_b = 1.0 / losses.len().max(1) as f32;
         for (i, ((mut d, h), p)) in da
             .columns_mut()
@@ -127,7 +127,8 @@ impl GateEstimator for UnbiasedBinary {
 
     /// m ← d·m + (1 − d)·(batch mean), for the mean loss and, per unit, for (h − p)² L and
     /// (h − p)²; the first minibatch initialises the averages.
-    fn observe(&mut self, sample: &GateSample, losses: ArrayView1<f32>) {
+    fn observe(&mut self, draws: &[GateSample], evals: &Evaluations<'_>) {
+        let (sample, losses) = (&draws[0], evals.losses(0));
         let batch = losses.len();
         if batch == 0 {
             return;

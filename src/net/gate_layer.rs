@@ -16,7 +16,7 @@
 use ndarray::ArrayView2;
 
 use super::gated::{Activations, FusedStep, GatedNet, Gradients};
-use super::gated_kernels::SPARSE_CROSSOVER;
+use super::plan::SPARSE_CROSSOVER;
 use super::routes::ExpertRoutes;
 use crate::nn::dense::clip_norm;
 use crate::nn::simd::backprop_and_update;
@@ -37,7 +37,7 @@ impl GatedNet {
     /// W₂ ← W₂ − η zᵀ δ, b₂ ← b₂ − η Σ_b δ_b, then through f and W₁ ← W₁ − η xᵀ ∂L/∂(x W₁ + b₁),
     /// b₁ likewise, then the max-norm constraint on the incoming weights of both layers.
     ///
-    /// With `grads.allow_sparse_gater` and at most [`SPARSE_CROSSOVER`] of δ non-zero, the gate
+    /// With `sparse_allowed` and at most [`SPARSE_CROSSOVER`] of δ non-zero, the gate
     /// layer takes the sparse form, which clips only the units it updated unless
     /// `step.clip_all`. The gradient buffers `grads.gater_gates` and `grads.gater_hidden` are
     /// not written.
@@ -47,6 +47,7 @@ impl GatedNet {
         acts: &Activations,
         grads: &mut Gradients,
         step: FusedStep,
+        sparse_allowed: bool,
     ) -> GaterStep {
         let FusedStep {
             learning_rate,
@@ -54,7 +55,7 @@ impl GatedNet {
             clip_all,
         } = step;
         let (batch, units) = grads.dgate_pre.dim();
-        let may_be_sparse = grads.allow_sparse_gater && self.gater_gates.is_column_major();
+        let may_be_sparse = sparse_allowed && self.gater_gates.is_column_major();
         // Count first (a vectorised scan): routing a dense δ, as the sigmoid-type estimators'
         // is, would cost more than the count.
         let nonzero = match grads.dgate_pre.as_slice_memory_order() {

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::deferred::DeferredExpertStep;
 use super::gate_layer::GateLayerScratch;
-use super::gated_kernels::{self, GateGradient, MainPlan};
+use super::gated_kernels;
+use super::plan::MainPlan;
 use super::routes::ExpertRoutes;
-use crate::estimators::GateSample;
+use crate::estimators::{GateGradient, GateSample};
 use crate::nn::{Activation, Dense, DenseGrad, Sgd, SgdSettings, SoftmaxCrossEntropy};
 use crate::seed::Rng;
 
@@ -67,8 +68,6 @@ pub struct Activations {
     pub gater_hidden: Array2<f32>,
     /// a, the gate pre-activations, batch × experts.
     pub gate_pre: Array2<f32>,
-    /// The gates h (and what their estimator needs).
-    pub gates: GateSample,
     /// H, the expert outputs, batch × experts.
     pub experts: Array2<f32>,
     /// c = H ⊙ h, batch × experts.
@@ -77,8 +76,6 @@ pub struct Activations {
     pub logits: Array2<f32>,
     /// Probabilities and per-example losses.
     pub loss: SoftmaxCrossEntropy,
-    /// How the main path is computed (default: dense, ∂L/∂h everywhere).
-    pub plan: MainPlan,
     /// Which examples use which expert (filled by the gated kernels).
     pub routes: ExpertRoutes,
     /// H of the routed (example, expert) pairs, in route order (filled by the gated kernels).
@@ -129,9 +126,6 @@ pub struct Gradients {
     pub expert_column: Vec<f32>,
     /// Scratch of the sparse gate-layer step ([`GatedNet::step_gater`]).
     pub gate_layer: GateLayerScratch,
-    /// Whether [`GatedNet::step_gater`] may take its sparse form (false for the dense reference
-    /// that computes everything).
-    pub allow_sparse_gater: bool,
 }
 
 impl GatedNet {
@@ -211,17 +205,21 @@ impl GatedNet {
         Activations {
             gater_hidden: units(self.gater_hidden_units()),
             gate_pre: units(n),
-            gates: GateSample {
-                h: units(n),
-                aux: units(n),
-            },
             experts: units(n),
             conditional: units(n),
             logits: Array2::zeros((batch, self.classes())),
             loss: SoftmaxCrossEntropy::new(batch, self.classes()),
-            plan: MainPlan::default(),
             routes: ExpertRoutes::with_capacity(batch, n),
             route_experts: Vec::with_capacity(batch * n),
+        }
+    }
+
+    /// Zeroed gate buffers for a batch of `batch` (layouts as in [`Self::activations`]).
+    pub fn gate_sample(&self, batch: usize) -> GateSample {
+        let n = self.units();
+        GateSample {
+            h: Array2::zeros((batch, n).f()),
+            aux: Array2::zeros((batch, n).f()),
         }
     }
 
@@ -243,7 +241,6 @@ impl GatedNet {
             route_dexperts: Vec::with_capacity(batch * n),
             expert_column: Vec::with_capacity(self.input_dim()),
             gate_layer: GateLayerScratch::with_capacity(batch, n, self.gater_hidden_units()),
-            allow_sparse_gater: true,
         }
     }
 
@@ -255,16 +252,23 @@ impl GatedNet {
             .forward_into(acts.gater_hidden.view(), &mut acts.gate_pre);
     }
 
-    /// Main path and classifier given the gates in `acts.gates.h`: H = g(x Wₑ + bₑ), c = H ⊙ h,
+    /// Main path and classifier given the gates `h`: H = g(x Wₑ + bₑ), c = H ⊙ h,
     /// logits = c Wₒ + bₒ, softmax cross-entropy. Returns the batch-mean loss.
     ///
-    /// With `acts.plan.sparse` the gated kernels compute only the experts whose gate is on (see
+    /// With `plan.sparse` the gated kernels compute only the experts whose gate is on (see
     /// [`gated_kernels`](super::gated_kernels)): then `acts.experts` holds H only where h ≠ 0 (0
     /// elsewhere) unless the plan needs ∂L/∂h everywhere. Otherwise every expert is computed
-    /// and masked.
-    pub fn forward_main(&self, x: ArrayView2<f32>, labels: &[u8], acts: &mut Activations) -> f32 {
-        if !(acts.plan.sparse && gated_kernels::forward(self, x, acts)) {
-            self.forward_main_dense(x, acts);
+    /// and masked. The backward pass must be given the same `h` and `plan`.
+    pub fn forward_main(
+        &self,
+        x: ArrayView2<f32>,
+        labels: &[u8],
+        h: ArrayView2<f32>,
+        acts: &mut Activations,
+        plan: MainPlan,
+    ) -> f32 {
+        if !(plan.sparse && gated_kernels::forward(self, x, h, acts, plan)) {
+            self.forward_main_dense(x, h, acts);
         }
         acts.loss.forward(acts.logits.view(), labels)
     }
@@ -278,27 +282,29 @@ impl GatedNet {
         &mut self,
         x: ArrayView2<f32>,
         labels: &[u8],
+        h: ArrayView2<f32>,
         acts: &mut Activations,
+        plan: MainPlan,
         deferred: &mut DeferredExpertStep,
     ) -> f32 {
         if !deferred.is_pending() {
-            return self.forward_main(x, labels, acts);
+            return self.forward_main(x, labels, h, acts, plan);
         }
-        if !(acts.plan.sparse && gated_kernels::forward_applying(self, x, acts, deferred)) {
+        if !(plan.sparse && gated_kernels::forward_applying(self, x, h, acts, plan, deferred)) {
             deferred.apply(&mut self.experts);
-            self.forward_main_dense(x, acts);
+            self.forward_main_dense(x, h, acts);
         }
         acts.loss.forward(acts.logits.view(), labels)
     }
 
     /// The dense main path: every expert computed, then masked by the gates.
-    fn forward_main_dense(&self, x: ArrayView2<f32>, acts: &mut Activations) {
+    fn forward_main_dense(&self, x: ArrayView2<f32>, h: ArrayView2<f32>, acts: &mut Activations) {
         acts.routes.clear();
         self.experts.forward_into(x, &mut acts.experts);
         self.expert_activation.apply(&mut acts.experts);
         Zip::from(&mut acts.conditional)
             .and(&acts.experts)
-            .and(&acts.gates.h)
+            .and(h)
             .for_each(|c, &e, &h| *c = e * h);
         self.output
             .forward_into(acts.conditional.view(), &mut acts.logits);
@@ -306,19 +312,25 @@ impl GatedNet {
 
     /// Backward pass of the batch-mean loss through the classifier and the main path:
     /// ∂L/∂logits = (p − y)/B, ∂L/∂c = ∂L/∂logits Wₒᵀ, ∂L/∂H = ∂L/∂c ⊙ h, ∂L/∂h = ∂L/∂c ⊙ H,
-    /// and the parameter gradients of the softmax layer and the experts.
+    /// and the parameter gradient of the softmax layer. The experts' weight gradient is left to
+    /// whoever needs it: the SGD steps apply it straight from ∂L/∂H without writing it
+    /// ([`Self::step_experts`], [`Self::momentum_step_experts`]), [`Self::expert_gradient`]
+    /// writes it.
     ///
-    /// Follows `acts.plan` as [`Self::forward_main`] did: the gated kernels touch only the
-    /// routed (example, expert) pairs and write ∂L/∂h only where the plan asks (0 at gates that
-    /// are off with [`GateGradient::WhereOn`], not at all with [`GateGradient::Skip`]).
+    /// Takes the gates `h` and the `plan` the forward pass was given: the gated kernels touch
+    /// only the routed (example, expert) pairs and write ∂L/∂h only where the plan asks (0 at
+    /// gates that are off with [`GateGradient::WhereOn`], not at all with
+    /// [`GateGradient::Skip`]).
     pub fn backward_main(
         &self,
         x: ArrayView2<f32>,
         labels: &[u8],
+        h: ArrayView2<f32>,
         acts: &Activations,
         grads: &mut Gradients,
+        plan: MainPlan,
     ) {
-        if acts.plan.sparse && gated_kernels::backward(self, x, labels, acts, grads) {
+        if plan.sparse && gated_kernels::backward(self, x, labels, acts, grads, plan) {
             return;
         }
         let batch = labels.len();
@@ -332,16 +344,16 @@ impl GatedNet {
         );
         self.output
             .input_grad_into(grads.dlogits.view(), &mut grads.dconditional);
-        if acts.plan.gate_gradient == GateGradient::Skip {
+        if plan.gate_gradient == GateGradient::Skip {
             Zip::from(&mut grads.dexperts)
                 .and(&grads.dconditional)
-                .and(&acts.gates.h)
+                .and(h)
                 .for_each(|de, &dc, &h| *de = dc * h);
         } else {
             Zip::from(&mut grads.dexperts)
                 .and(&mut grads.dgates)
                 .and(&grads.dconditional)
-                .and(&acts.gates.h)
+                .and(h)
                 .and(&acts.experts)
                 .for_each(|de, dh, &dc, &h, &e| {
                     *de = dc * h;
@@ -350,14 +362,28 @@ impl GatedNet {
         }
         self.expert_activation
             .backprop_inplace(acts.experts.view(), &mut grads.dexperts);
-        if !acts.plan.defer_expert_gradient {
+    }
+
+    /// ∂L/∂Wₑ and ∂L/∂bₑ into `grads.experts`, after [`Self::backward_main`] ran with the same
+    /// `plan`: xᵀ ∂L/∂H (the gated kernels: expert by expert over the routed examples, exact
+    /// zeros for experts no example uses).
+    pub fn expert_gradient(
+        &self,
+        x: ArrayView2<f32>,
+        acts: &Activations,
+        grads: &mut Gradients,
+        plan: MainPlan,
+    ) {
+        if plan.sparse && acts.routes.units() == self.units() {
+            gated_kernels::expert_gradient(self, x, acts, grads, plan);
+        } else {
             self.experts
                 .param_grad_into(x, grads.dexperts.view(), 1.0, &mut grads.experts);
         }
     }
 
     /// The SGD step of the experts without momentum, after [`Self::backward_main`] ran with
-    /// `acts.plan.defer_expert_gradient`: Wₑ ← Wₑ − η xᵀ ∂L/∂H, bₑ ← bₑ − η Σ_b ∂L/∂H_b, then the
+    /// `plan`: Wₑ ← Wₑ − η xᵀ ∂L/∂H, bₑ ← bₑ − η Σ_b ∂L/∂H_b, then the
     /// max-norm constraint. The dense path accumulates the product straight into Wₑ and clips
     /// every column; the gated kernels update, and clip, only the experts some example used
     /// (see [`FusedStep::clip_all`]). ∂L/∂Wₑ is never written to memory.
@@ -366,9 +392,10 @@ impl GatedNet {
         x: ArrayView2<f32>,
         acts: &Activations,
         grads: &mut Gradients,
+        plan: MainPlan,
         step: FusedStep,
     ) {
-        let sparse = acts.plan.sparse
+        let sparse = plan.sparse
             && gated_kernels::step_experts(
                 self,
                 x,
@@ -403,10 +430,11 @@ impl GatedNet {
         x: ArrayView2<f32>,
         acts: &Activations,
         grads: &mut Gradients,
+        plan: MainPlan,
         step: FusedStep,
         deferred: &mut DeferredExpertStep,
     ) -> bool {
-        acts.plan.applies_deferred_steps()
+        plan.applies_deferred_steps()
             && !step.clip_all
             && !deferred.is_pending()
             && gated_kernels::step_experts(
@@ -421,20 +449,22 @@ impl GatedNet {
     }
 
     /// The momentum SGD step of the experts (with `optimiser`'s velocity) after
-    /// [`Self::backward_main`] ran with `acts.plan.defer_expert_gradient`, then the max-norm
+    /// [`Self::backward_main`] ran with `plan`, then the max-norm
     /// constraint on every column. With the gated kernels each column's gradient is used as it
     /// is formed and never written to memory; otherwise ∂L/∂Wₑ is computed into
     /// `grads.experts` and [`Sgd::step_clipped`] applies it.
+    #[allow(clippy::too_many_arguments)]
     pub fn momentum_step_experts(
         &mut self,
         x: ArrayView2<f32>,
         acts: &Activations,
         grads: &mut Gradients,
+        plan: MainPlan,
         optimiser: &mut Sgd,
         settings: SgdSettings,
         max_norm: Option<f32>,
     ) {
-        let fused = acts.plan.sparse
+        let fused = plan.sparse
             && gated_kernels::momentum_step_experts(
                 self,
                 x,
@@ -447,12 +477,7 @@ impl GatedNet {
         if fused {
             return;
         }
-        if acts.plan.sparse && acts.routes.units() == self.units() {
-            gated_kernels::expert_gradient(self, x, acts, grads);
-        } else {
-            self.experts
-                .param_grad_into(x, grads.dexperts.view(), 1.0, &mut grads.experts);
-        }
+        self.expert_gradient(x, acts, grads, plan);
         optimiser.step_clipped(&mut self.experts, &grads.experts, settings, max_norm);
     }
 
@@ -521,8 +546,7 @@ impl GatedNet {
         h: ArrayView2<f32>,
     ) -> Array1<f32> {
         let mut acts = self.activations(labels.len());
-        acts.gates.h.assign(&h);
-        self.forward_main(x, labels, &mut acts);
+        self.forward_main(x, labels, h, &mut acts, MainPlan::default());
         acts.loss.losses
     }
 }

@@ -29,96 +29,13 @@ use ndarray::{ArrayView2, Zip};
 
 use super::deferred::{DeferredExpertStep, update_column};
 use super::gated::{Activations, GatedNet, Gradients};
+use super::plan::{MainPlan, SparseOrder};
 use super::routed_output;
 use super::routes::ExpertRoutes;
-use crate::estimators::GateEstimator;
+use crate::estimators::GateGradient;
 use crate::nn::dense::{ColumnMajorSlice, DenseGrad};
 use crate::nn::optim::{SgdSettings, momentum_update};
 use crate::nn::simd::{dots, dots_with, weighted_sum};
-
-/// Gate firing rate up to which the lanes use the gated kernels (above it, the dense products
-/// are faster). `gradrace bench` measures the conditional layer at 1–100% firing: on the
-/// AVX-512 machine this was tuned on, at batch 32 and the paper's shapes, the gated kernels are
-/// about 1.2× ahead at 20% and even with the dense products at 25%, where every expert is used
-/// by some example and the kernels do a quarter of the dense work at a fraction of the dense
-/// products' efficiency.
-pub const SPARSE_CROSSOVER: f32 = 0.2;
-
-/// Where the backward pass computes ∂L/∂h (into `Gradients::dgates`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GateGradient {
-    /// Not at all (estimators that do not back-propagate through the gates).
-    Skip,
-    /// Only where h ≠ 0; 0 elsewhere (the estimator's ∂h/∂a is 0 where h = 0).
-    WhereOn,
-    /// At every gate (straight-through).
-    Everywhere,
-}
-
-/// Loop order of the gated kernels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SparseOrder {
-    /// Expert by expert, over the examples routed to it (the default, cache-friendly).
-    ByExpert,
-    /// Example by example, over the experts that example uses.
-    ByExample,
-}
-
-/// How the main path is computed for one minibatch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MainPlan {
-    /// Compute only the experts whose gate is on.
-    pub sparse: bool,
-    /// Where ∂L/∂h is needed.
-    pub gate_gradient: GateGradient,
-    /// Loop order of the gated kernels.
-    pub order: SparseOrder,
-    /// Leave the experts' weight gradient to [`GatedNet::step_experts`], which applies the SGD
-    /// step θ ← θ − η ∂L/∂θ straight from the backward pass's intermediate results, never
-    /// writing ∂L/∂Wₑ to memory (the lanes do this when they train without momentum).
-    pub defer_expert_gradient: bool,
-}
-
-impl Default for MainPlan {
-    /// The dense main path with ∂L/∂h everywhere: correct for every estimator.
-    fn default() -> Self {
-        MainPlan {
-            sparse: false,
-            gate_gradient: GateGradient::Everywhere,
-            order: SparseOrder::ByExpert,
-            defer_expert_gradient: false,
-        }
-    }
-}
-
-impl MainPlan {
-    /// Whether the gated forward pass can apply a held-back SGD step of the experts as it goes
-    /// ([`forward_applying`]): only the expert-by-expert order takes each expert's products
-    /// straight from its weights, and with ∂L/∂h everywhere the forward pass is dense.
-    pub(crate) fn applies_deferred_steps(self) -> bool {
-        self.sparse
-            && self.gate_gradient != GateGradient::Everywhere
-            && self.order == SparseOrder::ByExpert
-    }
-
-    /// The plan for `estimator`'s gates: gated kernels when `sparse`, ∂L/∂h only where the
-    /// estimator reads it.
-    pub fn for_estimator(estimator: &dyn GateEstimator, sparse: bool) -> Self {
-        let gate_gradient = if !estimator.is_gated() || !estimator.uses_backprop() {
-            GateGradient::Skip
-        } else if estimator.needs_gate_gradient_when_off() {
-            GateGradient::Everywhere
-        } else {
-            GateGradient::WhereOn
-        };
-        MainPlan {
-            sparse,
-            gate_gradient,
-            order: SparseOrder::ByExpert,
-            defer_expert_gradient: false,
-        }
-    }
-}
 
 /// Why the gated kernels cannot run on some buffers (the caller then uses the dense path).
 fn supported(net: &GatedNet, x: &ArrayView2<f32>, acts: &Activations) -> bool {
@@ -132,17 +49,22 @@ fn supported(net: &GatedNet, x: &ArrayView2<f32>, acts: &Activations) -> bool {
             .all(|a| a.as_slice_memory_order().is_some() && a.strides().iter().all(|&s| s >= 0))
 }
 
-/// Forward pass of the main path with the gated kernels, given `acts.gates.h`: fills the routes,
+/// Forward pass of the main path with the gated kernels, given the gates `h`: fills the routes,
 /// the expert outputs of the routed entries (`acts.route_experts`), H and c where h ≠ 0 (0
 /// elsewhere; with [`GateGradient::Everywhere`] H is computed for every expert), and the logits.
 /// Returns false, touching nothing, when the buffers' layouts do not suit the kernels.
-pub(crate) fn forward(net: &GatedNet, x: ArrayView2<f32>, acts: &mut Activations) -> bool {
+pub(crate) fn forward(
+    net: &GatedNet,
+    x: ArrayView2<f32>,
+    h: ArrayView2<f32>,
+    acts: &mut Activations,
+    plan: MainPlan,
+) -> bool {
     if !supported(net, &x, acts) {
         return false;
     }
-    let plan = acts.plan;
     let d = net.input_dim();
-    route(x.nrows(), acts);
+    route(h, x.nrows(), acts, plan);
     let routes = &acts.routes;
     let xs = x.as_slice().expect("checked");
     let row = |b: u32| &xs[b as usize * d..(b as usize + 1) * d];
@@ -193,7 +115,7 @@ pub(crate) fn forward(net: &GatedNet, x: ArrayView2<f32>, acts: &mut Activations
         }
         acts.experts.fill(0.0);
     }
-    outputs_and_logits(net, acts);
+    outputs_and_logits(net, acts, plan);
     true
 }
 
@@ -205,15 +127,17 @@ pub(crate) fn forward(net: &GatedNet, x: ArrayView2<f32>, acts: &mut Activations
 pub(crate) fn forward_applying(
     net: &mut GatedNet,
     x: ArrayView2<f32>,
+    h: ArrayView2<f32>,
     acts: &mut Activations,
+    plan: MainPlan,
     step: &mut DeferredExpertStep,
 ) -> bool {
-    if !acts.plan.applies_deferred_steps() || !supported(net, &x, acts) {
+    if !plan.applies_deferred_steps() || !supported(net, &x, acts) {
         step.apply(&mut net.experts);
-        return forward(net, x, acts);
+        return forward(net, x, h, acts, plan);
     }
     let d = net.input_dim();
-    route(x.nrows(), acts);
+    route(h, x.nrows(), acts, plan);
     let routes = &acts.routes;
     let xs = x.as_slice().expect("checked");
     let row = |b: u32| &xs[b as usize * d..(b as usize + 1) * d];
@@ -225,15 +149,15 @@ pub(crate) fn forward_applying(
     debug_assert!(column_major, "checked by `supported`");
     step.applied();
     acts.experts.fill(0.0);
-    outputs_and_logits(net, acts);
+    outputs_and_logits(net, acts, plan);
     true
 }
 
-/// Routes the gates of `acts` (and lists them by example for [`SparseOrder::ByExample`]), and
-/// sizes the routed expert outputs.
-fn route(batch: usize, acts: &mut Activations) {
-    acts.routes.build(acts.gates.h.view());
-    if acts.plan.order == SparseOrder::ByExample {
+/// Routes the gates `h` into `acts` (and lists them by example for [`SparseOrder::ByExample`]),
+/// and sizes the routed expert outputs.
+fn route(h: ArrayView2<f32>, batch: usize, acts: &mut Activations, plan: MainPlan) {
+    acts.routes.build(h);
+    if plan.order == SparseOrder::ByExample {
         acts.routes.build_by_example(batch);
     }
     acts.route_experts.clear();
@@ -259,8 +183,8 @@ fn expert_products<'a>(
 /// After the products: H (from the routed products, or read from the dense H) and c = H h
 /// expert by expert over its routed examples, then logits_b += c Wₒ[i, :] with Wₒ[i, :] loaded
 /// once per expert.
-fn outputs_and_logits(net: &GatedNet, acts: &mut Activations) {
-    let everywhere = acts.plan.gate_gradient == GateGradient::Everywhere;
+fn outputs_and_logits(net: &GatedNet, acts: &mut Activations, plan: MainPlan) {
+    let everywhere = plan.gate_gradient == GateGradient::Everywhere;
     let (act, be) = (net.expert_activation, &net.experts.b);
     let routes = &acts.routes;
     acts.conditional.fill(0.0);
@@ -319,7 +243,7 @@ impl Offsets {
 
 /// Backward pass of the main path with the gated kernels, after [`forward`] ran on the same
 /// `acts`: the parameter gradients of the experts and the softmax layer (exact zeros for
-/// experts no example uses) and ∂L/∂h as `acts.plan` asks. `grads.dexperts` is not filled, and
+/// experts no example uses) and ∂L/∂h as `plan` asks. `grads.dexperts` is not filled, and
 /// `grads.dconditional` only with [`GateGradient::Everywhere`]. Returns false, touching nothing,
 /// when the buffers' layouts do not suit the kernels.
 pub(crate) fn backward(
@@ -328,6 +252,7 @@ pub(crate) fn backward(
     labels: &[u8],
     acts: &Activations,
     grads: &mut Gradients,
+    plan: MainPlan,
 ) -> bool {
     if !supported(net, &x, acts)
         || grads.experts.w.t().as_slice().is_none()
@@ -336,12 +261,11 @@ pub(crate) fn backward(
         || grads.dgates.as_slice_memory_order().is_none()
         || grads.dgates.strides().iter().any(|&s| s < 0)
         || acts.routes.start.len() != net.units() + 1
-        || (acts.plan.order == SparseOrder::ByExample
+        || (plan.order == SparseOrder::ByExample
             && acts.routes.by_example_start.len() != labels.len() + 1)
     {
         return false;
     }
-    let plan = acts.plan;
     let routes = &acts.routes;
     let classes = net.classes();
     let act = net.expert_activation;
@@ -394,9 +318,6 @@ pub(crate) fn backward(
         grads.route_dexperts[k] = dc * g * act.derivative_from_output(hv);
     }
 
-    if !plan.defer_expert_gradient {
-        expert_gradient(net, x, acts, grads);
-    }
     true
 }
 
@@ -407,8 +328,9 @@ pub(crate) fn expert_gradient(
     x: ArrayView2<f32>,
     acts: &Activations,
     grads: &mut Gradients,
+    plan: MainPlan,
 ) {
-    let (routes, plan) = (&acts.routes, acts.plan);
+    let routes = &acts.routes;
     let (d, batch) = (net.input_dim(), x.nrows());
     let xs = x.as_slice().expect("checked");
     let row = |b: u32| &xs[b as usize * d..(b as usize + 1) * d];
@@ -562,6 +484,31 @@ pub(crate) fn momentum_step_experts(
         momentum_update(b, v, gb, eta, mu);
     }
     true
+}
+
+/// Multiply-adds of one evaluation of the main path computed as `plan` says, for a batch of
+/// `batch` examples over `units` experts with `inputs` inputs, `classes` classes and `active`
+/// non-zero gates, with its backward pass (`backward`) or without:
+/// - dense: forward B·N·(d + c) (x·Wₑ, c·Wₒ), backward B·N·(d + 2c) (∂Wₑ, ∂Wₒ, ∂c);
+/// - gated kernels: the same over the active gates, forward A·(d + c), backward A·(d + 2c);
+/// - gated with ∂L/∂h at every gate: every expert forward (B·N·d) and ∂L/∂c everywhere
+///   (B·N·c), the rest over the active gates (A·c forward, A·(d + c) backward).
+pub fn evaluation_macs(
+    plan: MainPlan,
+    active: u64,
+    batch: u64,
+    units: u64,
+    inputs: u64,
+    classes: u64,
+    backward: bool,
+) -> u64 {
+    let (d, c, all) = (inputs, classes, batch * units);
+    let (forward, back) = match (plan.sparse, plan.gate_gradient) {
+        (false, _) => (all * (d + c), all * (d + 2 * c)),
+        (true, GateGradient::Everywhere) => (all * d + active * c, all * c + active * (d + c)),
+        (true, _) => (active * (d + c), active * (d + 2 * c)),
+    };
+    forward + if backward { back } else { 0 }
 }
 
 /// Multiply-adds of the main path's products for `active` non-zero gates (forward and

@@ -10,8 +10,10 @@
 
 pub mod deferred;
 pub mod gate_layer;
+pub mod gate_loss;
 pub mod gated;
 pub mod gated_kernels;
+pub mod plan;
 mod routed_output;
 pub mod routes;
 pub mod sparsity;
@@ -19,6 +21,6 @@ pub mod sparsity;
 pub use deferred::DeferredExpertStep;
 pub use gate_layer::GaterStep;
 pub use gated::{Activations, FusedStep, GatedNet, Gradients, NetConfig};
-pub use gated_kernels::{GateGradient, MainPlan, SPARSE_CROSSOVER, SparseOrder};
+pub use plan::{MainPathChoice, MainPlan, SPARSE_CROSSOVER, SparseOrder};
 pub use routes::ExpertRoutes;
 pub use sparsity::{AdaptiveL1, firing_rate_penalty, firing_rate_penalty_into};
