@@ -49,6 +49,8 @@ fn main() {
                 active_main_macs: rng.random::<f64>() * 5.0e7,
                 gater_macs: 3.0e7,
                 seconds: rng.random::<f32>() * 0.05,
+                evaluations: 1.0,
+                backward_passes: 1.0,
             })
             .collect();
         recorder.apply(EngineEvent::Steps { lane, points });

@@ -1,7 +1,8 @@
 //! Plain-text reports: the leaderboard printed at the end of a headless race and by
 //! `replay --summary`.
 
-use crate::engine::LaneStatus;
+use crate::engine::metrics::Metrics;
+use crate::engine::{LaneStatus, StepPoint};
 use crate::history::{FIRING_WINDOW, LaneSummary, RaceEventKind, Recorder};
 
 fn opt(v: Option<f32>, f: impl Fn(f32) -> String) -> String {
@@ -121,6 +122,72 @@ pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String
     out
 }
 
+/// Every declared training metric ([`StepPoint::METRICS`]) of every lane over its last
+/// [`FIRING_WINDOW`] steps: one row per metric, with its unit, and one column per lane.
+pub fn recent_metrics(recorder: &Recorder) -> String {
+    let recent: Vec<Option<StepPoint>> = recorder
+        .lanes
+        .iter()
+        .map(|l| l.recent(FIRING_WINDOW))
+        .collect();
+    let mut header = vec!["metric".to_string()];
+    header.extend(recorder.lanes.iter().map(|l| l.info.name.clone()));
+    let rows: Vec<Vec<String>> = StepPoint::METRICS
+        .iter()
+        .map(|m| {
+            let mut row = vec![if m.unit.is_empty() {
+                m.label.to_string()
+            } else {
+                format!("{} ({})", m.label, m.unit)
+            }];
+            row.extend(recent.iter().map(|p| match p {
+                Some(p) => significant((m.value)(p)),
+                None => "–".into(),
+            }));
+            row
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| -> String {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, &w))| {
+                if i == 0 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect();
+        parts.join("  ").trim_end().to_string() + "\n"
+    };
+    let mut out = line(&header);
+    for row in &rows {
+        out.push_str(&line(row));
+    }
+    out
+}
+
+/// `v` with four significant digits, in scientific notation when very large or small.
+fn significant(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 {
+        "0.000".into()
+    } else if (1e-3..1e6).contains(&a) {
+        let decimals = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
 /// Held-out error of every lane over the race: one row per evaluation step — at most `max_rows`
 /// of them, evenly spread, the last one always shown — and one column per lane giving the error
 /// of that lane's latest evaluation at or before the row's step ("–" before its first).
@@ -237,6 +304,24 @@ mod tests {
             examples_per_second: Some(16000.0),
             status: LaneStatus::Done,
         }
+    }
+
+    #[test]
+    fn the_metrics_table_lists_every_declared_metric_for_every_lane() {
+        let r = crate::tui::synthetic::recorder(3, 700);
+        let t = recent_metrics(&r);
+        for m in StepPoint::METRICS {
+            assert!(t.contains(m.label), "{} missing:\n{t}", m.name);
+        }
+        let firing = t.lines().find(|l| l.starts_with("firing rate")).unwrap();
+        // Synthetic lanes fire at 10, 12 and 14%.
+        assert!(
+            firing.contains("0.1000") && firing.contains("0.1400"),
+            "{firing}"
+        );
+        assert_eq!(significant(1.5e9), "1.500e9");
+        assert_eq!(significant(0.001234), "0.001234");
+        assert_eq!(significant(0.0), "0.000");
     }
 
     #[test]

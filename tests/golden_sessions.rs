@@ -28,6 +28,12 @@ fn format_1_loads_and_resumes() {
     assert_eq!(names, ["unbiased", "sts", "rectifier"]);
     for lane in &r.lanes {
         assert_eq!(lane.steps.len(), 30);
+        // Written before the budget metrics existed: one evaluation and one backward pass.
+        assert!(
+            lane.steps
+                .iter()
+                .all(|p| p.evaluations == 1.0 && p.backward_passes == 1.0)
+        );
         assert_eq!(lane.last_step(), 30);
         let evals: Vec<u64> = lane.evals.iter().map(|e| e.step).collect();
         assert_eq!(evals, [10, 20, 30]);

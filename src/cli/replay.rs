@@ -1,12 +1,14 @@
 //! `gradrace replay FILE`: a saved race, read-only and without its data set. On a terminal, the
 //! dashboard with a timeline; with `--summary`, the leaderboard alone; with `--text` (or when
-//! stdout is not a terminal) the race's description, the leaderboard, held-out error over time
-//! for every lane and every lane's status changes.
+//! stdout is not a terminal) the race's description, the leaderboard, every declared training
+//! metric of every lane over its last steps, held-out error over time for every lane and every
+//! lane's status changes.
 
 use std::io::IsTerminal;
 
 use super::{CliError, ReplayArgs, console};
-use crate::report::{eval_timeline, lane_events, leaderboard};
+use crate::history::FIRING_WINDOW;
+use crate::report::{eval_timeline, lane_events, leaderboard, recent_metrics};
 use crate::session::Session;
 
 /// Rows of the text timeline.
@@ -44,6 +46,10 @@ pub fn text(session: &Session, summary: bool) -> String {
     out.push('\n');
     out.push_str(&leaderboard(&r.summaries()));
     if !summary {
+        out.push_str(&format!(
+            "\nTraining metrics over the last {FIRING_WINDOW} steps\n\n"
+        ));
+        out.push_str(&recent_metrics(r));
         out.push_str("\nHeld-out error over the race\n\n");
         out.push_str(&eval_timeline(r, TIMELINE_ROWS));
         let events = lane_events(r);

@@ -9,62 +9,208 @@ pub trait Merge: Clone {
     fn merge(&mut self, newer: &Self);
 }
 
-/// Training metrics of one step (or the average of `count` consecutive steps once the recorder
-/// has reduced the resolution of a long run).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-pub struct StepPoint {
-    /// Global step reached (1-based: the step just taken).
-    pub step: u64,
-    /// Raw steps averaged into this point.
-    pub count: u32,
-    /// Batch-mean cross-entropy.
-    pub cross_entropy: f32,
-    /// Sparsity penalty Ω.
-    pub sparsity_penalty: f32,
-    /// Minibatch accuracy.
-    pub accuracy: f32,
-    /// Fraction of gates not exactly zero.
-    pub firing_rate: f32,
-    /// λ of the sparsity penalty.
-    pub sparsity_weight: f32,
-    /// Main-path multiply-adds per step if every expert were computed.
-    pub dense_main_macs: f64,
-    /// Main-path multiply-adds per step for the active experts only.
-    pub active_main_macs: f64,
-    /// Gater multiply-adds per step.
-    pub gater_macs: f64,
-    /// Measured wall time of the step, in seconds (not reproducible, unlike everything else).
-    pub seconds: f32,
+/// One scalar a lane reports, as declared with its point type: what the session file, the text
+/// replay, exports and the charts know of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Metric<P> {
+    /// The field's name: the column name in sessions and exports.
+    pub name: &'static str,
+    /// What it is, for people: axis titles and table headers.
+    pub label: &'static str,
+    /// Its unit ("" for a pure number).
+    pub unit: &'static str,
+    /// How points merge when a history halves its resolution.
+    pub merge: MergeRule,
+    /// The value of a point, as f64.
+    pub value: fn(&P) -> f64,
 }
 
-/// Held-out loss and error with the deterministic test-time gates.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-pub struct EvalPoint {
-    /// Step at which it was measured.
-    pub step: u64,
-    /// Points averaged into this one.
-    pub count: u32,
-    /// Mean cross-entropy.
-    pub loss: f32,
-    /// Error rate.
-    pub error: f32,
-    /// Fraction of test-time gates that fire.
-    pub firing_rate: f32,
+/// How two neighbouring points of a series become one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeRule {
+    /// The mean of the two, weighted by the raw points each covers.
+    Mean,
+    /// The newer point's value (a state, such as the adaptive λ).
+    Last,
 }
 
-/// The estimator-variance probe: K gate resamples on a fixed minibatch at the current
-/// parameters, gradient of the gate layer (W₂, b₂) each time.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-pub struct ProbePoint {
-    /// Step at which it was measured.
-    pub step: u64,
-    /// Points averaged into this one.
-    pub count: u32,
-    /// Mean over coordinates of the per-coordinate sample variance across the K resamples.
-    pub variance: f64,
-    /// Squared norm of the mean gradient (the signal).
-    pub signal: f64,
+/// The weighted mean of two values covering `wa` and `wb` raw points, computed in f64.
+pub trait WeightedMean: Copy {
+    /// (a·wa + b·wb) / (wa + wb).
+    fn weighted(a: Self, wa: u32, b: Self, wb: u32) -> Self;
 }
+
+impl WeightedMean for f32 {
+    fn weighted(a: f32, wa: u32, b: f32, wb: u32) -> f32 {
+        ((a as f64 * wa as f64 + b as f64 * wb as f64) / (wa + wb).max(1) as f64) as f32
+    }
+}
+
+impl WeightedMean for f64 {
+    fn weighted(a: f64, wa: u32, b: f64, wb: u32) -> f64 {
+        (a * wa as f64 + b * wb as f64) / (wa + wb).max(1) as f64
+    }
+}
+
+/// A point type with its scalar metrics declared once (see [`declare_points`]).
+pub trait Metrics: Sized + 'static {
+    /// Every scalar of the point, in declaration order.
+    const METRICS: &'static [Metric<Self>];
+
+    /// The step of the point (the last raw step it covers).
+    fn step(&self) -> u64;
+
+    /// The raw points merged into it.
+    fn count(&self) -> u32;
+
+    /// The declared metric called `name`.
+    fn metric(name: &str) -> Option<&'static Metric<Self>> {
+        Self::METRICS.iter().find(|m| m.name == name)
+    }
+}
+
+/// Declares a point type of scalar metrics: the struct (with `step` and `count` first), its
+/// [`Merge`] (each field by its [`MergeRule`]) and its [`Metrics`] table. Used with the field
+/// lists of [`step_metrics`], [`eval_metrics`] and [`probe_metrics`], which the session format
+/// expands into its columns as well.
+macro_rules! declare_points {
+    (
+        $(#[$doc:meta])*
+        $point:ident / $columns:ident {
+            $(
+                $(#[$fdoc:meta])*
+                $field:ident: $t:ty => $merge:ident, $label:literal, $unit:literal
+                $(, older: $older:expr)?;
+            )*
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+        pub struct $point {
+            /// The step it was measured at (the last raw step it covers).
+            pub step: u64,
+            /// Raw points merged into this one.
+            pub count: u32,
+            $(
+                $(#[$fdoc])*
+                pub $field: $t,
+            )*
+        }
+
+        impl Merge for $point {
+            fn merge(&mut self, newer: &Self) {
+                let (a, b) = (self.count, newer.count);
+                $(
+                    self.$field = match MergeRule::$merge {
+                        MergeRule::Mean => WeightedMean::weighted(self.$field, a, newer.$field, b),
+                        MergeRule::Last => newer.$field,
+                    };
+                )*
+                self.step = newer.step;
+                self.count = a + b;
+            }
+        }
+
+        impl Metrics for $point {
+            const METRICS: &'static [Metric<$point>] = &[
+                $(
+                    Metric {
+                        name: stringify!($field),
+                        label: $label,
+                        unit: $unit,
+                        merge: MergeRule::$merge,
+                        value: |p: &$point| p.$field as f64,
+                    },
+                )*
+            ];
+
+            fn step(&self) -> u64 {
+                self.step
+            }
+
+            fn count(&self) -> u32 {
+                self.count
+            }
+        }
+    };
+}
+
+/// The training metrics of one step, declared once: expanded into [`StepPoint`] here and into
+/// the session format's columns (`session::format`). A field that older sessions lack gives its
+/// `older` value to every point loaded from them. To add a metric: a line here, and the code
+/// that computes it (the lane runner).
+macro_rules! step_metrics {
+    ($then:ident) => {
+        $then! {
+            /// Training metrics of one step (or the average of `count` consecutive steps once the
+            /// recorder has reduced the resolution of a long run).
+            StepPoint / StepColumns {
+                /// Batch-mean cross-entropy.
+                cross_entropy: f32 => Mean, "training loss", "nats";
+                /// Sparsity penalty Ω.
+                sparsity_penalty: f32 => Mean, "sparsity penalty", "";
+                /// Minibatch accuracy.
+                accuracy: f32 => Mean, "minibatch accuracy", "fraction";
+                /// Fraction of gates not exactly zero.
+                firing_rate: f32 => Mean, "firing rate", "fraction";
+                /// λ of the sparsity penalty (the newest: it is a state, adapted step by step).
+                sparsity_weight: f32 => Last, "sparsity weight λ", "";
+                /// Main-path multiply-adds per step if every expert were computed.
+                dense_main_macs: f64 => Mean, "dense main-path multiply-adds", "per step";
+                /// Main-path multiply-adds per step actually done, over every evaluation.
+                active_main_macs: f64 => Mean, "main-path multiply-adds done", "per step";
+                /// Gater multiply-adds per step.
+                gater_macs: f64 => Mean, "gater multiply-adds", "per step";
+                /// Measured wall time of the step (not reproducible, unlike everything else).
+                seconds: f32 => Mean, "time per step", "s";
+                /// Main-path forward passes (evaluations of the loss) per step.
+                evaluations: f32 => Mean, "main-path evaluations", "per step", older: 1.0;
+                /// Main-path backward passes per step.
+                backward_passes: f32 => Mean, "main-path backward passes", "per step", older: 1.0;
+            }
+        }
+    };
+}
+
+/// The held-out metrics of an evaluation, declared once (see [`step_metrics`]).
+macro_rules! eval_metrics {
+    ($then:ident) => {
+        $then! {
+            /// Held-out loss and error with the deterministic test-time gates.
+            EvalPoint / EvalColumns {
+                /// Mean cross-entropy.
+                loss: f32 => Mean, "held-out loss", "nats";
+                /// Error rate.
+                error: f32 => Mean, "held-out error", "fraction";
+                /// Fraction of test-time gates that fire.
+                firing_rate: f32 => Mean, "test-time firing rate", "fraction";
+            }
+        }
+    };
+}
+
+/// The estimator-variance probe's metrics, declared once (see [`step_metrics`]).
+macro_rules! probe_metrics {
+    ($then:ident) => {
+        $then! {
+            /// The estimator-variance probe: K gate resamples on a fixed minibatch at the current
+            /// parameters, gradient of the gate layer (W₂, b₂) each time.
+            ProbePoint / ProbeColumns {
+                /// Mean over coordinates of the per-coordinate sample variance across the K
+                /// resamples.
+                variance: f64 => Mean, "estimator variance", "per coordinate";
+                /// Squared norm of the mean gradient (the signal).
+                signal: f64 => Mean, "squared norm of the mean gradient", "";
+            }
+        }
+    };
+}
+
+pub(crate) use {eval_metrics, probe_metrics, step_metrics};
+
+step_metrics!(declare_points);
+eval_metrics!(declare_points);
+probe_metrics!(declare_points);
 
 impl ProbePoint {
     /// Signal-to-noise ratio ‖E ĝ‖² / mean per-coordinate variance (∞ for a noiseless gate).
@@ -139,49 +285,7 @@ impl LaneStatus {
 }
 
 fn weighted(a: f32, wa: u32, b: f32, wb: u32) -> f32 {
-    ((a as f64 * wa as f64 + b as f64 * wb as f64) / (wa + wb).max(1) as f64) as f32
-}
-
-fn weighted64(a: f64, wa: u32, b: f64, wb: u32) -> f64 {
-    (a * wa as f64 + b * wb as f64) / (wa + wb).max(1) as f64
-}
-
-impl Merge for StepPoint {
-    fn merge(&mut self, newer: &Self) {
-        let (a, b) = (self.count, newer.count);
-        self.cross_entropy = weighted(self.cross_entropy, a, newer.cross_entropy, b);
-        self.sparsity_penalty = weighted(self.sparsity_penalty, a, newer.sparsity_penalty, b);
-        self.accuracy = weighted(self.accuracy, a, newer.accuracy, b);
-        self.firing_rate = weighted(self.firing_rate, a, newer.firing_rate, b);
-        self.sparsity_weight = newer.sparsity_weight;
-        self.dense_main_macs = weighted64(self.dense_main_macs, a, newer.dense_main_macs, b);
-        self.active_main_macs = weighted64(self.active_main_macs, a, newer.active_main_macs, b);
-        self.gater_macs = weighted64(self.gater_macs, a, newer.gater_macs, b);
-        self.seconds = weighted(self.seconds, a, newer.seconds, b);
-        self.step = newer.step;
-        self.count = a + b;
-    }
-}
-
-impl Merge for EvalPoint {
-    fn merge(&mut self, newer: &Self) {
-        let (a, b) = (self.count, newer.count);
-        self.loss = weighted(self.loss, a, newer.loss, b);
-        self.error = weighted(self.error, a, newer.error, b);
-        self.firing_rate = weighted(self.firing_rate, a, newer.firing_rate, b);
-        self.step = newer.step;
-        self.count = a + b;
-    }
-}
-
-impl Merge for ProbePoint {
-    fn merge(&mut self, newer: &Self) {
-        let (a, b) = (self.count, newer.count);
-        self.variance = weighted64(self.variance, a, newer.variance, b);
-        self.signal = weighted64(self.signal, a, newer.signal, b);
-        self.step = newer.step;
-        self.count = a + b;
-    }
+    WeightedMean::weighted(a, wa, b, wb)
 }
 
 impl Merge for HeatRow {
@@ -196,5 +300,43 @@ impl Merge for HeatRow {
         }
         self.step = newer.step;
         self.count = a + b;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Declared metrics merge by their rule: means weighted by the raw points each side covers,
+    /// states (λ) by the newer value.
+    #[test]
+    fn points_merge_by_their_declared_rules() {
+        let mut a = StepPoint {
+            step: 10,
+            count: 3,
+            cross_entropy: 1.0,
+            sparsity_weight: 0.5,
+            evaluations: 2.0,
+            ..StepPoint::default()
+        };
+        let b = StepPoint {
+            step: 11,
+            count: 1,
+            cross_entropy: 5.0,
+            sparsity_weight: 0.25,
+            evaluations: 2.0,
+            ..StepPoint::default()
+        };
+        a.merge(&b);
+        assert_eq!((a.step, a.count), (11, 4));
+        assert_eq!(a.cross_entropy, 2.0);
+        assert_eq!(a.sparsity_weight, 0.25);
+        assert_eq!(a.evaluations, 2.0);
+        let names: Vec<&str> = StepPoint::METRICS.iter().map(|m| m.name).collect();
+        assert_eq!(names[0], "cross_entropy");
+        let lambda = StepPoint::metric("sparsity_weight").unwrap();
+        assert_eq!(lambda.merge, MergeRule::Last);
+        assert_eq!((lambda.value)(&a), 0.25);
+        assert!(EvalPoint::metric("error").is_some() && ProbePoint::metric("signal").is_some());
     }
 }

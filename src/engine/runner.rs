@@ -117,6 +117,8 @@ impl LaneRunner {
             active_main_macs: stats.active_main_macs as f64,
             gater_macs: stats.gater_macs as f64,
             seconds,
+            evaluations: stats.evaluations as f32,
+            backward_passes: stats.backward_passes as f32,
         });
         if m.heat_every > 0 && (step.is_multiple_of(m.heat_every) || last) {
             events.push(EngineEvent::Heat {

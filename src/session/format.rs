@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::column::Column;
 use crate::config::Experiment;
 use crate::data::DataSplit;
+use crate::engine::metrics::{eval_metrics, probe_metrics, step_metrics};
 use crate::engine::{
     ClassFiring, EvalPoint, HeatRow, LaneInfo, LaneStatus, ProbePoint, RaceInfo, StepPoint,
 };
@@ -119,14 +120,32 @@ fn same_lengths(lengths: &[(&str, usize)]) -> Result<usize, String> {
     }
 }
 
+/// The session columns of a point type declared in [`crate::engine::metrics`]: `step` and
+/// `count`, then one column per declared metric. A metric declared with an `older` value may be
+/// missing (or empty) in files written before it existed: every loaded point then takes that
+/// value.
 macro_rules! point_columns {
-    ($(#[$doc:meta])* $columns:ident for $point:ident { $($field:ident: $t:ty),* $(,)? }) => {
-        $(#[$doc])*
+    (
+        $(#[$doc:meta])*
+        $point:ident / $columns:ident {
+            $(
+                $(#[$fdoc:meta])*
+                $field:ident: $t:ty => $merge:ident, $label:literal, $unit:literal
+                $(, older: $older:expr)?;
+            )*
+        }
+    ) => {
+        #[doc = concat!("One column per field of [`", stringify!($point), "`].")]
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(deny_unknown_fields)]
         pub struct $columns {
+            /// The step of each point.
+            pub step: Column<u64>,
+            /// Raw points merged into each point.
+            pub count: Column<u32>,
             $(
-                #[allow(missing_docs)]
+                $(#[$fdoc])*
+                #[serde(default)]
                 pub $field: Column<$t>,
             )*
         }
@@ -136,14 +155,33 @@ macro_rules! point_columns {
 
             fn from_points(points: &[&$point]) -> Result<Self, String> {
                 Ok($columns {
+                    step: Column(points.iter().map(|p| p.step).collect()),
+                    count: Column(points.iter().map(|p| p.count).collect()),
                     $($field: Column(points.iter().map(|p| p.$field).collect()),)*
                 })
             }
 
             fn into_points(self) -> Result<Vec<$point>, String> {
-                let n = same_lengths(&[$((stringify!($field), self.$field.0.len())),*])?;
+                let $columns { step, count, $($field),* } = self;
+                let n = step.0.len();
+                $(
+                    let older: Option<$t> = None $(.or(Some($older)))?;
+                    let $field: Vec<$t> = match older {
+                        Some(v) if $field.0.is_empty() => vec![v; n],
+                        _ => $field.0,
+                    };
+                )*
+                same_lengths(&[
+                    ("step", n),
+                    ("count", count.0.len()),
+                    $((stringify!($field), $field.len()),)*
+                ])?;
                 Ok((0..n)
-                    .map(|i| $point { $($field: self.$field.0[i],)* })
+                    .map(|i| $point {
+                        step: step.0[i],
+                        count: count.0[i],
+                        $($field: $field[i],)*
+                    })
                     .collect())
             }
 
@@ -154,43 +192,9 @@ macro_rules! point_columns {
     };
 }
 
-point_columns!(
-    /// Training metrics, one column per field of [`StepPoint`].
-    StepColumns for StepPoint {
-        step: u64,
-        count: u32,
-        cross_entropy: f32,
-        sparsity_penalty: f32,
-        accuracy: f32,
-        firing_rate: f32,
-        sparsity_weight: f32,
-        dense_main_macs: f64,
-        active_main_macs: f64,
-        gater_macs: f64,
-        seconds: f32,
-    }
-);
-
-point_columns!(
-    /// Held-out evaluations, one column per field of [`EvalPoint`].
-    EvalColumns for EvalPoint {
-        step: u64,
-        count: u32,
-        loss: f32,
-        error: f32,
-        firing_rate: f32,
-    }
-);
-
-point_columns!(
-    /// Estimator-variance probes, one column per field of [`ProbePoint`].
-    ProbeColumns for ProbePoint {
-        step: u64,
-        count: u32,
-        variance: f64,
-        signal: f64,
-    }
-);
+step_metrics!(point_columns);
+eval_metrics!(point_columns);
+probe_metrics!(point_columns);
 
 /// Heat rows: steps, counts, and every row's `units` firing rates one after the other.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -67,6 +67,8 @@ fn long_history_events(lane: usize, units: usize, raw: u64) -> Vec<EngineEvent> 
             active_main_macs: step as f64 * 1.5,
             gater_macs: f64::from(step as u32).sqrt(),
             seconds: 0.01,
+            evaluations: (1 + step % 4) as f32,
+            backward_passes: 1.0,
         })
         .collect();
     events.push(EngineEvent::Steps { lane, points });

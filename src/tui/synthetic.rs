@@ -147,6 +147,8 @@ pub fn events(lanes: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
                         32.0 * (784.0 * 200.0 + 200.0 * units as f64)
                     },
                     seconds: 0.001 * (1.0 + lane as f32),
+                    evaluations: 1.0,
+                    backward_passes: 1.0,
                 }
             })
             .collect();
