@@ -48,13 +48,17 @@ impl LaneSettings {
     /// keeps their mean gate near the target without dominating the loss.
     pub fn paper(estimator: EstimatorSpec) -> Self {
         let family = estimator.family();
-        let (gater_lr, reduction) = match family {
-            Family::Unbiased | Family::ReinforceLeaveOneOut => (0.001, GaterReduction::Sum),
-            _ => (0.1, GaterReduction::Mean),
+        let (gater_lr, reduction) = if family.is_reinforce_type() {
+            (0.001, GaterReduction::Sum)
+        } else {
+            (0.1, GaterReduction::Mean)
         };
         let sparsity_weight = match family {
-            Family::Unbiased | Family::ReinforceLeaveOneOut => 1.0,
-            Family::StraightThrough => 0.1,
+            Family::Unbiased | Family::ReinforceLeaveOneOut | Family::Arm | Family::DisArm => 1.0,
+            Family::StraightThrough
+            | Family::BinaryConcrete
+            | Family::GumbelRao
+            | Family::ReinMax => 0.1,
             Family::StochasticTimesSmooth => 0.001,
             Family::Sigmoid => 0.01,
             Family::NoisyRectifier => 1e-5,

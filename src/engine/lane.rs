@@ -239,6 +239,7 @@ impl Lane {
     ///    a rectifier lane's λ adapts to the firing rate.
     pub fn train_step(&mut self, x: ArrayView2<f32>, labels: &[u8]) -> StepStats {
         let batch = labels.len();
+        self.estimator.set_step(self.steps);
         let estimator = self.estimator.as_ref();
         let gated = estimator.is_gated();
         let (net, updater, buffers) = (&mut self.net, &mut self.updater, &mut self.buffers);
@@ -688,6 +689,7 @@ impl Lane {
         self.l1 = l1;
         self.rng = rng;
         self.steps = steps;
+        self.estimator.set_step(steps);
         Ok(())
     }
 }

@@ -10,13 +10,19 @@
 //! Convention: the gradient an estimator writes is that of the *batch-mean* loss
 //! L = (1/B) Σ_b L_b, so it is directly comparable between estimators.
 
+pub mod arm;
+pub mod concrete;
+pub mod disarm;
+pub mod gumbel_rao;
 pub mod no_gates;
 pub mod noisy_rectifier;
 pub mod reinforce_loo;
+pub mod reinmax;
 pub mod sigmoid;
 pub mod spec;
 pub mod stochastic_times_smooth;
 pub mod straight_through;
+pub mod temperature;
 pub mod unbiased;
 
 use ndarray::{
@@ -25,13 +31,19 @@ use ndarray::{
 
 use crate::seed::Rng;
 
+pub use arm::Arm;
+pub use concrete::{BinaryConcrete, ConcreteVariant};
+pub use disarm::DisArm;
+pub use gumbel_rao::GumbelRao;
 pub use no_gates::NoGates;
 pub use noisy_rectifier::{NoisyRectifier, RectifierNoise};
 pub use reinforce_loo::ReinforceLeaveOneOut;
+pub use reinmax::ReinMax;
 pub use sigmoid::SigmoidGate;
 pub use spec::{EstimatorSpec, Family};
 pub use stochastic_times_smooth::{BetaNoise, StochasticTimesSmooth, StsBernoulli};
 pub use straight_through::{StraightThrough, StraightThroughVariant};
+pub use temperature::Temperature;
 pub use unbiased::{Baseline, BaselineState, UnbiasedBinary};
 
 /// q = σ(a), dq/da = σ(a)(1 − σ(a)) over a slice, vectorised: the firing probability of the
@@ -316,6 +328,11 @@ pub trait GateEstimator: Send + Sync {
     fn draws(&self) -> usize {
         1
     }
+
+    /// Told before every training step how many steps the lane has taken (and after a
+    /// checkpoint is restored): estimators with a schedule (the temperature of the relaxed ones)
+    /// follow it.
+    fn set_step(&mut self, _step: u64) {}
 
     /// What the estimator reads of ∂f/∂h for each draw. The default is the safe answer, at
     /// every gate.

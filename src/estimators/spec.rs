@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Baseline, BetaNoise, GateEstimator, NoGates, NoisyRectifier, RectifierNoise,
-    ReinforceLeaveOneOut, SigmoidGate, StochasticTimesSmooth, StraightThrough,
-    StraightThroughVariant, StsBernoulli, UnbiasedBinary,
+    Arm, Baseline, BetaNoise, BinaryConcrete, ConcreteVariant, DisArm, GateEstimator, GumbelRao,
+    NoGates, NoisyRectifier, RectifierNoise, ReinMax, ReinforceLeaveOneOut, SigmoidGate,
+    StochasticTimesSmooth, StraightThrough, StraightThroughVariant, StsBernoulli, Temperature,
+    UnbiasedBinary,
 };
 
 /// The paper's estimator families and its reference lanes (the paper's "baselines": dense,
@@ -17,6 +18,17 @@ pub enum Family {
     Unbiased,
     /// REINFORCE with the leave-one-out baseline over K draws (Kool et al. 2019).
     ReinforceLeaveOneOut,
+    /// ARM, augment-REINFORCE-merge (Yin & Zhou 2019).
+    Arm,
+    /// DisARM / U2G (Dong, Mnih & Tucker 2020; Yin et al. 2020).
+    DisArm,
+    /// Binary Concrete / Gumbel-sigmoid, relaxed or straight-through (Maddison et al. 2017;
+    /// Jang et al. 2017).
+    BinaryConcrete,
+    /// Gumbel-Rao (Paulus et al. 2021).
+    GumbelRao,
+    /// ReinMax (Liu et al. 2023).
+    ReinMax,
     /// Stochastic times smooth.
     StochasticTimesSmooth,
     /// Noise injection into rectifiers (and the noiseless rectifier reference lane).
@@ -33,7 +45,16 @@ impl Family {
     /// Whether the family's gater learns at a rate of its own (the REINFORCE-type estimators:
     /// 0.001 on the minibatch sum, as the authors' code has it), not the experiment's rate.
     pub fn has_own_gater_learning_rate(self) -> bool {
-        matches!(self, Family::Unbiased | Family::ReinforceLeaveOneOut)
+        self.is_reinforce_type()
+    }
+
+    /// The estimators that only broadcast the loss to the gates (score-function estimators):
+    /// the paper's unbiased estimator, REINFORCE leave-one-out, ARM, DisARM.
+    pub fn is_reinforce_type(self) -> bool {
+        matches!(
+            self,
+            Family::Unbiased | Family::ReinforceLeaveOneOut | Family::Arm | Family::DisArm
+        )
     }
 
     /// Short name used on screen.
@@ -41,6 +62,11 @@ impl Family {
         match self {
             Family::Unbiased => "unbiased",
             Family::ReinforceLeaveOneOut => "rloo",
+            Family::Arm => "arm",
+            Family::DisArm => "disarm",
+            Family::BinaryConcrete => "concrete",
+            Family::GumbelRao => "gumbel-rao",
+            Family::ReinMax => "reinmax",
             Family::StochasticTimesSmooth => "sts",
             Family::NoisyRectifier => "rectifier",
             Family::StraightThrough => "straight-through",
@@ -65,6 +91,34 @@ pub enum EstimatorSpec {
         /// Draws K per example and step (2 to 64).
         #[serde(default = "default_loo_samples")]
         samples: usize,
+    },
+    /// ARM on the antithetic pair of gate vectors (two evaluations).
+    Arm,
+    /// DisARM on the antithetic pair of gate vectors (two evaluations).
+    DisArm,
+    /// Binary Concrete (Gumbel-sigmoid), relaxed or straight-through.
+    BinaryConcrete {
+        /// Relaxed or straight-through.
+        #[serde(default)]
+        variant: ConcreteVariant,
+        /// The temperature's schedule (default: 2/3 relaxed, 1 straight-through).
+        #[serde(default)]
+        temperature: Option<Temperature>,
+    },
+    /// Gumbel-Rao: straight-through Gumbel averaged over `samples` conditional noise draws.
+    GumbelRao {
+        /// Conditional draws M per gate (1 to 1000).
+        #[serde(default = "default_rao_samples")]
+        samples: usize,
+        /// The temperature's schedule.
+        #[serde(default)]
+        temperature: Temperature,
+    },
+    /// ReinMax for Bernoulli gates.
+    ReinMax {
+        /// The temperature's schedule (every τ ≥ 1).
+        #[serde(default)]
+        temperature: Temperature,
     },
     /// Stochastic times smooth.
     StochasticTimesSmooth {
@@ -99,9 +153,14 @@ pub enum EstimatorSpec {
 
 impl EstimatorSpec {
     /// The names of the estimator kinds, as accepted in experiment files.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 12] = [
         "Unbiased",
         "ReinforceLeaveOneOut",
+        "Arm",
+        "DisArm",
+        "BinaryConcrete",
+        "GumbelRao",
+        "ReinMax",
         "StochasticTimesSmooth",
         "NoisyRectifier",
         "StraightThrough",
@@ -114,6 +173,11 @@ impl EstimatorSpec {
         match self {
             EstimatorSpec::Unbiased { .. } => Family::Unbiased,
             EstimatorSpec::ReinforceLeaveOneOut { .. } => Family::ReinforceLeaveOneOut,
+            EstimatorSpec::Arm => Family::Arm,
+            EstimatorSpec::DisArm => Family::DisArm,
+            EstimatorSpec::BinaryConcrete { .. } => Family::BinaryConcrete,
+            EstimatorSpec::GumbelRao { .. } => Family::GumbelRao,
+            EstimatorSpec::ReinMax { .. } => Family::ReinMax,
             EstimatorSpec::StochasticTimesSmooth { .. } => Family::StochasticTimesSmooth,
             EstimatorSpec::NoisyRectifier { .. } => Family::NoisyRectifier,
             EstimatorSpec::StraightThrough { .. } => Family::StraightThrough,
@@ -122,11 +186,20 @@ impl EstimatorSpec {
         }
     }
 
-    /// Whether the lane's firing rate, the share of gates that are exactly zero, is held to the
-    /// sparsity target: false for the dense baseline (no gates) and the sigmoid gates, which are
-    /// never exactly zero (their penalty targets the mean gate value instead).
+    /// Whether the lane's firing rate, the share of gates that are not exactly zero, is held to
+    /// the sparsity target: false for the dense reference lane (no gates), the sigmoid gates and
+    /// the relaxed binary Concrete, which are never exactly zero (their penalty targets the mean
+    /// firing probability instead).
     pub fn targets_firing_rate(&self) -> bool {
-        !matches!(self.family(), Family::Sigmoid | Family::Dense)
+        !matches!(
+            self,
+            EstimatorSpec::Sigmoid { .. }
+                | EstimatorSpec::Dense
+                | EstimatorSpec::BinaryConcrete {
+                    variant: ConcreteVariant::Relaxed,
+                    ..
+                }
+        )
     }
 
     /// Checks the options; the error names the offending field and its allowed range.
@@ -159,6 +232,20 @@ impl EstimatorSpec {
             EstimatorSpec::ReinforceLeaveOneOut { samples } if !(2..=64).contains(&samples) => {
                 Err(format!("samples = {samples} must be in 2..=64"))
             }
+            EstimatorSpec::BinaryConcrete {
+                temperature: Some(t),
+                ..
+            } => t.validate(0.0),
+            EstimatorSpec::GumbelRao {
+                samples,
+                temperature,
+            } => {
+                if !(1..=1000).contains(&samples) {
+                    return Err(format!("samples = {samples} must be in 1..=1000"));
+                }
+                temperature.validate(0.0)
+            }
+            EstimatorSpec::ReinMax { temperature } => temperature.validate(1.0),
             EstimatorSpec::Sigmoid { noise_std }
                 if !(noise_std >= 0.0 && noise_std.is_finite()) =>
             {
@@ -175,6 +262,23 @@ impl EstimatorSpec {
             EstimatorSpec::ReinforceLeaveOneOut { samples } => {
                 Box::new(ReinforceLeaveOneOut { samples })
             }
+            EstimatorSpec::Arm => Box::new(Arm),
+            EstimatorSpec::DisArm => Box::new(DisArm),
+            EstimatorSpec::BinaryConcrete {
+                variant,
+                temperature,
+            } => Box::new(BinaryConcrete::new(
+                variant,
+                temperature.unwrap_or(match variant {
+                    ConcreteVariant::Relaxed => Temperature::Constant(2.0 / 3.0),
+                    ConcreteVariant::StraightThrough => Temperature::Constant(1.0),
+                }),
+            )),
+            EstimatorSpec::GumbelRao {
+                samples,
+                temperature,
+            } => Box::new(GumbelRao::new(samples, temperature)),
+            EstimatorSpec::ReinMax { temperature } => Box::new(ReinMax::new(temperature)),
             EstimatorSpec::StochasticTimesSmooth {
                 bernoulli,
                 beta_noise,
@@ -189,4 +293,8 @@ impl EstimatorSpec {
 
 fn default_loo_samples() -> usize {
     2
+}
+
+fn default_rao_samples() -> usize {
+    10
 }

@@ -19,7 +19,9 @@ pub const CHUNK: usize = 256;
 
 /// Fills `u` (of even length n) with uniforms on (0, 1), two from each of n/2 random words:
 /// u = (k + ½)·2⁻²⁴ for 24 random bits k, `u[j]` from bits 8–31 of word j and `u[n/2 + j]`
-/// from bits 40–63. u never is 0 or 1, and u < p has probability p to within 2⁻²⁴.
+/// from bits 40–63. u is never 0; it is exactly 1 with probability 2⁻²⁴ (k + ½ rounds to 2²⁴
+/// in f32 for k = 2²⁴ − 1, and to k + 1 or k, evenly, above 2²³), and u < p has probability p
+/// to within 2⁻²⁴.
 pub fn fill_uniforms<R: RngCore + ?Sized>(rng: &mut R, u: &mut [f32]) {
     const TWO_POW_MINUS_24: f32 = 1.0 / 16_777_216.0;
     assert!(u.len().is_multiple_of(2), "an even number of uniforms");

@@ -1,11 +1,14 @@
 //! Random draws in bulk for the gates: uniforms and Bernoulli gates ([`bernoulli`]), standard
-//! normal noise ([`gaussian`]), Gamma (and so Beta) noise ([`gamma`]). Every sampler gives the
-//! same numbers for the same random stream on every CPU and in every layout of its arrays, so
-//! that lanes are reproducible bit for bit.
+//! normal noise ([`gaussian`]), logistic noise ([`logistic`]), Gamma (and so Beta) noise
+//! ([`gamma`]). Every sampler gives the same numbers for the same random stream on every CPU, so
+//! that lanes are reproducible bit for bit. The gates are visited in the memory order of their
+//! arrays (row-major order when the arrays' layouts differ): which random number goes to which
+//! gate depends on the layout, so a lane keeps one.
 
 pub mod bernoulli;
 pub mod gamma;
 pub mod gaussian;
+pub mod logistic;
 
 use ndarray::{Array2, ArrayView2};
 
