@@ -1,76 +1,77 @@
-//! Errors of reading and writing sessions, positioned in the file where possible.
+//! Errors of reading and writing sessions: the file, positioned where possible, and whether it
+//! is bad input or a failed write.
 
 use std::fmt;
 
-/// Whose fault a session error is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The file is missing, unreadable, not a session, damaged or from a newer gradrace.
-    BadFile,
-    /// Writing failed (disk full, permissions, ...).
-    Write,
-}
+use crate::file_error::FileError;
 
-/// A problem with a session file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionError {
-    /// The file the problem is in.
-    pub file: String,
-    /// 1-based line and column, when known.
-    pub position: Option<(usize, usize)>,
-    /// What is wrong.
-    pub message: String,
-    /// Bad input or failed write.
-    pub kind: ErrorKind,
+/// A session that could not be read or written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// The file is missing, unreadable, not a session, damaged or from a newer gradrace (bad
+    /// input).
+    #[error(transparent)]
+    BadFile(FileError),
+    /// Writing the file failed (disk full, permissions, ...).
+    #[error(transparent)]
+    Write(FileError),
 }
 
 impl SessionError {
     /// A problem with the content of `file`.
     pub fn bad(file: impl fmt::Display, message: impl Into<String>) -> Self {
-        SessionError {
-            file: file.to_string(),
-            position: None,
-            message: message.into(),
-            kind: ErrorKind::BadFile,
-        }
+        SessionError::BadFile(FileError::new(file, message))
     }
 
     /// A failed write of `file`.
     pub fn write(file: impl fmt::Display, message: impl Into<String>) -> Self {
-        SessionError {
-            file: file.to_string(),
-            position: None,
-            message: message.into(),
-            kind: ErrorKind::Write,
+        SessionError::Write(FileError::new(file, message))
+    }
+
+    /// The same error at 1-based (line, column) of its file.
+    pub fn at(self, position: (usize, usize)) -> Self {
+        match self {
+            SessionError::BadFile(e) => SessionError::BadFile(e.at(position)),
+            SessionError::Write(e) => SessionError::Write(e.at(position)),
         }
     }
 
-    /// The same error at 1-based (line, column).
-    pub fn at(mut self, position: (usize, usize)) -> Self {
-        self.position = Some(position);
-        self
+    /// What is wrong, without the file and position.
+    pub fn message(&self) -> String {
+        match self {
+            SessionError::BadFile(e) | SessionError::Write(e) => e.message.clone(),
+        }
     }
-}
 
-impl fmt::Display for SessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.position {
-            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
+    /// The 1-based (line, column) of the problem in its file, when known.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        match self {
+            SessionError::BadFile(e) | SessionError::Write(e) => e.position,
         }
     }
 }
 
-impl std::error::Error for SessionError {}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// 1-based (line, column) of byte `offset` in `text` (columns count characters).
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
+    #[test]
+    fn file_errors_show_file_and_position_and_keep_their_kind() {
+        let e = SessionError::bad("runs/a.ron", "not a gradrace session: the file is empty");
+        assert_eq!(
+            e.to_string(),
+            "runs/a.ron: not a gradrace session: the file is empty"
+        );
+        let e = e.at((1, 1));
+        assert_eq!(
+            e.to_string(),
+            "runs/a.ron:1:1: not a gradrace session: the file is empty"
+        );
+        assert!(matches!(e, SessionError::BadFile(_)));
+        assert_eq!(e.position(), Some((1, 1)));
+        assert_eq!(e.message(), "not a gradrace session: the file is empty");
+        let w = SessionError::write("runs/a.ron", "No space left on device");
+        assert!(matches!(w, SessionError::Write(_)));
+        assert_eq!(w.to_string(), "runs/a.ron: No space left on device");
     }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let start = before.rfind('\n').map_or(0, |p| p + 1);
-    (line, before[start..].chars().count() + 1)
 }

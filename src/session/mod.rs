@@ -28,9 +28,10 @@ use ron::ser::PrettyConfig;
 use crate::config::Experiment;
 use crate::engine::checkpoint::LAYERS;
 use crate::engine::{LaneCheckpoint, LaneState, RaceCheckpoint};
+use crate::file_error::line_col;
 use crate::history::Recorder;
 use crate::net::GatedNet;
-pub use error::{ErrorKind, SessionError};
+pub use error::SessionError;
 use format::{
     BaselineRecord, CheckpointRecord, LaneRecord, LaneStateRecord, LayerShape, SessionFile,
     SessionHeader, SidecarRef,
@@ -341,7 +342,7 @@ impl Session {
         let shown = path.display().to_string();
         let text = std::str::from_utf8(bytes).map_err(|e| {
             let good = e.valid_up_to();
-            let pos = error::line_col(std::str::from_utf8(&bytes[..good]).unwrap_or(""), good);
+            let pos = line_col(std::str::from_utf8(&bytes[..good]).unwrap_or(""), good);
             SessionError::bad(
                 &shown,
                 format!("not a text file (invalid UTF-8 at byte {good}): not a gradrace session"),
@@ -357,7 +358,7 @@ impl Session {
             };
             return Err(
                 SessionError::bad(&shown, format!("not a gradrace session: {what}"))
-                    .at(error::line_col(text, start)),
+                    .at(line_col(text, start)),
             );
         }
         let file = match ron::from_str::<SessionFile>(text) {
