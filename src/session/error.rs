@@ -19,6 +19,15 @@ pub enum SessionError {
     /// Writing the file failed (disk full, permissions, ...).
     #[error(transparent)]
     Write(FileError),
+    /// The session writer had stopped when a save was asked for, and had saved nothing.
+    #[error("the session writer has stopped")]
+    WriterStopped,
+    /// The session writer stopped while a save was waited for, and had saved nothing.
+    #[error("the session writer stopped before saving")]
+    WriterStoppedBeforeSaving,
+    /// The race ended before a save it was asked for, and nothing had been saved.
+    #[error("the race ended before saving")]
+    RaceEndedBeforeSaving,
 }
 
 impl SessionError {
@@ -32,11 +41,13 @@ impl SessionError {
         SessionError::Write(FileError::new(file, message))
     }
 
-    /// The same error at 1-based (line, column) of its file.
+    /// The same error at 1-based (line, column) of its file (no change for an error that is not
+    /// about a file).
     pub fn at(self, position: (usize, usize)) -> Self {
         match self {
             SessionError::BadFile(e) => SessionError::BadFile(e.at(position)),
             SessionError::Write(e) => SessionError::Write(e.at(position)),
+            other => other,
         }
     }
 
@@ -44,6 +55,7 @@ impl SessionError {
     pub fn message(&self) -> String {
         match self {
             SessionError::BadFile(e) | SessionError::Write(e) => e.message.clone(),
+            other => other.to_string(),
         }
     }
 
@@ -51,6 +63,7 @@ impl SessionError {
     pub fn position(&self) -> Option<(usize, usize)> {
         match self {
             SessionError::BadFile(e) | SessionError::Write(e) => e.position,
+            _ => None,
         }
     }
 }
@@ -458,6 +471,9 @@ mod tests {
         let w = SessionError::write("runs/a.ron", "No space left on device");
         assert!(matches!(w, SessionError::Write(_)));
         assert_eq!(w.to_string(), "runs/a.ron: No space left on device");
+        let stopped = SessionError::WriterStopped.at((2, 3));
+        assert_eq!(stopped.position(), None);
+        assert_eq!(stopped.message(), "the session writer has stopped");
     }
 
     #[test]
