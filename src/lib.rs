@@ -14,6 +14,7 @@ pub mod config;
 pub mod data;
 pub mod engine;
 pub mod estimators;
+pub mod file_error;
 pub mod history;
 pub mod net;
 pub mod nn;

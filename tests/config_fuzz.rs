@@ -34,7 +34,7 @@ proptest! {
         }
         let mutated = format!("{}{}{}", &original[..at], insert, &original[at..]);
         if let Err(e) = parse_experiment(&mutated, "mutated.ron") {
-            prop_assert!(!e.message.is_empty());
+            prop_assert!(!e.0.message.is_empty());
         }
     }
 }

@@ -199,7 +199,7 @@ fn save_now_answers_with_the_current_state_while_running_and_after_the_end() {
             break;
         }
     }
-    let message = saver(&seen).unwrap();
+    let message = saver(&seen).unwrap().describe();
     assert!(message.contains("now.ron"), "{message}");
     let s = Session::load(&path).unwrap();
     // Paused: nothing moved between the event and the save.
@@ -214,7 +214,7 @@ fn save_now_answers_with_the_current_state_while_running_and_after_the_end() {
     }
     handle.thread.join().unwrap();
     // After the end the saver reports the final save.
-    let after = saver(&seen).unwrap();
+    let after = saver(&seen).unwrap().describe();
     assert!(after.contains("now.ron"), "{after}");
     let final_save = writer.finish().unwrap().unwrap();
     assert_eq!(

@@ -11,6 +11,7 @@
 use ndarray::Array2;
 use serde::Serialize;
 
+use super::error::BenchError;
 use super::timing::{Budget, interleaved};
 use crate::config::{Experiment, LaneSettings, LaneSpec};
 use crate::data::{CLASSES, DataSplit, MinibatchSchedule};
@@ -115,7 +116,7 @@ pub fn measure(
     spec: &LaneSpec,
     data: &DataSplit,
     budget: Budget,
-) -> Result<LaneResult, String> {
+) -> Result<LaneResult, BenchError> {
     let batch = experiment.training.batch_size;
     let seed = experiment.seed;
     let inputs = data.train.input_dim();
@@ -166,10 +167,9 @@ pub fn measure(
     // The timed steps are those after the warm-up round.
     let timed = &stats[budget.reps.max(1).min(stats.len())..];
     if timed.is_empty() || timed.iter().any(|s| !s.cross_entropy.is_finite()) {
-        return Err(format!(
-            "lane {}: training diverged while measuring",
-            spec.name
-        ));
+        return Err(BenchError::Diverged {
+            lane: spec.name.clone(),
+        });
     }
     let n = timed.len() as f64;
     let firing_rate = (timed.iter().map(|s| s.firing_rate as f64).sum::<f64>() / n) as f32;

@@ -13,6 +13,7 @@
 //! The measuring code returns a [`BenchReport`]; [`BenchReport::table`] renders it as text and
 //! serde as JSON. Nothing here prints.
 
+pub mod error;
 pub mod kernel;
 pub mod lanes;
 pub mod layer;
@@ -26,6 +27,7 @@ use crate::config::Experiment;
 use crate::data::DataSplit;
 use crate::nn::simd::simd_level;
 
+pub use error::BenchError;
 pub use kernel::KernelResult;
 pub use lanes::LaneResult;
 pub use layer::{LayerOption, LayerResult};
@@ -118,13 +120,12 @@ pub fn run(
     data: &DataSplit,
     settings: BenchSettings,
     progress: &mut dyn FnMut(&str),
-) -> Result<BenchReport, String> {
+) -> Result<BenchReport, BenchError> {
     if data.train.len() < experiment.training.batch_size {
-        return Err(format!(
-            "the training set has {} examples, fewer than one minibatch of {}",
-            data.train.len(),
-            experiment.training.batch_size
-        ));
+        return Err(BenchError::TooFewExamples {
+            examples: data.train.len(),
+            batch: experiment.training.batch_size,
+        });
     }
     let batch = experiment.training.batch_size;
     let shapes = layer::Shapes {

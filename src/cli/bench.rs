@@ -16,8 +16,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         BenchSettings::full()
     };
     let mut progress = |what: &str| note!("gradrace bench: measuring {what}");
-    let report =
-        bench::run(&experiment, &data, settings, &mut progress).map_err(CliError::Runtime)?;
+    let report = bench::run(&experiment, &data, settings, &mut progress)?;
     let text = if args.json {
         serde_json::to_string(&report).map_err(|e| CliError::Runtime(e.to_string()))? + "\n"
     } else {

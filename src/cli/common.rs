@@ -16,7 +16,7 @@ use crate::session::{SessionContext, SessionWriter, WriterOptions};
 /// The experiment named `name` (a file, or a built-in experiment), on the data set in `data`
 /// when given.
 pub fn experiment(name: &str, data: Option<&Path>) -> Result<Experiment, CliError> {
-    let mut e = resolve(name).map_err(|e| CliError::BadInput(e.to_string()))?;
+    let mut e = resolve(name)?;
     if let Some(dir) = data {
         e.data = DataSpec::Directory(dir.to_path_buf());
     }
@@ -29,7 +29,7 @@ pub fn data_for(e: &Experiment) -> Result<DataSplit, CliError> {
         DataSpec::Embedded => DataSource::Embedded,
         DataSpec::Directory(d) => DataSource::Directory(d.clone()),
     };
-    load(&source).map_err(|err| CliError::BadInput(err.to_string()))
+    Ok(load(&source)?)
 }
 
 /// How a race is saved.
@@ -106,9 +106,7 @@ pub fn finish(recorder: Recorder, writer: Option<SessionWriter>) -> Result<Recor
                     );
                 }
             }
-            Some(Err(e)) => {
-                return Err(CliError::Runtime(format!("saving the session failed: {e}")));
-            }
+            Some(Err(e)) => return Err(CliError::Save(e)),
             None => {}
         }
     }

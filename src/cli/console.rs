@@ -31,9 +31,7 @@ pub(crate) use note;
 pub fn report(text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != ErrorKind::BrokenPipe => Err(CliError::Runtime(format!(
-            "cannot write to standard output: {e}"
-        ))),
+        Err(e) if e.kind() != ErrorKind::BrokenPipe => Err(CliError::Output(e)),
         _ => Ok(()),
     }
 }

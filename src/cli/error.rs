@@ -1,32 +1,94 @@
-//! Errors of the command line, with the exit code each one gets.
+//! Errors of the command line, with the exit code each one gets: 2 for bad input (experiment
+//! file, data directory, session file, arguments), 1 for a failure at run time.
 
-use std::fmt;
+use crate::bench::BenchError;
+use crate::config::ConfigError;
+use crate::data::DataError;
+use crate::session::SessionError;
+use crate::tui::TuiError;
 
 /// A failure of a command.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// The user's input is wrong (exit code 2).
+    /// The user's input is wrong, as the command line found (exit code 2).
+    #[error("{0}")]
     BadInput(String),
-    /// Something failed while running (exit code 1).
+    /// Something failed while running, as the command line found (exit code 1).
+    #[error("{0}")]
     Runtime(String),
+    /// The experiment file cannot be used (exit code 2).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data set cannot be loaded (exit code 2).
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A session file cannot be read (exit code 2) or written (exit code 1).
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The race's final save failed (exit code 1).
+    #[error("saving the session failed: {0}")]
+    Save(#[source] SessionError),
+    /// The dashboard failed (exit code 1).
+    #[error(transparent)]
+    Dashboard(#[from] TuiError),
+    /// A measurement of `gradrace bench` failed (exit code 1).
+    #[error(transparent)]
+    Bench(#[from] BenchError),
+    /// The command's result could not be written (exit code 1).
+    #[error("cannot write to standard output: {0}")]
+    Output(#[source] std::io::Error),
 }
 
 impl CliError {
     /// The process exit code.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::BadInput(_) => 2,
-            CliError::Runtime(_) => 1,
+            CliError::BadInput(_)
+            | CliError::Config(_)
+            | CliError::Data(_)
+            | CliError::Session(SessionError::BadFile(_)) => 2,
+            CliError::Runtime(_)
+            | CliError::Session(_)
+            | CliError::Save(_)
+            | CliError::Dashboard(_)
+            | CliError::Bench(_)
+            | CliError::Output(_) => 1,
         }
     }
 }
 
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CliError::BadInput(m) | CliError::Runtime(m) => f.write_str(m),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file_error::FileError;
+
+    #[test]
+    fn bad_input_exits_with_2_and_failures_with_1() {
+        let bad_file = SessionError::bad("a.ron", "not a gradrace session: the file is empty");
+        let failed_write = SessionError::write("a.ron", "No space left on device");
+        let config = ConfigError(FileError::new("e.ron", "name must not be empty").at((2, 5)));
+        let cases = [
+            (CliError::BadInput("--steps must be at least 1".into()), 2),
+            (CliError::Config(config), 2),
+            (CliError::Session(bad_file.clone()), 2),
+            (CliError::Session(failed_write.clone()), 1),
+            (CliError::Save(bad_file), 1),
+            (CliError::Runtime("the training engine crashed".into()), 1),
+            (CliError::Dashboard(TuiError::EngineCrashed), 1),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.exit_code(), code, "{e}");
         }
+        assert_eq!(
+            CliError::Save(failed_write).to_string(),
+            "saving the session failed: a.ron: No space left on device"
+        );
+        assert_eq!(
+            CliError::from(ConfigError(
+                FileError::new("e.ron", "name must not be empty").at((2, 5))
+            ))
+            .to_string(),
+            "e.ron:2:5: name must not be empty"
+        );
     }
 }
-
-impl std::error::Error for CliError {}

@@ -1,5 +1,6 @@
-//! The command line: clap definitions and the commands they run. Exit codes: 0 success, 1 a
-//! failure at run time, 2 bad input (experiment file, data directory, arguments).
+//! The command line: clap definitions and the commands they run. Exit codes (see [`CliError`]):
+//! 0 success, 1 a failure at run time, 2 bad input (experiment file, data directory, session
+//! file, arguments).
 
 pub mod bench;
 pub mod common;

@@ -64,9 +64,9 @@ pub fn text(session: &Session, summary: bool) -> String {
 /// Runs `gradrace replay`: the dashboard with a timeline when stdout is a terminal (unless
 /// `--summary` or `--text`), the text replay otherwise.
 pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
-    let session = Session::load(&args.file).map_err(|e| CliError::BadInput(e.to_string()))?;
+    let session = Session::load(&args.file)?;
     if !args.summary && !args.text && std::io::stdout().is_terminal() {
-        return crate::tui::run_replay(session.recorder);
+        return Ok(crate::tui::run_replay(session.recorder)?);
     }
     console::report(&text(&session, args.summary))
 }

@@ -15,10 +15,8 @@ use crate::session::{DataFingerprint, Session, SessionContext};
 /// Runs `gradrace resume`.
 pub fn run(args: &ResumeArgs) -> Result<(), CliError> {
     let file = args.file.display().to_string();
-    let session = Session::load(&args.file).map_err(|e| CliError::BadInput(e.to_string()))?;
-    let checkpoint = session
-        .load_checkpoint()
-        .map_err(|e| CliError::BadInput(e.to_string()))?;
+    let session = Session::load(&args.file)?;
+    let checkpoint = session.load_checkpoint()?;
     let mut experiment = session.context.experiment.clone();
     if let Some(dir) = &args.data {
         experiment.data = DataSpec::Directory(dir.clone());

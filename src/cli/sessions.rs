@@ -6,7 +6,7 @@ use crate::session::list_sessions;
 
 /// Runs `gradrace sessions`.
 pub fn run(args: &SessionsArgs) -> Result<(), CliError> {
-    let entries = list_sessions(&args.dir).map_err(|e| CliError::BadInput(e.to_string()))?;
+    let entries = list_sessions(&args.dir)?;
     if entries.is_empty() {
         return report(&format!("no sessions in {}\n", args.dir.display()));
     }

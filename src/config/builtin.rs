@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::experiment::Experiment;
 use super::load::{ConfigError, load_experiment, parse_experiment};
+use crate::file_error::FileError;
 
 /// (name, file text) of every shipped experiment.
 pub const BUILTIN: [(&str, &str); 3] = [
@@ -32,13 +33,12 @@ pub fn resolve(name_or_path: &str) -> Result<Experiment, ConfigError> {
         .unwrap_or(name_or_path);
     match BUILTIN.iter().find(|(name, _)| *name == stem) {
         Some((name, text)) => parse_experiment(text, &format!("experiments/{name}.ron (built in)")),
-        None => Err(ConfigError {
-            file: name_or_path.to_string(),
-            position: None,
-            message: format!(
+        None => Err(ConfigError(FileError::new(
+            name_or_path,
+            format!(
                 "no such experiment file, and not a built-in experiment (built in: {})",
                 BUILTIN.map(|(n, _)| n).join(", ")
             ),
-        }),
+        ))),
     }
 }

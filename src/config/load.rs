@@ -1,52 +1,49 @@
 //! Reading experiment files: RON syntax and type errors with file, line and column, then range
 //! checks that name the field, its value and the allowed range.
 
-use std::fmt;
 use std::path::Path;
 
 use ron::extensions::Extensions;
 
 use super::experiment::{Experiment, LaneSpec, Length};
 use crate::estimators::SparsityForm;
+use crate::file_error::FileError;
 use crate::net::sparsity::{L1_LAMBDA_MAX, L1_LAMBDA_MIN};
 
 /// A problem with an experiment file, positioned where possible.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The file (or built-in experiment) the problem is in.
-    pub file: String,
-    /// 1-based line and column, when known.
-    pub position: Option<(usize, usize)>,
-    /// What is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(transparent)]
+pub struct ConfigError(pub FileError);
+
+/// A setting of an experiment outside its allowed range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidSetting {
+    /// The lane the setting belongs to (None: a setting of the whole experiment).
+    pub lane: Option<String>,
+    /// The field as written in the file, e.g. `learning_rate`.
+    pub field: &'static str,
+    /// What is wrong: the setting, its value and the allowed range.
     pub message: String,
 }
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.position {
-            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// Reads and validates the experiment file at `path`.
 pub fn load_experiment(path: &Path) -> Result<Experiment, ConfigError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| ConfigError {
-        file: file.clone(),
-        position: None,
-        message: format!("cannot read the experiment file: {e}"),
+    let bytes = std::fs::read(path).map_err(|e| {
+        ConfigError(FileError::new(
+            &file,
+            format!("cannot read the experiment file: {e}"),
+        ))
     })?;
-    let text = String::from_utf8(bytes).map_err(|e| ConfigError {
-        file: file.clone(),
-        position: None,
-        message: format!(
-            "not a text file (invalid UTF-8 at byte {})",
-            e.utf8_error().valid_up_to()
-        ),
+    let text = String::from_utf8(bytes).map_err(|e| {
+        ConfigError(FileError::new(
+            &file,
+            format!(
+                "not a text file (invalid UTF-8 at byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        ))
     })?;
     parse_experiment(&text, &file)
 }
@@ -54,46 +51,40 @@ pub fn load_experiment(path: &Path) -> Result<Experiment, ConfigError> {
 /// Parses and validates experiment text; `file` names it in errors.
 pub fn parse_experiment(text: &str, file: &str) -> Result<Experiment, ConfigError> {
     let options = ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME);
-    let experiment: Experiment = options.from_str(text).map_err(|e| ConfigError {
-        file: file.to_string(),
-        position: Some((e.span.start.line, e.span.start.col)),
-        message: describe_ron_error(&e.code.to_string()),
+    let experiment: Experiment = options.from_str(text).map_err(|e| {
+        ConfigError(
+            FileError::new(file, describe_ron_error(&e.code.to_string()))
+                .at((e.span.start.line, e.span.start.col)),
+        )
     })?;
-    validate(&experiment).map_err(|(lane, field, message)| ConfigError {
-        file: file.to_string(),
-        position: locate(text, lane.as_deref(), field),
-        message,
+    validate_experiment(&experiment).map_err(|e| {
+        ConfigError(FileError {
+            position: locate(text, e.lane.as_deref(), e.field),
+            ..FileError::new(file, e.message)
+        })
     })?;
     Ok(experiment)
-}
-
-/// The range checks of [`parse_experiment`] for an experiment that did not come from a file
-/// (e.g. one stored in a session): Ok, or the message naming the field and the allowed range.
-pub fn validate_experiment(experiment: &Experiment) -> Result<(), String> {
-    validate(experiment).map_err(|(_, _, message)| message)
 }
 
 fn describe_ron_error(message: &str) -> String {
     message.replace("in enum `EstimatorSpec`", "(unknown estimator)")
 }
 
-type Problem = (Option<String>, &'static str, String);
-
 fn check(
     ok: bool,
     lane: Option<&LaneSpec>,
     field: &'static str,
     message: String,
-) -> Result<(), Problem> {
+) -> Result<(), InvalidSetting> {
     if ok {
         Ok(())
     } else {
         let prefix = lane.map_or(String::new(), |l| format!("lane \"{}\": ", l.name));
-        Err((
-            lane.map(|l| l.name.clone()),
+        Err(InvalidSetting {
+            lane: lane.map(|l| l.name.clone()),
             field,
-            format!("{prefix}{message}"),
-        ))
+            message: format!("{prefix}{message}"),
+        })
     }
 }
 
@@ -101,8 +92,10 @@ fn positive(v: f32) -> bool {
     v > 0.0 && v.is_finite()
 }
 
-/// Range checks; the error carries the lane (if any), the field name and the message.
-fn validate(e: &Experiment) -> Result<(), Problem> {
+/// The range checks of [`parse_experiment`], also for an experiment that did not come from a
+/// file (e.g. one stored in a session): the error names the lane (if any), the field, its value
+/// and the allowed range.
+pub fn validate_experiment(e: &Experiment) -> Result<(), InvalidSetting> {
     check(
         !e.name.trim().is_empty(),
         None,
@@ -224,12 +217,10 @@ fn validate(e: &Experiment) -> Result<(), Problem> {
                 lane.name
             ),
         )?;
-        lane.estimator.validate().map_err(|msg| {
-            (
-                Some(lane.name.clone()),
-                "estimator",
-                format!("lane \"{}\": estimator {msg}", lane.name),
-            )
+        lane.estimator.validate().map_err(|option| InvalidSetting {
+            lane: Some(lane.name.clone()),
+            field: "estimator",
+            message: format!("lane \"{}\": estimator {option}", lane.name),
         })?;
         if let Some(v) = lane.learning_rate {
             check(

@@ -8,4 +8,4 @@ pub mod load;
 
 pub use experiment::{DataSpec, Experiment, LaneSpec, Length, MetricsSpec, TrainingSpec};
 pub use lane::{GaterReduction, LaneSettings};
-pub use load::{ConfigError, parse_experiment, validate_experiment};
+pub use load::{ConfigError, InvalidSetting, parse_experiment, validate_experiment};

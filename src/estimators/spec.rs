@@ -76,6 +76,18 @@ impl Family {
     }
 }
 
+/// An estimator option outside its allowed range, e.g. `noise.keep = 1.5 must be in (0, 1]`.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("{field} = {value} must be {allowed}")]
+pub struct InvalidOption {
+    /// The option as written in experiment files, e.g. `noise.keep`.
+    pub field: &'static str,
+    /// Its value.
+    pub value: f32,
+    /// The allowed range, e.g. `in (0, 1]`.
+    pub allowed: &'static str,
+}
+
 /// An estimator and its options, as written in an experiment file, e.g.
 /// `StraightThrough(variant: Identity)` or `Unbiased(baseline: OptimalPerUnit)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -203,53 +215,60 @@ impl EstimatorSpec {
     }
 
     /// Checks the options; the error names the offending field and its allowed range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidOption> {
+        let invalid = |field, value, allowed| {
+            Err(InvalidOption {
+                field,
+                value,
+                allowed,
+            })
+        };
         match *self {
             EstimatorSpec::StochasticTimesSmooth {
                 beta_noise: Some(n),
                 ..
             } => {
                 if !(n.mode > 0.0 && n.mode < 1.0) {
-                    return Err(format!("beta_noise.mode = {} must be in (0, 1)", n.mode));
+                    return invalid("beta_noise.mode", n.mode, "in (0, 1)");
                 }
                 if !(n.beta > 1.0 && n.beta.is_finite()) {
-                    return Err(format!("beta_noise.beta = {} must be > 1", n.beta));
+                    return invalid("beta_noise.beta", n.beta, "> 1");
                 }
                 Ok(())
             }
             EstimatorSpec::NoisyRectifier { noise } => match noise {
                 RectifierNoise::Gaussian { std } if !(std >= 0.0 && std.is_finite()) => {
-                    Err(format!("noise.std = {std} must be ≥ 0"))
+                    invalid("noise.std", std, "≥ 0")
                 }
                 RectifierNoise::Logistic { scale } if !(scale > 0.0 && scale.is_finite()) => {
-                    Err(format!("noise.scale = {scale} must be > 0"))
+                    invalid("noise.scale", scale, "> 0")
                 }
                 RectifierNoise::Multiplicative { keep } if !(keep > 0.0 && keep <= 1.0) => {
-                    Err(format!("noise.keep = {keep} must be in (0, 1]"))
+                    invalid("noise.keep", keep, "in (0, 1]")
                 }
                 _ => Ok(()),
             },
             EstimatorSpec::ReinforceLeaveOneOut { samples } if !(2..=64).contains(&samples) => {
-                Err(format!("samples = {samples} must be in 2..=64"))
+                invalid("samples", samples as f32, "in 2..=64")
             }
             EstimatorSpec::BinaryConcrete {
                 temperature: Some(t),
                 ..
-            } => t.validate(0.0),
+            } => t.validate(false),
             EstimatorSpec::GumbelRao {
                 samples,
                 temperature,
             } => {
                 if !(1..=1000).contains(&samples) {
-                    return Err(format!("samples = {samples} must be in 1..=1000"));
+                    return invalid("samples", samples as f32, "in 1..=1000");
                 }
-                temperature.validate(0.0)
+                temperature.validate(false)
             }
-            EstimatorSpec::ReinMax { temperature } => temperature.validate(1.0),
+            EstimatorSpec::ReinMax { temperature } => temperature.validate(true),
             EstimatorSpec::Sigmoid { noise_std }
                 if !(noise_std >= 0.0 && noise_std.is_finite()) =>
             {
-                Err(format!("noise_std = {noise_std} must be ≥ 0"))
+                invalid("noise_std", noise_std, "≥ 0")
             }
             _ => Ok(()),
         }

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::spec::InvalidOption;
+
 /// A temperature schedule, as written in an experiment file: `Constant(1.0)` or
 /// `Exponential(start: 1.0, rate: 1e-4, floor: 0.5)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -33,26 +35,46 @@ impl Temperature {
         }
     }
 
-    /// Whether every τ of the schedule is at least `least` (and finite), or what is wrong.
-    pub fn validate(&self, least: f32) -> Result<(), String> {
-        let ok = |v: f32| v.is_finite() && v >= least && v > 0.0;
+    /// Checks the schedule: every τ finite and > 0 — at least 1 with `at_least_one` (ReinMax) —,
+    /// the floor at most the start, the rate ≥ 0.
+    pub fn validate(&self, at_least_one: bool) -> Result<(), InvalidOption> {
+        let (least, allowed) = if at_least_one {
+            (1.0, "≥ 1")
+        } else {
+            (f32::MIN_POSITIVE, "> 0")
+        };
+        let check = |field, v: f32| {
+            if v.is_finite() && v >= least {
+                Ok(())
+            } else {
+                Err(InvalidOption {
+                    field,
+                    value: v,
+                    allowed,
+                })
+            }
+        };
         match *self {
-            Temperature::Constant(t) if !ok(t) => {
-                Err(format!("temperature = {t} must be ≥ {least} and > 0"))
-            }
+            Temperature::Constant(t) => check("temperature", t),
             Temperature::Exponential { start, rate, floor } => {
-                if !ok(start) || !ok(floor) || floor > start {
-                    Err(format!(
-                        "temperature start = {start}, floor = {floor}: both must be ≥ {least} and \
-                         > 0, the floor at most the start"
-                    ))
-                } else if !(rate.is_finite() && rate >= 0.0) {
-                    Err(format!("temperature rate = {rate} must be ≥ 0"))
-                } else {
-                    Ok(())
+                check("temperature.start", start)?;
+                check("temperature.floor", floor)?;
+                if floor > start {
+                    return Err(InvalidOption {
+                        field: "temperature.floor",
+                        value: floor,
+                        allowed: "at most temperature.start",
+                    });
                 }
+                if !(rate.is_finite() && rate >= 0.0) {
+                    return Err(InvalidOption {
+                        field: "temperature.rate",
+                        value: rate,
+                        allowed: "≥ 0",
+                    });
+                }
+                Ok(())
             }
-            Temperature::Constant(_) => Ok(()),
         }
     }
 
@@ -85,13 +107,11 @@ mod tests {
         assert_eq!(s.at(0), 2.0);
         assert!((s.at(693) - 1.0).abs() < 1e-3, "{}", s.at(693));
         assert_eq!(s.at(100_000), 0.5);
-        assert!(s.validate(0.0).is_ok());
-        assert!(
-            s.validate(1.0).is_err(),
-            "a floor below 1 is refused where τ ≥ 1"
-        );
-        assert!(Temperature::Constant(0.0).validate(0.0).is_err());
-        assert!(Temperature::Constant(f32::NAN).validate(0.0).is_err());
+        assert!(s.validate(false).is_ok());
+        let e = s.validate(true).unwrap_err();
+        assert_eq!(e.field, "temperature.floor", "a floor below 1 where τ ≥ 1");
+        assert!(Temperature::Constant(0.0).validate(false).is_err());
+        assert!(Temperature::Constant(f32::NAN).validate(false).is_err());
         assert_eq!(Temperature::Constant(0.5).describe(), "τ=0.5");
     }
 }

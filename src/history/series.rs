@@ -7,6 +7,36 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::engine::metrics::Merge;
 
+/// Parts that no series could have reached, refused by [`Downsampled::from_parts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PartsError {
+    /// The capacity is below 2.
+    #[error("capacity {0} is below 2")]
+    CapacityBelowTwo(usize),
+    /// The stride is not a power of two.
+    #[error("stride {0} is not a power of two")]
+    StrideNotPowerOfTwo(u64),
+    /// The partial point holds a whole stride of raw points or more.
+    #[error("{filled} raw points in the partial point, the stride is {stride}")]
+    PartialPointTooFull {
+        /// Raw points in the partial point.
+        filled: u64,
+        /// Raw points per stored point.
+        stride: u64,
+    },
+    /// Raw points are counted in a partial point, but there are no points.
+    #[error("{0} raw points in a partial point that is missing")]
+    PartialPointMissing(u64),
+    /// More complete points than the capacity allows.
+    #[error("{points} complete points, the capacity is {capacity}")]
+    TooManyPoints {
+        /// Complete points.
+        points: usize,
+        /// Stored points before the resolution halves.
+        capacity: usize,
+    },
+}
+
 /// A series with uniform, adaptive resolution and at most `capacity` stored points (plus one
 /// partially merged point at the end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,35 +142,29 @@ impl<T: Merge> Downsampled<T> {
         stride: u64,
         mut points: Vec<T>,
         filled: u64,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, PartsError> {
         if capacity < 2 {
-            return Err(format!("capacity {capacity} is below 2"));
+            return Err(PartsError::CapacityBelowTwo(capacity));
         }
         if !stride.is_power_of_two() {
-            return Err(format!("stride {stride} is not a power of two"));
+            return Err(PartsError::StrideNotPowerOfTwo(stride));
         }
         if filled >= stride {
-            return Err(format!(
-                "{filled} raw points in the partial point, the stride is {stride}"
-            ));
+            return Err(PartsError::PartialPointTooFull { filled, stride });
         }
         let pending = if filled > 0 {
             match points.pop() {
                 Some(p) => Some(p),
-                None => {
-                    return Err(format!(
-                        "{filled} raw points in a partial point that is missing"
-                    ));
-                }
+                None => return Err(PartsError::PartialPointMissing(filled)),
             }
         } else {
             None
         };
         if points.len() >= capacity {
-            return Err(format!(
-                "{} complete points, the capacity is {capacity}",
-                points.len()
-            ));
+            return Err(PartsError::TooManyPoints {
+                points: points.len(),
+                capacity,
+            });
         }
         Ok(Downsampled {
             capacity,

@@ -14,6 +14,8 @@ use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
+use super::error::ColumnError;
+
 /// Columns longer than this are written packed.
 pub const TEXT_LIMIT: usize = 4096;
 
@@ -61,17 +63,14 @@ pub fn pack<T: Scalar>(values: &[T]) -> String {
 }
 
 /// The values of a base64 string of little-endian bytes.
-pub fn unpack<T: Scalar>(text: &str) -> Result<Vec<T>, String> {
-    let bytes = BASE64
-        .decode(text)
-        .map_err(|e| format!("packed column is not valid base64: {e}"))?;
+pub fn unpack<T: Scalar>(text: &str) -> Result<Vec<T>, ColumnError> {
+    let bytes = BASE64.decode(text).map_err(ColumnError::NotBase64)?;
     if bytes.len() % T::BYTES != 0 {
-        return Err(format!(
-            "packed column has {} bytes, not a whole number of {}-byte {} values",
-            bytes.len(),
-            T::BYTES,
-            T::NAME
-        ));
+        return Err(ColumnError::PartialValue {
+            bytes: bytes.len(),
+            width: T::BYTES,
+            type_name: T::NAME,
+        });
     }
     Ok(bytes.chunks_exact(T::BYTES).map(T::get).collect())
 }

@@ -12,6 +12,7 @@ use serde::ser::{self, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::column::Column;
+use super::error::{DataMismatch, RecordError};
 use crate::config::Experiment;
 use crate::data::DataSplit;
 use crate::engine::metrics::{eval_metrics, probe_metrics, step_metrics};
@@ -74,23 +75,24 @@ impl DataFingerprint {
     }
 
     /// Ok when `other` has the same content (names may differ), else what differs.
-    pub fn check_same(&self, other: &DataFingerprint) -> Result<(), String> {
+    pub fn check_same(&self, other: &DataFingerprint) -> Result<(), DataMismatch> {
         for (part, a, b) in [
             ("training", self.train, other.train),
             ("held-out", self.heldout, other.heldout),
         ] {
             if a.examples != b.examples {
-                return Err(format!(
-                    "the {part} set has {} examples, the session's had {}",
-                    b.examples, a.examples
-                ));
+                return Err(DataMismatch::Examples {
+                    part,
+                    now: b.examples,
+                    then: a.examples,
+                });
             }
             if a.fnv1a != b.fnv1a {
-                return Err(format!(
-                    "the {part} set's content differs from the session's (fingerprint {:016x}, \
-                     the session's {:016x})",
-                    b.fnv1a, a.fnv1a
-                ));
+                return Err(DataMismatch::Content {
+                    part,
+                    now: b.fnv1a,
+                    then: a.fnv1a,
+                });
             }
         }
         Ok(())
@@ -102,20 +104,23 @@ pub trait PointColumns: Sized {
     /// The point.
     type Point: Merge;
     /// The columns of `points`.
-    fn from_points(points: &[&Self::Point]) -> Result<Self, String>;
+    fn from_points(points: &[&Self::Point]) -> Result<Self, RecordError>;
     /// The points, or which columns disagree.
-    fn into_points(self) -> Result<Vec<Self::Point>, String>;
+    fn into_points(self) -> Result<Vec<Self::Point>, RecordError>;
     /// Raw points merged into `p`.
     fn count(p: &Self::Point) -> u32;
 }
 
-fn same_lengths(lengths: &[(&str, usize)]) -> Result<usize, String> {
+/// The length shared by columns of (name, length), or the first column that differs.
+fn same_lengths(lengths: &[(&'static str, usize)]) -> Result<usize, RecordError> {
     let n = lengths.first().map_or(0, |l| l.1);
     match lengths.iter().find(|l| l.1 != n) {
-        Some((name, len)) => Err(format!(
-            "column `{name}` has {len} values, column `{}` has {n}",
-            lengths[0].0
-        )),
+        Some(&(column, len)) => Err(RecordError::ColumnLengths {
+            column,
+            len,
+            first: lengths[0].0,
+            first_len: n,
+        }),
         None => Ok(n),
     }
 }
@@ -153,7 +158,7 @@ macro_rules! point_columns {
         impl PointColumns for $columns {
             type Point = $point;
 
-            fn from_points(points: &[&$point]) -> Result<Self, String> {
+            fn from_points(points: &[&$point]) -> Result<Self, RecordError> {
                 Ok($columns {
                     step: Column(points.iter().map(|p| p.step).collect()),
                     count: Column(points.iter().map(|p| p.count).collect()),
@@ -161,7 +166,7 @@ macro_rules! point_columns {
                 })
             }
 
-            fn into_points(self) -> Result<Vec<$point>, String> {
+            fn into_points(self) -> Result<Vec<$point>, RecordError> {
                 let $columns { step, count, $($field),* } = self;
                 let n = step.0.len();
                 $(
@@ -213,13 +218,13 @@ pub struct HeatColumns {
 impl PointColumns for HeatColumns {
     type Point = HeatRow;
 
-    fn from_points(points: &[&HeatRow]) -> Result<Self, String> {
+    fn from_points(points: &[&HeatRow]) -> Result<Self, RecordError> {
         let units = points.first().map_or(0, |r| r.rates.len());
         if let Some(r) = points.iter().find(|r| r.rates.len() != units) {
-            return Err(format!(
-                "heat rows of different widths ({} and {units} units)",
-                r.rates.len()
-            ));
+            return Err(RecordError::HeatWidths {
+                width: r.rates.len(),
+                units,
+            });
         }
         Ok(HeatColumns {
             step: Column(points.iter().map(|r| r.step).collect()),
@@ -234,14 +239,14 @@ impl PointColumns for HeatColumns {
         })
     }
 
-    fn into_points(self) -> Result<Vec<HeatRow>, String> {
+    fn into_points(self) -> Result<Vec<HeatRow>, RecordError> {
         let n = same_lengths(&[("step", self.step.0.len()), ("count", self.count.0.len())])?;
         if n.checked_mul(self.units) != Some(self.rates.0.len()) {
-            return Err(format!(
-                "{} firing rates for {n} rows of {} units",
-                self.rates.0.len(),
-                self.units
-            ));
+            return Err(RecordError::HeatRates {
+                rates: self.rates.0.len(),
+                rows: n,
+                units: self.units,
+            });
         }
         let rows = self.rates.0.chunks(self.units.max(1));
         Ok((0..n)
@@ -298,14 +303,15 @@ impl<'de, C: PointColumns + Deserialize<'de>> Deserialize<'de> for Series<C> {
         for p in &points {
             let c = C::count(p);
             if c == 0 {
-                return Err(de::Error::custom("a point covering 0 raw points"));
+                return Err(de::Error::custom(RecordError::EmptyPoint));
             }
             total += u64::from(c);
         }
         if total > MAX_RAW_POINTS {
-            return Err(de::Error::custom(format!(
-                "the points cover {total} raw points, more than the {MAX_RAW_POINTS} a series can hold"
-            )));
+            return Err(de::Error::custom(RecordError::TooManyRawPoints {
+                total,
+                limit: MAX_RAW_POINTS,
+            }));
         }
         Downsampled::from_parts(r.capacity, r.stride, points, r.filled)
             .map(Series)
@@ -339,14 +345,13 @@ impl From<&ClassFiring> for ClassFiringRecord {
 }
 
 impl ClassFiringRecord {
-    fn into_snapshot(self) -> Result<ClassFiring, String> {
+    fn into_snapshot(self) -> Result<ClassFiring, RecordError> {
         if self.classes.checked_mul(self.units) != Some(self.rates.0.len()) {
-            return Err(format!(
-                "class firing: {} rates for {} classes × {} units",
-                self.rates.0.len(),
-                self.classes,
-                self.units
-            ));
+            return Err(RecordError::ClassFiring {
+                rates: self.rates.0.len(),
+                classes: self.classes,
+                units: self.units,
+            });
         }
         Ok(ClassFiring {
             step: self.step,
@@ -395,7 +400,7 @@ impl LaneRecord {
     }
 
     /// The history, or what is inconsistent in it.
-    pub fn into_history(self) -> Result<LaneHistory, String> {
+    pub fn into_history(self) -> Result<LaneHistory, RecordError> {
         Ok(LaneHistory {
             info: self.info,
             steps: self.steps.0,

@@ -28,9 +28,11 @@ use ron::ser::PrettyConfig;
 use crate::config::Experiment;
 use crate::engine::checkpoint::LAYERS;
 use crate::engine::{LaneCheckpoint, LaneState, RaceCheckpoint};
+use crate::file_error::line_col;
 use crate::history::Recorder;
 use crate::net::GatedNet;
-pub use error::{ErrorKind, SessionError};
+pub use error::SessionError;
+use error::{CheckpointError, CheckpointLane, DocumentError, NothingToSave};
 use format::{
     BaselineRecord, CheckpointRecord, LaneRecord, LaneStateRecord, LayerShape, SessionFile,
     SessionHeader, SidecarRef,
@@ -161,11 +163,8 @@ fn document(
     ctx: &SessionContext,
     recorder: &Recorder,
     checkpoint: Option<(SidecarRef, &RaceCheckpoint)>,
-) -> Result<SessionFile, String> {
-    let race = recorder
-        .info
-        .clone()
-        .ok_or("the race has not started: nothing to save")?;
+) -> Result<SessionFile, NothingToSave> {
+    let race = recorder.info.clone().ok_or(NothingToSave)?;
     Ok(SessionFile {
         format: FORMAT,
         gradrace: env!("CARGO_PKG_VERSION").to_string(),
@@ -245,7 +244,7 @@ fn save_with(
     };
     let result = (|| {
         let doc = document(ctx, recorder, sidecar)
-            .map_err(|m| SessionError::write(shown.to_string(), m))?;
+            .map_err(|e| SessionError::write(&shown, e.to_string()))?;
         let body = ron::ser::to_string_pretty(&doc, pretty())
             .map_err(|e| SessionError::write(shown.to_string(), format!("cannot encode: {e}")))?;
         let header = format!(
@@ -341,7 +340,7 @@ impl Session {
         let shown = path.display().to_string();
         let text = std::str::from_utf8(bytes).map_err(|e| {
             let good = e.valid_up_to();
-            let pos = error::line_col(std::str::from_utf8(&bytes[..good]).unwrap_or(""), good);
+            let pos = line_col(std::str::from_utf8(&bytes[..good]).unwrap_or(""), good);
             SessionError::bad(
                 &shown,
                 format!("not a text file (invalid UTF-8 at byte {good}): not a gradrace session"),
@@ -357,7 +356,7 @@ impl Session {
             };
             return Err(
                 SessionError::bad(&shown, format!("not a gradrace session: {what}"))
-                    .at(error::line_col(text, start)),
+                    .at(line_col(text, start)),
             );
         }
         let file = match ron::from_str::<SessionFile>(text) {
@@ -377,7 +376,7 @@ impl Session {
             return Err(version_error(&shown, file.format, &file.gradrace));
         }
         migrate::from_current(migrate::to_current(file), path)
-            .map_err(|m| SessionError::bad(&shown, m))
+            .map_err(|e| SessionError::bad(&shown, e.to_string()))
     }
 
     /// Reads and verifies the sidecar and returns the full checkpoint.
@@ -415,7 +414,7 @@ impl Session {
             crc32: c.sidecar.crc32,
         };
         let values = sidecar::verify(&bytes, c.sidecar.id, &expected)
-            .map_err(|m| SessionError::bad(&side, m))?;
+            .map_err(|e| SessionError::bad(&side, e.to_string()))?;
         let layouts: Vec<sidecar::Layout> = c
             .lanes
             .iter()
@@ -428,19 +427,21 @@ impl Session {
                 }
             })
             .collect();
-        let tensors = sidecar::split(values, &layouts).map_err(|m| SessionError::bad(&side, m))?;
+        let tensors = sidecar::split(values, &layouts)
+            .map_err(|e| SessionError::bad(&side, e.to_string()))?;
         let lanes = c
             .lanes
             .iter()
             .zip(tensors)
             .map(|(l, ([gh, gg, ex, out], velocities))| {
                 let class_seen = l.class_seen.0.clone().try_into().map_err(|_| {
-                    format!(
-                        "checkpoint lane \"{}\": class_seen has {} values, expected {}",
-                        l.name,
-                        l.class_seen.0.len(),
-                        crate::data::CLASSES
-                    )
+                    let (lane, values) = (l.name.clone(), l.class_seen.0.len());
+                    let expected = crate::data::CLASSES;
+                    CheckpointError::ClassSeen {
+                        lane,
+                        values,
+                        expected,
+                    }
                 })?;
                 Ok(LaneCheckpoint {
                     name: l.name.clone(),
@@ -466,8 +467,8 @@ impl Session {
                     class_seen,
                 })
             })
-            .collect::<Result<Vec<_>, String>>()
-            .map_err(|m| SessionError::bad(&shown, m))?;
+            .collect::<Result<Vec<_>, CheckpointError>>()
+            .map_err(|e| SessionError::bad(&shown, e.to_string()))?;
         Ok(RaceCheckpoint { lanes })
     }
 
@@ -526,61 +527,70 @@ mod migrate {
     }
 
     /// The session of a current-format document, after the checks across its parts.
-    pub fn from_current(file: SessionFile, path: &Path) -> Result<Session, String> {
-        crate::config::validate_experiment(&file.experiment)
-            .map_err(|m| format!("experiment: {m}"))?;
+    pub fn from_current(file: SessionFile, path: &Path) -> Result<Session, DocumentError> {
+        crate::config::validate_experiment(&file.experiment).map_err(DocumentError::Experiment)?;
         let race = &file.race;
         let lanes = &file.experiment.lanes;
         if file.lanes.len() != lanes.len() {
-            return Err(format!(
-                "lanes: {} histories for the experiment's {} lanes",
-                file.lanes.len(),
-                lanes.len()
-            ));
+            return Err(DocumentError::LaneCount {
+                histories: file.lanes.len(),
+                lanes: lanes.len(),
+            });
         }
-        for (i, (h, spec)) in file.lanes.iter().zip(lanes).enumerate() {
+        for (index, (h, spec)) in file.lanes.iter().zip(lanes).enumerate() {
             if h.info.name != spec.name {
-                return Err(format!(
-                    "lanes[{i}]: history of \"{}\" where the experiment has \"{}\"",
-                    h.info.name, spec.name
-                ));
+                return Err(DocumentError::LaneName {
+                    index,
+                    history: h.info.name.clone(),
+                    expected: spec.name.clone(),
+                });
             }
         }
         if race.experts != file.experiment.network.experts
             || race.gater_hidden != file.experiment.network.gater_hidden
             || race.input_dim != file.data.input_dim
         {
-            return Err(format!(
-                "race: {} inputs, {} gater units, {} experts do not match the experiment and data \
-                 ({}, {}, {})",
-                race.input_dim,
-                race.gater_hidden,
-                race.experts,
-                file.data.input_dim,
-                file.experiment.network.gater_hidden,
-                file.experiment.network.experts
-            ));
+            return Err(DocumentError::RaceShape {
+                inputs: race.input_dim,
+                gater_hidden: race.gater_hidden,
+                experts: race.experts,
+                data_inputs: file.data.input_dim,
+                experiment_gater_hidden: file.experiment.network.gater_hidden,
+                experiment_experts: file.experiment.network.experts,
+            });
         }
         let mut histories = Vec::with_capacity(file.lanes.len());
-        for (i, rec) in file.lanes.into_iter().enumerate() {
+        for (index, rec) in file.lanes.into_iter().enumerate() {
             let name = rec.info.name.clone();
-            let h = rec
-                .into_history()
-                .map_err(|m| format!("lanes[{i}] (\"{name}\"): {m}"))?;
+            let h = match rec.into_history() {
+                Ok(h) => h,
+                Err(problem) => {
+                    return Err(DocumentError::Lane {
+                        index,
+                        name,
+                        problem,
+                    });
+                }
+            };
             if let Some(r) = h.heat.iter().find(|r| r.rates.len() != race.experts) {
-                return Err(format!(
-                    "lanes[{i}] (\"{name}\").heat: rows of {} units, the race has {} experts",
-                    r.rates.len(),
-                    race.experts
-                ));
+                return Err(DocumentError::HeatWidth {
+                    index,
+                    name,
+                    units: r.rates.len(),
+                    experts: race.experts,
+                });
             }
             if let Some(c) = &h.class_firing
                 && (c.units != race.experts || c.classes != race.classes)
             {
-                return Err(format!(
-                    "lanes[{i}] (\"{name}\").class_firing: {} classes × {} units, the race has {} × {}",
-                    c.classes, c.units, race.classes, race.experts
-                ));
+                return Err(DocumentError::ClassFiringShape {
+                    index,
+                    name,
+                    classes: c.classes,
+                    units: c.units,
+                    race_classes: race.classes,
+                    race_experts: race.experts,
+                });
             }
             histories.push(h);
         }
@@ -612,31 +622,39 @@ mod migrate {
         c: &CheckpointRecord,
         histories: &[crate::history::LaneHistory],
         race: &crate::engine::RaceInfo,
-    ) -> Result<(), String> {
+    ) -> Result<(), CheckpointError> {
         if c.lanes.len() != histories.len() {
-            return Err(format!(
-                "checkpoint: {} lanes, the session has {}",
-                c.lanes.len(),
-                histories.len()
-            ));
+            return Err(CheckpointError::LaneCount {
+                lanes: c.lanes.len(),
+                histories: histories.len(),
+            });
         }
         let units = race.experts;
-        for (i, (l, h)) in c.lanes.iter().zip(histories).enumerate() {
-            let at = format!("checkpoint.lanes[{i}] (\"{}\")", l.name);
+        for (index, (l, h)) in c.lanes.iter().zip(histories).enumerate() {
+            let lane = CheckpointLane {
+                index,
+                name: l.name.clone(),
+            };
             if l.name != h.info.name {
-                return Err(format!("{at}: the history there is \"{}\"", h.info.name));
+                return Err(CheckpointError::LaneName {
+                    lane,
+                    history: h.info.name.clone(),
+                });
             }
             if let Some(l1) = l.l1
                 && !(L1_LAMBDA_MIN..=L1_LAMBDA_MAX).contains(&l1.lambda)
             {
-                return Err(format!(
-                    "{at}.l1.lambda = {} must be in [{L1_LAMBDA_MIN:e}, {L1_LAMBDA_MAX}]",
-                    l1.lambda
-                ));
+                return Err(CheckpointError::L1Lambda {
+                    lane,
+                    lambda: l1.lambda,
+                });
             }
             let names: Vec<&str> = l.layers.iter().map(|s| s.name.as_str()).collect();
             if names != LAYERS {
-                return Err(format!("{at}.layers: {names:?}, expected {LAYERS:?}"));
+                return Err(CheckpointError::Layers {
+                    lane,
+                    names: names.into_iter().map(String::from).collect(),
+                });
             }
             // Counters that a resumed race keeps adding to must leave it room (no overflow).
             let limit = u32::MAX / 2;
@@ -650,21 +668,20 @@ mod migrate {
                     .zip(seen)
                     .all(|(row, &n)| row.iter().all(|&c| c <= n));
             if !counters_ok {
-                return Err(format!(
-                    "{at}: firing counters exceed the examples counted (or {limit})"
-                ));
+                return Err(CheckpointError::Counters { lane, limit });
             }
             if l.unit_fired.0.len() != units
                 || Some(l.class_fired.0.len()) != units.checked_mul(race.classes)
                 || l.class_seen.0.len() != crate::data::CLASSES
             {
-                return Err(format!(
-                    "{at}: firing counters of {} / {} / {} values for {units} units and {} classes",
-                    l.unit_fired.0.len(),
-                    l.class_fired.0.len(),
-                    l.class_seen.0.len(),
-                    race.classes
-                ));
+                return Err(CheckpointError::CounterLengths {
+                    lane,
+                    unit_fired: l.unit_fired.0.len(),
+                    class_fired: l.class_fired.0.len(),
+                    class_seen: l.class_seen.0.len(),
+                    units,
+                    classes: race.classes,
+                });
             }
         }
         Ok(())

@@ -21,6 +21,7 @@ use std::io::{self, Write};
 
 use ndarray::{Array1, Array2};
 
+use super::error::SidecarError;
 use crate::engine::LaneState;
 use crate::nn::{Dense, DenseGrad};
 
@@ -191,59 +192,60 @@ pub type LaneTensors = ([Dense; 4], Option<[DenseGrad; 4]>);
 
 /// Reads the values of a sidecar, after checking its magic, version, id, size and checksum
 /// against what the session file recorded. Errors say what does not match.
-pub fn verify<'a>(bytes: &'a [u8], id: u64, expected: &Written) -> Result<&'a [u8], String> {
+pub fn verify<'a>(bytes: &'a [u8], id: u64, expected: &Written) -> Result<&'a [u8], SidecarError> {
     if bytes.len() < HEADER + TRAILER || &bytes[..12] != MAGIC {
-        return Err("not a gradrace checkpoint file (wrong magic bytes)".into());
+        return Err(SidecarError::WrongMagic);
     }
     let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap_or([0; 4]));
     let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap_or([0; 8]));
     let version = u32_at(12);
     if version != VERSION {
-        return Err(format!(
-            "checkpoint file format {version}, this gradrace reads format {VERSION}"
-        ));
+        return Err(SidecarError::Version {
+            found: version,
+            reads: VERSION,
+        });
     }
     if u64_at(16) != id {
-        return Err(format!(
-            "the checkpoint file belongs to another save (id {:016x}, the session expects {id:016x})",
-            u64_at(16)
-        ));
+        return Err(SidecarError::OtherSave {
+            found: u64_at(16),
+            expected: id,
+        });
     }
     if bytes.len() as u64 != expected.bytes {
-        return Err(format!(
-            "the checkpoint file has {} bytes, the session recorded {} (truncated or replaced)",
-            bytes.len(),
-            expected.bytes
-        ));
+        return Err(SidecarError::Size {
+            bytes: bytes.len(),
+            expected: expected.bytes,
+        });
     }
     let values = u64_at(24);
     if values != expected.values
         || (values as u128) * 4 + (HEADER + TRAILER) as u128 != bytes.len() as u128
     {
-        return Err(format!(
-            "the checkpoint file holds {values} values, the session expects {}",
-            expected.values
-        ));
+        return Err(SidecarError::ValueCount {
+            values,
+            expected: expected.values,
+        });
     }
     let body = &bytes[..bytes.len() - TRAILER];
     let crc = crc32fast::hash(body);
     let stored = u32_at(bytes.len() - TRAILER);
     if crc != stored || crc != expected.crc32 {
-        return Err(format!(
-            "the checkpoint file is damaged (CRC-32 {crc:08x}, stored {stored:08x}, the session recorded {:08x})",
-            expected.crc32
-        ));
+        return Err(SidecarError::Damaged {
+            crc,
+            stored,
+            expected: expected.crc32,
+        });
     }
     Ok(&body[HEADER..])
 }
 
 /// Cuts verified values into the parameters and velocities of lanes with the given shapes.
-pub fn split(mut values: &[u8], layouts: &[Layout]) -> Result<Vec<LaneTensors>, String> {
-    let mut take = |n: usize| -> Result<Vec<f32>, String> {
+pub fn split(mut values: &[u8], layouts: &[Layout]) -> Result<Vec<LaneTensors>, SidecarError> {
+    let mut take = |n: usize| -> Result<Vec<f32>, SidecarError> {
         let bytes = n
             .checked_mul(4)
             .filter(|b| *b <= values.len())
-            .ok_or("the checkpoint file holds fewer values than the layer shapes need")?;
+            .ok_or(SidecarError::TooFewValues)?;
         let (head, rest) = values.split_at(bytes);
         values = rest;
         Ok(head
@@ -251,8 +253,12 @@ pub fn split(mut values: &[u8], layouts: &[Layout]) -> Result<Vec<LaneTensors>, 
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect())
     };
-    let matrix = |v: Vec<f32>, (i, o): (usize, usize)| {
-        Array2::from_shape_vec((i, o), v).map_err(|e| format!("bad layer shape {i}×{o}: {e}"))
+    let matrix = |v: Vec<f32>, (inputs, outputs): (usize, usize)| {
+        Array2::from_shape_vec((inputs, outputs), v).map_err(|problem| SidecarError::BadShape {
+            inputs,
+            outputs,
+            problem,
+        })
     };
     let mut out = Vec::with_capacity(layouts.len());
     for lane in layouts {
@@ -261,7 +267,7 @@ pub fn split(mut values: &[u8], layouts: &[Layout]) -> Result<Vec<LaneTensors>, 
         for &(inputs, outputs) in &lane.shapes {
             let n = inputs
                 .checked_mul(outputs)
-                .ok_or_else(|| format!("layer shape {inputs}×{outputs} is too large"))?;
+                .ok_or(SidecarError::ShapeTooLarge { inputs, outputs })?;
             let w = matrix(take(n)?, (inputs, outputs))?;
             let b = Array1::from_vec(take(outputs)?);
             params.push(Dense { w, b });
@@ -271,19 +277,19 @@ pub fn split(mut values: &[u8], layouts: &[Layout]) -> Result<Vec<LaneTensors>, 
                 velocities.push(DenseGrad { w: vw, b: vb });
             }
         }
-        let params: [Dense; 4] = params.try_into().map_err(|_| "four layers per lane")?;
-        let velocities: Option<[DenseGrad; 4]> = if lane.velocities {
-            Some(velocities.try_into().map_err(|_| "four layers per lane")?)
-        } else {
-            None
-        };
-        out.push((params, velocities));
+        out.push((four(params), lane.velocities.then(|| four(velocities))));
     }
     if !values.is_empty() {
-        return Err(format!(
-            "the checkpoint file holds {} values more than the layer shapes need",
-            values.len() / 4
-        ));
+        return Err(SidecarError::ExtraValues {
+            extra: values.len() / 4,
+        });
     }
     Ok(out)
+}
+
+/// The four layers of a lane, read one per shape of its [`Layout`].
+fn four<T>(layers: Vec<T>) -> [T; 4] {
+    layers
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("a layout has four layer shapes"))
 }

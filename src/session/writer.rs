@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, never, select, unbounded};
 
-use super::SessionContext;
+use super::{SessionContext, SessionError};
 use crate::engine::{Control, EngineEvent, Race, RaceCheckpoint, RaceHandle};
 use crate::history::Recorder;
 
@@ -70,10 +70,11 @@ impl SavedSession {
 }
 
 /// Outcome of one save.
-pub type SaveResult = Result<SavedSession, String>;
+pub type SaveResult = Result<SavedSession, SessionError>;
 
-/// A save function for the dashboard: given its history, saves and says where, or why not.
-pub type Saver = Box<dyn FnMut(&Recorder) -> Result<String, String> + Send>;
+/// A save function for the dashboard (`s`): given the dashboard's history, saves and says what
+/// was written, or why not.
+pub type Saver = Box<dyn FnMut(&Recorder) -> SaveResult + Send>;
 
 enum Request {
     Save(u64),
@@ -237,14 +238,14 @@ impl SessionWriter {
         save_via(&self.requests, &self.shared, &self.next)
     }
 
-    /// A save function for the dashboard (`s`, quit): saves now and says where, or why not.
-    /// The history saved is the writer's own, which matches the checkpoint exactly; the
+    /// A save function for the dashboard (`s`, quit): saves now and says what was written, or
+    /// why not. The history saved is the writer's own, which matches the checkpoint exactly; the
     /// dashboard's recorder passed in is not needed.
     pub fn saver(&self) -> Saver {
         let requests = self.requests.clone();
         let shared = Arc::clone(&self.shared);
         let next = Arc::clone(&self.next);
-        Box::new(move |_: &Recorder| save_via(&requests, &shared, &next).map(|s| s.describe()))
+        Box::new(move |_: &Recorder| save_via(&requests, &shared, &next))
     }
 
     /// What the writer has done so far.
@@ -279,7 +280,7 @@ fn save_via(requests: &Sender<Request>, shared: &Shared, next: &AtomicU64) -> Sa
             .lock()
             .last
             .clone()
-            .unwrap_or_else(|| Err("the session writer has stopped".into()));
+            .unwrap_or(Err(SessionError::WriterStopped));
     }
     let mut s = shared.lock();
     loop {
@@ -290,7 +291,7 @@ fn save_via(requests: &Sender<Request>, shared: &Shared, next: &AtomicU64) -> Sa
             return s
                 .last
                 .clone()
-                .unwrap_or_else(|| Err("the session writer stopped before saving".into()));
+                .unwrap_or(Err(SessionError::WriterStoppedBeforeSaving));
         }
         s = shared
             .changed
@@ -451,7 +452,7 @@ fn write_jobs(
                     }
                     *replaced = saved.sidecar.clone();
                 }
-                shared.post(request, result.map_err(|e| e.to_string()));
+                shared.post(request, result);
                 // Saved: its memory serves the engine's next checkpoint.
                 if let Some(c) = checkpoint.and_then(|c| Arc::try_unwrap(c).ok()) {
                     let _ = recycler.send(c);
@@ -459,7 +460,7 @@ fn write_jobs(
             }
             Job::Repeat { request } => {
                 let last = shared.lock().last.clone();
-                let result = last.unwrap_or_else(|| Err("the race ended before saving".into()));
+                let result = last.unwrap_or(Err(SessionError::RaceEndedBeforeSaving));
                 let mut s = shared.lock();
                 s.answers.insert(request, result);
                 shared.changed.notify_all();

@@ -16,12 +16,12 @@ use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
 use super::app::{App, Effect};
+use super::error::TuiError;
 use super::keys;
 use super::panels;
 use super::terminal;
-use crate::cli::CliError;
 use crate::engine::{Control, EngineEvent};
-use crate::history::Recorder;
+use crate::session::Saver;
 
 /// Most redraws per second.
 pub const FPS: u32 = 30;
@@ -31,9 +31,6 @@ pub const STOP_WAIT: Duration = Duration::from_secs(30);
 
 /// Engine events folded into the state between two looks at the input.
 const BATCH: usize = 4096;
-
-/// Saves the session; returns what to show (e.g. the path) or an error message.
-pub type Saver = Box<dyn FnMut(&Recorder) -> Result<String, String> + Send>;
 
 /// The live race's channels.
 pub struct EngineLink {
@@ -124,10 +121,10 @@ pub async fn run<B, I>(
     saver: &mut Option<Saver>,
     mut input: I,
     mut signals: Option<mpsc::UnboundedReceiver<()>>,
-) -> Result<Exit, CliError>
+) -> Result<Exit, TuiError>
 where
     B: Backend,
-    B::Error: std::fmt::Display,
+    B::Error: Send + Sync + 'static,
     I: Stream<Item = std::io::Result<Event>> + Unpin,
 {
     let (commands, mut events) = match engine {
@@ -162,7 +159,7 @@ where
                     dirty |= on_input(app, ev, saver, &send, &mut leaving);
                 }
                 Some(Err(e)) => {
-                    return Err(CliError::Runtime(format!("cannot read the terminal: {e}")));
+                    return Err(TuiError::Input(e));
                 }
                 None => {
                     input_open = false;
@@ -197,17 +194,15 @@ where
             },
             _ = tick.tick() => {
                 if terminal::panicked() {
-                    return Err(CliError::Runtime("the dashboard stopped after a panic".into()));
+                    return Err(TuiError::Panicked);
                 }
                 dirty |= app.tick(Instant::now());
                 if dirty {
-                    let size = terminal
-                        .size()
-                        .map_err(|e| CliError::Runtime(format!("cannot read the terminal size: {e}")))?;
+                    let size = terminal.size().map_err(|e| TuiError::Size(Box::new(e)))?;
                     app.screen = Rect::new(0, 0, size.width, size.height);
                     terminal
                         .draw(|f| panels::draw(f, app))
-                        .map_err(|e| CliError::Runtime(format!("cannot draw the dashboard: {e}")))?;
+                        .map_err(|e| TuiError::Draw(Box::new(e)))?;
                     dirty = false;
                 }
             },
@@ -253,7 +248,7 @@ fn on_input(
                 Some(Effect::Engine(c)) => send(c),
                 Some(Effect::Save) => match saver {
                     Some(save) => match save(&app.recorder) {
-                        Ok(what) => app.notify(format!("saved: {what}"), false),
+                        Ok(saved) => app.notify(format!("saved: {}", saved.describe()), false),
                         Err(e) => app.notify(format!("save failed: {e}"), true),
                     },
                     None => app.notify("no session saver is configured: nothing was saved", true),
@@ -283,6 +278,8 @@ fn on_input(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::Recorder;
+    use crate::session::SavedSession;
     use crate::tui::synthetic;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent};
     use ratatui::backend::TestBackend;
@@ -334,7 +331,12 @@ mod tests {
         let counter = saved.clone();
         let mut saver: Option<Saver> = Some(Box::new(move |r: &Recorder| {
             *counter.lock().unwrap() += 1;
-            Ok(format!("{} lanes", r.lanes.len()))
+            Ok(SavedSession {
+                path: format!("{}-lanes.ron", r.lanes.len()).into(),
+                sidecar: None,
+                step: 0,
+                bytes: 0,
+            })
         }));
         // The synthetic race, minus its final `Finished`.
         let mut evs = synthetic::events(3, 200, 16);
@@ -371,7 +373,10 @@ mod tests {
         assert_eq!(exit.unwrap(), Exit::Done);
         assert_eq!(app.recorder.lanes.len(), 3);
         assert_eq!(app.recorder.step(), 200);
-        assert_eq!(app.current_notice().unwrap().text, "saved: 3 lanes");
+        assert_eq!(
+            app.current_notice().unwrap().text,
+            "saved: saved 3-lanes.ron (step 0, 0.0 MB)"
+        );
         let screen = crate::tui::panels::test_support::text(terminal.backend().buffer());
         assert!(screen.contains("Leaderboard"), "{screen}");
     }

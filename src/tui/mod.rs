@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod chart;
+pub mod error;
 pub mod event_loop;
 pub mod heatgrid;
 pub mod keys;
@@ -23,19 +24,20 @@ use std::time::{Duration, Instant};
 use crossterm::event::EventStream;
 
 pub use app::App;
-pub use event_loop::{EngineLink, Exit, Saver};
+pub use error::TuiError;
+pub use event_loop::{EngineLink, Exit};
 pub use panels::draw;
 pub use timeline::Timeline;
 
-use crate::cli::CliError;
 use crate::engine::{Control, RaceHandle};
 use crate::history::Recorder;
+use crate::session::Saver;
 
 /// Options of a live dashboard.
 #[derive(Default)]
 pub struct LiveOptions {
-    /// Called on `s` with the history so far; its `Ok` text (e.g. the path written) or its
-    /// error is shown in the status line. Without one, `s` says that nothing was saved.
+    /// Called on `s` with the history so far; what it saved (or why not) is shown in the status
+    /// line. Without one, `s` says that nothing was saved.
     pub saver: Option<Saver>,
     /// The history before this run (a resumed race's); empty for a new race.
     pub history: Recorder,
@@ -50,19 +52,18 @@ impl std::fmt::Debug for LiveOptions {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+fn runtime() -> Result<tokio::runtime::Runtime, TuiError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::Runtime(format!("cannot start the dashboard's event loop: {e}")))
+        .map_err(TuiError::EventLoop)
 }
 
 /// Runs `f` on the terminal (taken over for the call, given back on every way out).
 fn with_terminal<T>(
-    f: impl FnOnce(&mut terminal::Tui) -> Result<T, CliError>,
-) -> Result<T, CliError> {
-    let mut tui = terminal::enter()
-        .map_err(|e| CliError::Runtime(format!("cannot open the dashboard: {e}")))?;
+    f: impl FnOnce(&mut terminal::Tui) -> Result<T, TuiError>,
+) -> Result<T, TuiError> {
+    let mut tui = terminal::enter().map_err(TuiError::Open)?;
     let guard = terminal::Guard;
     let out = f(&mut tui);
     drop(guard);
@@ -71,7 +72,7 @@ fn with_terminal<T>(
 
 /// Shows the race of `handle` until the user quits (a race still running is stopped first,
 /// and the engine's `Finished` awaited), and returns its history.
-pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<Recorder, CliError> {
+pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<Recorder, TuiError> {
     let RaceHandle {
         commands,
         events,
@@ -105,9 +106,7 @@ pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<Recorder, Cl
     rt.shutdown_timeout(Duration::from_millis(200));
     match outcome {
         Ok(Exit::Done) => {
-            thread
-                .join()
-                .map_err(|_| CliError::Runtime("the training engine crashed".into()))?;
+            thread.join().map_err(|_| TuiError::EngineCrashed)?;
         }
         Ok(Exit::Abandoned) => {
             let _ = stop.send(Control::Stop);
@@ -118,16 +117,14 @@ pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<Recorder, Cl
         }
     }
     if !app.recorder.finished && app.recorder.lanes.is_empty() && app.recorder.info.is_none() {
-        return Err(CliError::Runtime(
-            "the training engine stopped before the race started".into(),
-        ));
+        return Err(TuiError::EngineStoppedEarly);
     }
     Ok(app.recorder)
 }
 
 /// Shows a recorded race with a timeline (play/pause, speed ×0.25–×64, seek) until the user
 /// quits. Read-only: the engine keys do nothing.
-pub fn run_replay(recorder: Recorder) -> Result<(), CliError> {
+pub fn run_replay(recorder: Recorder) -> Result<(), TuiError> {
     let rt = runtime()?;
     let mut app = App::replay(recorder, Instant::now());
     let mut saver = None;
