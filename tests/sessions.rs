@@ -253,7 +253,7 @@ fn a_baseline_that_observed_more_steps_than_its_lane_took_is_refused() {
         bad.lanes[lane].state.baseline.as_mut().unwrap().observed = observed;
         let message = match Race::resume(&e, d.clone(), bad, 1) {
             Ok(_) => panic!("observed = {observed} after {steps} steps was accepted"),
-            Err(m) => m,
+            Err(m) => m.to_string(),
         };
         let name = &checkpoint.lanes[lane].name;
         assert!(

@@ -55,7 +55,8 @@ pub fn run(args: &RaceArgs) -> Result<(), CliError> {
         created: now_iso8601(),
     };
     let plan = save_plan(&args.save, default_path(&experiment.name), context, None)?;
-    let race = Race::new(&experiment, data, args.run.threads).map_err(CliError::Runtime)?;
+    let race = Race::new(&experiment, data, args.run.threads)
+        .map_err(|e| CliError::Runtime(e.to_string()))?;
     let interactive = !args.run.headless && std::io::stdout().is_terminal();
     if !interactive {
         return headless::run_saving(race, Recorder::new(), plan).map(|_| ());

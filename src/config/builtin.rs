@@ -8,13 +8,14 @@ use super::load::{ConfigError, load_experiment, parse_experiment};
 use crate::file_error::FileError;
 
 /// (name, file text) of every shipped experiment.
-pub const BUILTIN: [(&str, &str); 3] = [
+pub const BUILTIN: [(&str, &str); 4] = [
     ("quick", include_str!("../../experiments/quick.ron")),
     (
         "paper-mnist",
         include_str!("../../experiments/paper-mnist.ron"),
     ),
     ("fashion", include_str!("../../experiments/fashion.ron")),
+    ("zoo", include_str!("../../experiments/zoo.ron")),
 ];
 
 /// The default experiment.

@@ -7,6 +7,7 @@
 
 use ndarray::{Array2, ArrayView2, s};
 
+use super::error::RestoreError;
 use super::updater::Updater;
 use crate::config::{GaterReduction, LaneSettings};
 use crate::data::Dataset;
@@ -585,7 +586,7 @@ impl Lane {
 
     /// Continues from `state` (taken from a lane with the same settings and network shape);
     /// refuses a state whose shapes or estimator state do not fit this lane, leaving it untouched.
-    pub fn restore(&mut self, state: super::checkpoint::LaneState) -> Result<(), String> {
+    pub fn restore(&mut self, state: super::checkpoint::LaneState) -> Result<(), RestoreError> {
         use super::checkpoint::LAYERS;
         let own = [
             &self.net.gater_hidden,
@@ -601,17 +602,19 @@ impl Lane {
         ];
         for (i, name) in LAYERS.iter().enumerate() {
             let want = own[i].w.dim();
-            let check = |what: &str, w: &Array2<f32>, b: usize| {
+            let check = |what: &'static str, w: &Array2<f32>, b: usize| {
                 if w.dim() == want && b == want.1 {
                     return Ok(());
                 }
-                Err(format!(
-                    "layer {name}: {what} {}×{} (+{b} biases), the lane's network needs {}×{}",
-                    w.nrows(),
-                    w.ncols(),
-                    want.0,
-                    want.1
-                ))
+                Err(RestoreError::LayerShape {
+                    layer: name,
+                    what,
+                    rows: w.nrows(),
+                    columns: w.ncols(),
+                    biases: b,
+                    want_rows: want.0,
+                    want_columns: want.1,
+                })
             };
             check("parameters are", &theirs[i].w, theirs[i].b.len())?;
             if let Some(v) = state.velocities.as_ref().map(|v| &v[i]) {
@@ -619,57 +622,40 @@ impl Lane {
             }
         }
         if state.velocities.is_none() && self.settings.momentum != 0.0 {
-            return Err(format!(
-                "the lane trains with momentum {} and the checkpoint has no velocities",
-                self.settings.momentum
-            ));
+            return Err(RestoreError::MissingVelocities(self.settings.momentum));
         }
         if state.net.gater_activation != self.net.gater_activation
             || state.net.expert_activation != self.net.expert_activation
         {
-            return Err("the network's non-linearities differ from the lane's settings".into());
+            return Err(RestoreError::Activations);
         }
         let units = self.net.units();
         match (&state.baseline, self.estimator.baseline_state()) {
             (Some(b), Some(_)) => {
                 let n = b.numerator.len();
                 if n != b.denominator.len() || (n != 0 && n != units) {
-                    return Err(format!(
-                        "baseline state has {} numerators and {} denominators for {units} gate units",
-                        n,
-                        b.denominator.len()
-                    ));
+                    return Err(RestoreError::BaselineShape {
+                        numerators: n,
+                        denominators: b.denominator.len(),
+                        units,
+                    });
                 }
                 // One observation per training step at most.
                 if b.observed > state.steps {
-                    return Err(format!(
-                        "baseline state has observed {} minibatches in {} steps",
-                        b.observed, state.steps
-                    ));
+                    return Err(RestoreError::BaselineObserved {
+                        observed: b.observed,
+                        steps: state.steps,
+                    });
                 }
             }
             (None, None) => {}
-            (Some(_), None) => {
-                return Err(
-                    "the checkpoint has baseline state, the lane's estimator has none".into(),
-                );
-            }
-            (None, Some(_)) => {
-                return Err(
-                    "the lane's estimator needs baseline state, the checkpoint has none".into(),
-                );
-            }
+            (Some(_), None) => return Err(RestoreError::UnexpectedBaseline),
+            (None, Some(_)) => return Err(RestoreError::MissingBaseline),
         }
         if state.l1.is_some() != self.l1.is_some() {
-            return Err(format!(
-                "the checkpoint {} an adaptive L1 penalty, the lane {}",
-                if state.l1.is_some() { "has" } else { "lacks" },
-                if self.l1.is_some() {
-                    "needs one"
-                } else {
-                    "has none"
-                }
-            ));
+            return Err(RestoreError::L1 {
+                checkpoint_has: state.l1.is_some(),
+            });
         }
         let super::checkpoint::LaneState {
             net,

@@ -3,6 +3,7 @@
 //! Nothing here draws or prints: results leave as [`EngineEvent`]s over a channel.
 
 pub mod checkpoint;
+pub mod error;
 pub mod lane;
 pub mod metrics;
 pub mod protocol;
@@ -13,6 +14,7 @@ pub mod updater;
 
 pub use crate::net::MainPathChoice;
 pub use checkpoint::{LaneCheckpoint, LaneState, RaceCheckpoint};
+pub use error::{RaceError, RestoreError};
 pub use lane::{Evaluation, Lane, ProbeBuffers, StepStats};
 pub use metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
 pub use protocol::{Control, EngineEvent, LaneInfo, RaceInfo};

@@ -18,6 +18,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::checkpoint::{LaneCheckpoint, RaceCheckpoint};
+use super::error::RaceError;
 use super::lane::{Lane, ProbeBuffers};
 use super::metrics::LaneStatus;
 use super::protocol::{Control, EngineEvent, LaneInfo, RaceInfo};
@@ -61,12 +62,12 @@ impl Race {
         experiment: &Experiment,
         data: Arc<DataSplit>,
         threads: usize,
-    ) -> Result<Race, String> {
+    ) -> Result<Race, RaceError> {
         let seed = experiment.seed;
         let input_dim = data.train.input_dim();
         let batch = experiment.training.batch_size;
         if data.train.is_empty() || data.heldout.is_empty() {
-            return Err("the data set has an empty training or held-out part".into());
+            return Err(RaceError::EmptyData);
         }
         let init = GatedNet::init(
             input_dim,
@@ -124,8 +125,7 @@ impl Race {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.clamp(1, lanes.len().max(1)))
             .thread_name(|i| format!("gradrace-lane-{i}"))
-            .build()
-            .map_err(|e| format!("cannot start the thread pool: {e}"))?;
+            .build()?;
         let info = RaceInfo {
             experiment: experiment.name.clone(),
             description: experiment.description.clone(),
@@ -166,39 +166,42 @@ impl Race {
         data: Arc<DataSplit>,
         checkpoint: RaceCheckpoint,
         threads: usize,
-    ) -> Result<Race, String> {
+    ) -> Result<Race, RaceError> {
         let mut race = Race::new(experiment, data, threads)?;
         if checkpoint.lanes.len() != race.lanes.len() {
-            return Err(format!(
-                "the checkpoint has {} lanes, the experiment {}",
-                checkpoint.lanes.len(),
-                race.lanes.len()
-            ));
+            return Err(RaceError::LaneCount {
+                checkpoint: checkpoint.lanes.len(),
+                experiment: race.lanes.len(),
+            });
         }
         let total = race.info.total_steps;
         let mut opening = Vec::new();
         for (runner, saved) in race.lanes.iter_mut().zip(checkpoint.lanes) {
             let name = &runner.info.name;
             if saved.name != *name {
-                return Err(format!(
-                    "lane {}: the checkpoint has \"{}\" there, the experiment \"{name}\"",
-                    runner.index + 1,
-                    saved.name
-                ));
+                return Err(RaceError::LaneName {
+                    index: runner.index + 1,
+                    saved: saved.name,
+                    name: name.clone(),
+                });
             }
             let units = runner.unit_fired.len();
             if saved.unit_fired.len() != units || saved.class_fired.len() != units * CLASSES {
-                return Err(format!(
-                    "lane \"{name}\": firing counters for {} / {} gate units, the network has {units}",
-                    saved.unit_fired.len(),
-                    saved.class_fired.len() / CLASSES
-                ));
+                return Err(RaceError::Counters {
+                    name: name.clone(),
+                    unit_counters: saved.unit_fired.len(),
+                    class_counters: saved.class_fired.len() / CLASSES,
+                    units,
+                });
             }
             let steps = saved.state.steps;
             runner
                 .lane
                 .restore(saved.state)
-                .map_err(|e| format!("lane \"{name}\": {e}"))?;
+                .map_err(|source| RaceError::Restore {
+                    name: name.clone(),
+                    source,
+                })?;
             runner.unit_fired = saved.unit_fired;
             runner.heat_steps = saved.heat_steps;
             runner.class_fired = saved.class_fired;

