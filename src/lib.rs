@@ -16,6 +16,7 @@ pub mod engine;
 pub mod estimators;
 pub mod file_error;
 pub mod history;
+pub mod lab;
 pub mod net;
 pub mod nn;
 pub mod oracle;

@@ -31,6 +31,26 @@ pub fn experiment(steps: u64) -> Experiment {
     e
 }
 
+/// The zoo's lanes (every estimator, `experiments/zoo.ron`) on the network and intervals of
+/// [`experiment`], `steps` long, with the binary Concrete's temperature on a schedule.
+pub fn zoo_experiment(steps: u64) -> Experiment {
+    let mut e = experiment(steps);
+    let mut zoo = resolve("zoo").unwrap();
+    for lane in &mut zoo.lanes {
+        if let gradrace::estimators::EstimatorSpec::BinaryConcrete { temperature, .. } =
+            &mut lane.estimator
+        {
+            *temperature = Some(gradrace::estimators::Temperature::Exponential {
+                start: 1.0,
+                rate: 0.01,
+                floor: 0.5,
+            });
+        }
+    }
+    e.lanes = zoo.lanes;
+    e
+}
+
 /// 1,500 training and 400 held-out digits of the embedded set.
 pub fn data() -> Arc<DataSplit> {
     let all = embedded();
