@@ -10,7 +10,7 @@ use gradrace::estimators::{Baseline, EstimateBuffers, EstimatorSpec, GateEstimat
 use gradrace::net::gate_loss::{LossBuffers, MainPathLoss};
 use gradrace::net::{GatedNet, MainPathChoice, NetConfig};
 use gradrace::nn::Activation;
-use gradrace::oracle::{ExactGradient, exact_binary_gate_gradient};
+use gradrace::lab::{ExactGradient, exact_binary_gate_gradient};
 use gradrace::seed::{Rng, rng_for};
 use ndarray::{Array2, ArrayView2};
 
