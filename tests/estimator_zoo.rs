@@ -205,3 +205,35 @@ fn straight_through_and_reinmax_signs_on_one_gate() {
     let m = samples(reinmax, a, t, "sign/reinmax/exact");
     assert_within_4_se(&m, exact, 1e-6, "reinmax τ=1");
 }
+
+/// The measured variance of REINFORCE (no baseline), REINFORCE leave-one-out (K = 2), ARM and
+/// DisARM on the toy equals the closed form over the two (or four) outcomes
+/// (`QuadraticToy::variance_*`), within 4 standard errors of the sample variance.
+#[test]
+fn measured_variances_on_the_toy_match_their_closed_forms() {
+    for (a, t) in [(-0.85f32, 0.45f32), (1.2, 0.49), (0.3, 0.499)] {
+        let toy = QuadraticToy { target: t };
+        let p = sigmoid64(f64::from(a));
+        let cases = [
+            (
+                EstimatorSpec::Unbiased {
+                    baseline: Baseline::None,
+                },
+                toy.variance_reinforce(p),
+            ),
+            (
+                EstimatorSpec::ReinforceLeaveOneOut { samples: 2 },
+                toy.variance_rloo2(p),
+            ),
+            (EstimatorSpec::Arm, toy.variance_arm(p)),
+            (EstimatorSpec::DisArm, toy.variance_disarm(p)),
+        ];
+        for (spec, closed) in cases {
+            let (measured, se) = variance_with_se(spec, a, t, &format!("closed/{spec:?}/{a}"));
+            assert!(
+                (measured - closed).abs() <= 4.0 * se + 1e-9 * closed,
+                "{spec:?} a={a} t={t}: variance {measured} ± {se} vs closed form {closed}"
+            );
+        }
+    }
+}

@@ -7,10 +7,10 @@ mod common;
 
 use common::{Moments, assert_within_4_se};
 use gradrace::estimators::{Baseline, EstimateBuffers, EstimatorSpec, GateEstimator, estimate};
+use gradrace::lab::{ExactGradient, exact_binary_gate_gradient};
 use gradrace::net::gate_loss::{LossBuffers, MainPathLoss};
 use gradrace::net::{GatedNet, MainPathChoice, NetConfig};
 use gradrace::nn::Activation;
-use gradrace::lab::{ExactGradient, exact_binary_gate_gradient};
 use gradrace::seed::{Rng, rng_for};
 use ndarray::{Array2, ArrayView2};
 

@@ -3,7 +3,9 @@
 //! gated nets whose exact gradient comes from enumerating every gate vector ([`enumeration`]).
 
 pub mod enumeration;
+pub mod measure;
 pub mod toy;
 
 pub use enumeration::{ExactGradient, MAX_ORACLE_GATES, OracleError, exact_binary_gate_gradient};
+pub use measure::{BiasVariance, Estimates, Reference};
 pub use toy::QuadraticToy;

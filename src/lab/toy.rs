@@ -27,6 +27,36 @@ impl QuadraticToy {
     pub fn difference(&self) -> f64 {
         1.0 - 2.0 * f64::from(self.target)
     }
+
+    /// Variance of one REINFORCE estimate without a baseline, ĝ = f(b)(b − p), over the two
+    /// outcomes: p·f(1)²(1 − p)² + (1 − p)·f(0)²p² − g².
+    pub fn variance_reinforce(&self, p: f64) -> f64 {
+        let t = f64::from(self.target);
+        let (f1, f0) = ((1.0 - t).powi(2), t * t);
+        p * f1 * f1 * (1.0 - p).powi(2) + (1.0 - p) * f0 * f0 * p * p
+            - self.exact_gradient(p).powi(2)
+    }
+
+    /// Variance of REINFORCE leave-one-out with K = 2: ĝ = ½(f(b₁) − f(b₂))(b₁ − b₂) is
+    /// ½(1 − 2t) when the draws differ (probability 2p(1 − p)), 0 otherwise.
+    pub fn variance_rloo2(&self, p: f64) -> f64 {
+        let d = self.difference();
+        0.25 * d * d * 2.0 * p * (1.0 - p) - self.exact_gradient(p).powi(2)
+    }
+
+    /// Variance of ARM, ĝ = (f(b̃) − f(b))(u − ½): the pair differs for u within m = min(p, 1 − p)
+    /// of either end, so E[ĝ²] = (1 − 2t)² · 2∫₀^m (u − ½)² du = (1 − 2t)² · ⅔(⅛ − (½ − m)³).
+    pub fn variance_arm(&self, p: f64) -> f64 {
+        let (d, m) = (self.difference(), p.min(1.0 - p));
+        d * d * (2.0 / 3.0) * (0.125 - (0.5 - m).powi(3)) - self.exact_gradient(p).powi(2)
+    }
+
+    /// Variance of DisARM, ĝ = ½(f(b̃) − f(b))(−1)^b 1[b ≠ b̃] σ(|a|): ½(1 − 2t)(1 − m) with
+    /// probability 2m, m = min(p, 1 − p) (σ(|a|) = 1 − m), 0 otherwise.
+    pub fn variance_disarm(&self, p: f64) -> f64 {
+        let (d, m) = (self.difference(), p.min(1.0 - p));
+        0.25 * d * d * (1.0 - m).powi(2) * 2.0 * m - self.exact_gradient(p).powi(2)
+    }
 }
 
 impl GateLoss for QuadraticToy {
