@@ -109,16 +109,32 @@ fn main() {
         heat_every: 0,
         ..MetricsSpec::default()
     };
+    without.same_trajectory = None;
     let m = with.metrics;
+    let reference = with
+        .same_trajectory
+        .clone()
+        .expect("quick.ron has a same-trajectory probe");
     let (on, off) = side_by_side((&with, 2), (&without, 2));
     println!(
-        "metrics at the default intervals (held-out pass every {}, probe every {} with K = {}, \
-         heat row every {}), 2 threads: on {on:.2} s, off {off:.2} s, overhead {:.1}% \
-         (target ≤ 5%)",
+        "metrics at the default intervals (held-out pass every {}, probe every {} with K = {} \
+         at each lane's parameters and at {}'s against {} reference estimates, heat row every \
+         {}), 2 threads: on {on:.2} s, off {off:.2} s, overhead {:.1}% (target ≤ 5%)",
         m.eval_every,
         m.probe_every,
         m.probe_samples,
+        reference.reference_lane,
+        reference.reference_samples,
         m.heat_every,
+        100.0 * (on / off - 1.0)
+    );
+    let mut probe_only = without.clone();
+    probe_only.metrics.probe_every = m.probe_every;
+    probe_only.same_trajectory = Some(reference);
+    let (on, off) = side_by_side((&probe_only, 2), (&without, 2));
+    println!(
+        "  of which the same-trajectory probe (with the variance probe it rides on): on {on:.2} \
+         s, off {off:.2} s, overhead {:.1}%",
         100.0 * (on / off - 1.0)
     );
 }

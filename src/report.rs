@@ -175,6 +175,46 @@ pub fn recent_metrics(recorder: &Recorder) -> String {
     out
 }
 
+/// The latest same-trajectory probe of every lane with gates: at the reference lane's
+/// parameters, cosine to the reference gradient, relative bias ± its standard error, total
+/// variance and signal-to-noise ratio (see [`crate::lab::measure`]); None without probes.
+pub fn trajectory_table(recorder: &Recorder) -> Option<String> {
+    let reference = recorder.info.as_ref()?.reference_lane.clone()?;
+    let rows: Vec<[String; 6]> = recorder
+        .lanes
+        .iter()
+        .filter_map(|l| {
+            let p = l.trajectory.last()?;
+            Some([
+                l.info.name.clone(),
+                p.step.to_string(),
+                format!("{:.3}", p.cosine),
+                format!("{:.3} ± {:.3}", p.relative_bias, p.relative_bias_se),
+                significant(p.total_variance),
+                significant(p.snr()),
+            ])
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut out = format!(
+        "at the parameters of \"{reference}\", against a reference gradient (DisARM, unbiased)\n\n"
+    );
+    out.push_str(&table(
+        &[
+            "lane",
+            "step",
+            "cosine",
+            "relative bias",
+            "total variance",
+            "SNR",
+        ],
+        &rows,
+    ));
+    Some(out)
+}
+
 /// `v` with four significant digits, in scientific notation when very large or small.
 fn significant(v: f64) -> String {
     let a = v.abs();

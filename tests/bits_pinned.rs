@@ -359,7 +359,7 @@ fn race_hash() -> String {
         }
     }
     let mut h = Fnv::new();
-    for (steps, evals, probes, heat, class, _) in common::race::metrics(&rec) {
+    for (steps, evals, probes, heat, class, _, _) in common::race::metrics(&rec) {
         for p in steps {
             h.u64(p.step);
             h.f32s([

@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use super::common::{self, data_for, save_plan};
+use super::console::note;
 use super::{CliError, RaceArgs, dashboard, headless};
 use crate::config::{Experiment, Length};
 use crate::engine::Race;
@@ -40,7 +41,15 @@ fn experiment_for(args: &RaceArgs) -> Result<Experiment, CliError> {
                 known.join(", ")
             )));
         }
-        e.lanes.retain(|l| wanted.contains(&l.name));
+        let reference = e.same_trajectory.clone();
+        if e.retain_lanes(|l| wanted.contains(&l.name))
+            && let Some(t) = reference
+        {
+            note!(
+                "gradrace: no same-trajectory probe: its reference lane \"{}\" is not raced",
+                t.reference_lane
+            );
+        }
     }
     Ok(e)
 }

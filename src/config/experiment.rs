@@ -172,8 +172,30 @@ pub struct Experiment {
     /// Measurement intervals.
     #[serde(default)]
     pub metrics: MetricsSpec,
+    /// The same-trajectory probe (none when absent).
+    #[serde(default)]
+    pub same_trajectory: Option<SameTrajectorySpec>,
     /// The lanes.
     pub lanes: Vec<LaneSpec>,
+}
+
+/// The same-trajectory probe: at every probe step (`metrics.probe_every`), every lane's
+/// estimator is measured at the parameters of one reference lane — on the probe minibatch,
+/// `metrics.probe_samples` estimates each — against a reference gradient estimated there, so
+/// that lanes differ by their estimators alone, not by their trajectories.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SameTrajectorySpec {
+    /// The lane whose parameters every estimator is measured at (a lane with gates).
+    pub reference_lane: String,
+    /// Estimates of the reference gradient per probe point (DisARM, unbiased; two evaluations
+    /// each).
+    #[serde(default = "default_reference_samples")]
+    pub reference_samples: usize,
+}
+
+fn default_reference_samples() -> usize {
+    32
 }
 
 impl LaneSpec {
@@ -193,6 +215,20 @@ impl LaneSpec {
 }
 
 impl Experiment {
+    /// Keeps the lanes for which `keep` holds; the same-trajectory probe goes with its reference
+    /// lane (returns true when it went).
+    pub fn retain_lanes(&mut self, keep: impl Fn(&LaneSpec) -> bool) -> bool {
+        self.lanes.retain(|l| keep(l));
+        let orphan = self
+            .same_trajectory
+            .as_ref()
+            .is_some_and(|t| !self.lanes.iter().any(|l| l.name == t.reference_lane));
+        if orphan {
+            self.same_trajectory = None;
+        }
+        orphan
+    }
+
     /// The settings lane `spec` trains with: the paper's defaults for its family, the
     /// experiment's shared settings, then the lane's own overrides.
     pub fn lane_settings(&self, spec: &LaneSpec) -> LaneSettings {

@@ -266,6 +266,32 @@ pub fn validate_experiment(e: &Experiment) -> Result<(), InvalidSetting> {
             )?;
         }
     }
+    if let Some(t) = &e.same_trajectory {
+        let lane = e.lanes.iter().find(|l| l.name == t.reference_lane);
+        check(
+            lane.is_some_and(|l| l.estimator.build().is_gated()),
+            None,
+            "reference_lane",
+            format!(
+                "same_trajectory.reference_lane = {:?} must name a lane with gates (lanes: {})",
+                t.reference_lane,
+                e.lanes
+                    .iter()
+                    .map(|l| l.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )?;
+        check(
+            (2..=100_000).contains(&t.reference_samples),
+            None,
+            "reference_samples",
+            format!(
+                "same_trajectory.reference_samples = {} must be in 2..=100000",
+                t.reference_samples
+            ),
+        )?;
+    }
     Ok(())
 }
 

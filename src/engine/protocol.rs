@@ -7,7 +7,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::RaceCheckpoint;
-use super::metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
+use super::metrics::{
+    ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint, TrajectoryPoint,
+};
 use crate::config::LaneSettings;
 use crate::estimators::Family;
 
@@ -42,6 +44,9 @@ pub struct RaceInfo {
     pub seed: u64,
     /// Target firing rate.
     pub sparsity_target: f32,
+    /// The lane whose parameters the same-trajectory probe measures every estimator at.
+    #[serde(default)]
+    pub reference_lane: Option<String>,
 }
 
 /// One lane's identity.
@@ -106,6 +111,13 @@ pub enum EngineEvent {
         lane: usize,
         /// The result.
         point: ProbePoint,
+    },
+    /// A same-trajectory probe: the lane's estimator at the reference lane's parameters.
+    Trajectory {
+        /// Lane index.
+        lane: usize,
+        /// The result.
+        point: TrajectoryPoint,
     },
     /// Per-unit firing rates over the last window.
     Heat {

@@ -38,6 +38,11 @@ pub struct Race {
     pool: rayon::ThreadPool,
     probe_x: Array2<f32>,
     probe_y: Vec<u8>,
+    /// The same-trajectory probe: the reference lane's index and the reference gradient's
+    /// estimates.
+    same_trajectory: Option<(usize, usize)>,
+    /// The reference lane's step at the last same-trajectory probe (or at the start).
+    trajectory_probed_at: u64,
     /// Continues from a checkpoint: `run` opens with `Resumed` and these status changes.
     resumed: Option<Vec<EngineEvent>>,
     final_checkpoint: bool,
@@ -141,6 +146,10 @@ impl Race {
             steps_per_epoch: schedule.steps_per_epoch(),
             seed,
             sparsity_target: experiment.training.sparsity_target,
+            reference_lane: experiment
+                .same_trajectory
+                .as_ref()
+                .map(|t| t.reference_lane.clone()),
         };
         Ok(Race {
             info,
@@ -150,6 +159,14 @@ impl Race {
             pool,
             probe_x,
             probe_y,
+            same_trajectory: experiment.same_trajectory.as_ref().and_then(|t| {
+                let lane = experiment
+                    .lanes
+                    .iter()
+                    .position(|l| l.name == t.reference_lane)?;
+                Some((lane, t.reference_samples))
+            }),
+            trajectory_probed_at: 0,
             resumed: None,
             final_checkpoint: false,
             recycled: crossbeam_channel::unbounded(),
@@ -220,6 +237,10 @@ impl Race {
                 });
             }
         }
+        // The probe at the checkpoint's step, if any, ran before the checkpoint was taken.
+        race.trajectory_probed_at = race
+            .same_trajectory
+            .map_or(0, |(lane, _)| race.lanes[lane].lane.steps());
         race.resumed = Some(opening);
         Ok(race)
     }
@@ -350,17 +371,89 @@ impl Race {
     }
 
     /// Advances every running lane by up to `steps` steps, in parallel on the race's pool (see
-    /// [`super::scheduler`]); returns the events in lane order.
+    /// [`super::scheduler`]); returns the events in lane order. With a same-trajectory probe,
+    /// the steps stop at every probe step for it, so that it happens at the same steps however
+    /// the race is cut into chunks.
     pub fn advance(&mut self, steps: u64) -> Vec<EngineEvent> {
-        let ctx = Context {
-            data: &self.data,
-            metrics: self.metrics,
-            total_steps: self.info.total_steps,
-            seed: self.info.seed,
-            probe_x: &self.probe_x,
-            probe_y: &self.probe_y,
+        let mut events = Vec::new();
+        let mut left = steps;
+        while left > 0 {
+            let n = match self.next_trajectory_probe() {
+                Some(at) => left.min(at.saturating_sub(self.reference_steps()).max(1)),
+                None => left,
+            };
+            let ctx = Context {
+                data: &self.data,
+                metrics: self.metrics,
+                total_steps: self.info.total_steps,
+                seed: self.info.seed,
+                probe_x: &self.probe_x,
+                probe_y: &self.probe_y,
+            };
+            events.extend(scheduler::advance(&self.pool, &mut self.lanes, n, &ctx));
+            left -= n;
+            if self.next_trajectory_probe() == Some(self.reference_steps()) {
+                events.extend(self.probe_same_trajectory());
+            }
+        }
+        events
+    }
+
+    /// Steps the reference lane of the same-trajectory probe has taken (0 without one).
+    fn reference_steps(&self) -> u64 {
+        self.same_trajectory
+            .map_or(0, |(lane, _)| self.lanes[lane].lane.steps())
+    }
+
+    /// The reference lane's next probe step, while it runs and a probe is due.
+    fn next_trajectory_probe(&self) -> Option<u64> {
+        let (lane, _) = self.same_trajectory?;
+        let every = self.metrics.probe_every;
+        // A lane that just finished is probed at its last step; a diverged or stopped one not.
+        let status = self.lanes[lane].status;
+        if every == 0 || !(status.is_running() || status == LaneStatus::Done) {
+            return None;
+        }
+        let steps = self.lanes[lane].lane.steps();
+        if steps > self.trajectory_probed_at && steps.is_multiple_of(every) {
+            return Some(steps);
+        }
+        Some((steps / every + 1) * every)
+    }
+
+    /// The same-trajectory probe at the reference lane's current step (see
+    /// [`super::trajectory`]), one event per lane with gates.
+    fn probe_same_trajectory(&mut self) -> Vec<EngineEvent> {
+        let Some((reference, samples)) = self.same_trajectory else {
+            return Vec::new();
         };
-        scheduler::advance(&self.pool, &mut self.lanes, steps, &ctx)
+        let step = self.lanes[reference].lane.steps();
+        self.trajectory_probed_at = step;
+        self.lanes[reference].lane.parameters();
+        let net = self.lanes[reference]
+            .lane
+            .current_parameters()
+            .expect("brought up to date above");
+        let lanes: Vec<&super::lane::Lane> = self.lanes.iter().map(|r| &r.lane).collect();
+        let names: Vec<&str> = self.lanes.iter().map(|r| r.info.name.as_str()).collect();
+        let points = self.pool.install(|| {
+            super::trajectory::probe(
+                net,
+                &lanes,
+                self.probe_x.view(),
+                &self.probe_y,
+                self.metrics.probe_samples,
+                samples,
+                self.info.seed,
+                step,
+                &names,
+            )
+        });
+        points
+            .into_iter()
+            .enumerate()
+            .filter_map(|(lane, point)| point.map(|point| EngineEvent::Trajectory { lane, point }))
+            .collect()
     }
 
     /// Marks every running lane as stopped.

@@ -113,6 +113,7 @@ pub fn events(lanes: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
         steps_per_epoch: 250,
         seed: 1,
         sparsity_target: 0.1,
+        reference_lane: None,
     };
     let infos = (0..lanes)
         .map(|i| {

@@ -9,6 +9,7 @@ use gradrace::config::{Experiment, Length, MetricsSpec, builtin::resolve};
 use gradrace::data::{DataSplit, embedded};
 use gradrace::engine::{
     ClassFiring, EngineEvent, EvalPoint, HeatRow, ProbePoint, RaceCheckpoint, StepPoint,
+    TrajectoryPoint,
 };
 use gradrace::history::{LaneHistory, Recorder};
 use gradrace::session::{DataFingerprint, SessionContext};
@@ -81,6 +82,7 @@ pub type Metrics = (
     Vec<HeatRow>,
     Option<ClassFiring>,
     (u64, u64, u64, u64),
+    Vec<TrajectoryPoint>,
 );
 
 pub fn metrics(r: &Recorder) -> Vec<Metrics> {
@@ -102,6 +104,7 @@ pub fn metrics(r: &Recorder) -> Vec<Metrics> {
                     h.heat.stride(),
                     h.heat.filled(),
                 ),
+                h.trajectory.to_vec(),
             )
         })
         .collect()
