@@ -24,6 +24,7 @@ pub mod report;
 pub mod sampling;
 pub mod seed;
 pub mod session;
+pub mod stats;
 pub mod tui;
 
 pub use config::{GaterReduction, LaneSettings};
