@@ -218,6 +218,7 @@ fn lane_hash(spec: EstimatorSpec, path: MainPathChoice, relu: bool) -> u64 {
         &RaceCheckpoint {
             lanes: vec![gradrace::engine::LaneCheckpoint {
                 name: String::new(),
+                seed: 3,
                 state: lane.checkpoint(),
                 status: Default::default(),
                 unit_fired: Vec::new(),

@@ -108,6 +108,56 @@ fn same_config_and_seed_give_identical_histories_with_one_or_two_threads() {
     assert_ne!(history(&a, "st"), history(&d, "st"), "the seed matters");
 }
 
+/// Seeds as a race dimension: a race of three seeds gives, for each seed, exactly the numbers of
+/// a single-seed race with that seed (every lane, every metric, same-trajectory probes included,
+/// on two threads against one), and its lanes carry their seeds.
+#[test]
+fn a_three_seed_race_is_three_single_seed_races() {
+    let mut three = tiny();
+    three.seeds = Some(gradrace::config::Seeds::List(vec![5, 9, 2]));
+    let together = run(&three, 2);
+    assert_eq!(together.lanes.len(), 3 * three.lanes.len());
+    assert_eq!(together.info.as_ref().unwrap().seeds, [5, 9, 2]);
+    for (k, seed) in [5u64, 9, 2].into_iter().enumerate() {
+        let mut single = tiny();
+        single.seed = seed;
+        let alone = run(&single, 1);
+        for (i, lane) in alone.lanes.iter().enumerate() {
+            let name = &lane.info.name;
+            let mut group = Recorder::new();
+            group.lanes = vec![together.lanes[k * single.lanes.len() + i].clone()];
+            assert_eq!(group.lanes[0].info.seed, Some(seed), "{name}");
+            let mut one = Recorder::new();
+            one.lanes = vec![lane.clone()];
+            assert_eq!(
+                history(&group, name),
+                history(&one, name),
+                "{name}, seed {seed}"
+            );
+        }
+    }
+    // The count form: seed, seed + 1, seed + 2.
+    let counted: Experiment = parse_experiment(
+        &TINY.replace("seed: 5,", "seed: 5,\n    seeds: 3,"),
+        "counted",
+    )
+    .unwrap();
+    assert_eq!(counted.seed_list(), [5, 6, 7]);
+    let listed: Experiment = parse_experiment(
+        &TINY.replace("seed: 5,", "seed: 5,\n    seeds: [4, 1],"),
+        "listed",
+    )
+    .unwrap();
+    assert_eq!(listed.seed_list(), [4, 1]);
+    assert!(
+        parse_experiment(
+            &TINY.replace("seed: 5,", "seed: 5,\n    seeds: [4, 4],"),
+            "twice"
+        )
+        .is_err()
+    );
+}
+
 /// The same-trajectory probe measures the lanes without touching them: with it on and off,
 /// every lane trains to the same bits.
 #[test]

@@ -162,9 +162,13 @@ pub struct Experiment {
     /// The data set.
     #[serde(default)]
     pub data: DataSpec,
-    /// Seed of every random stream of the race.
+    /// Seed of every random stream of the race (the first seed when there are several).
     #[serde(default)]
     pub seed: u64,
+    /// Seeds to run every lane with: a count (`seeds: 5`: `seed`, `seed` + 1, …) or a list
+    /// (`seeds: [1, 2, 7]`); absent: `seed` alone.
+    #[serde(default)]
+    pub seeds: Option<Seeds>,
     /// Network sizes.
     pub network: NetConfig,
     /// Optimisation settings shared by the lanes.
@@ -177,6 +181,16 @@ pub struct Experiment {
     pub same_trajectory: Option<SameTrajectorySpec>,
     /// The lanes.
     pub lanes: Vec<LaneSpec>,
+}
+
+/// The seeds of a race (see [`Experiment::seeds`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Seeds {
+    /// `seed`, `seed` + 1, … : this many.
+    Count(usize),
+    /// These seeds.
+    List(Vec<u64>),
 }
 
 /// The same-trajectory probe: at every probe step (`metrics.probe_every`), every lane's
@@ -215,6 +229,24 @@ impl LaneSpec {
 }
 
 impl Experiment {
+    /// The seeds every lane runs with, in order: `seed` alone, `seed` to `seed` + n − 1 for a
+    /// count, or the list.
+    pub fn seed_list(&self) -> Vec<u64> {
+        match &self.seeds {
+            None => vec![self.seed],
+            Some(Seeds::Count(n)) => (0..*n as u64).map(|k| self.seed.wrapping_add(k)).collect(),
+            Some(Seeds::List(list)) => list.clone(),
+        }
+    }
+
+    /// The runs of the race, in order: every lane for the first seed, then every lane for the
+    /// next, …, as (seed, lane).
+    pub fn runs(&self) -> impl Iterator<Item = (u64, &LaneSpec)> + '_ {
+        self.seed_list()
+            .into_iter()
+            .flat_map(move |seed| self.lanes.iter().map(move |lane| (seed, lane)))
+    }
+
     /// Keeps the lanes for which `keep` holds; the same-trajectory probe goes with its reference
     /// lane (returns true when it went).
     pub fn retain_lanes(&mut self, keep: impl Fn(&LaneSpec) -> bool) -> bool {

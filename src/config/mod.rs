@@ -7,7 +7,7 @@ pub mod lane;
 pub mod load;
 
 pub use experiment::{
-    DataSpec, Experiment, LaneSpec, Length, MetricsSpec, SameTrajectorySpec, TrainingSpec,
+    DataSpec, Experiment, LaneSpec, Length, MetricsSpec, SameTrajectorySpec, Seeds, TrainingSpec,
 };
 pub use lane::{GaterReduction, LaneSettings};
 pub use load::{ConfigError, InvalidSetting, parse_experiment, validate_experiment};

@@ -36,10 +36,12 @@ pub struct Race {
     data: Arc<DataSplit>,
     lanes: Vec<LaneRunner>,
     pool: rayon::ThreadPool,
-    probe_x: Array2<f32>,
-    probe_y: Vec<u8>,
-    /// The same-trajectory probe: the reference lane's index and the reference gradient's
-    /// estimates.
+    /// Per seed: the fixed probe minibatch.
+    probes: Vec<(Array2<f32>, Vec<u8>)>,
+    /// Lanes of the experiment (the runners are every lane for each seed in turn).
+    lanes_per_seed: usize,
+    /// The same-trajectory probe: the reference lane's index (among one seed's lanes) and the
+    /// reference gradient's estimates.
     same_trajectory: Option<(usize, usize)>,
     /// The reference lane's step at the last same-trajectory probe (or at the start).
     trajectory_probed_at: u64,
@@ -68,40 +70,44 @@ impl Race {
         data: Arc<DataSplit>,
         threads: usize,
     ) -> Result<Race, RaceError> {
-        let seed = experiment.seed;
+        let seeds = experiment.seed_list();
         let input_dim = data.train.input_dim();
         let batch = experiment.training.batch_size;
         if data.train.is_empty() || data.heldout.is_empty() {
             return Err(RaceError::EmptyData);
         }
-        let init = GatedNet::init(
-            input_dim,
-            CLASSES,
-            &experiment.network,
-            &mut rng_for(seed, "init"),
-        );
         let total_steps = experiment.total_steps(data.train.len());
-        let schedule =
-            MinibatchSchedule::new(data.train.len(), batch, derive_seed(seed, "minibatches"));
         let units = experiment.network.experts;
-        let lanes: Vec<LaneRunner> = experiment
-            .lanes
-            .iter()
-            .enumerate()
-            .map(|(index, spec)| {
+        let mut lanes = Vec::with_capacity(seeds.len() * experiment.lanes.len());
+        let mut probes = Vec::with_capacity(seeds.len());
+        // Seed by seed: the common initialisation, minibatch order and probe minibatch of that
+        // seed, then every lane with its own gate noise — exactly a single-seed race with it.
+        for (seed_index, &seed) in seeds.iter().enumerate() {
+            let init = GatedNet::init(
+                input_dim,
+                CLASSES,
+                &experiment.network,
+                &mut rng_for(seed, "init"),
+            );
+            let schedule =
+                MinibatchSchedule::new(data.train.len(), batch, derive_seed(seed, "minibatches"));
+            for spec in &experiment.lanes {
                 let settings = experiment.lane_settings(spec);
                 let lane = Lane::new(
                     init.clone(),
                     settings,
                     rng_for(seed, &format!("lane/{}", spec.name)),
                 );
-                LaneRunner {
-                    index,
+                lanes.push(LaneRunner {
+                    index: lanes.len(),
+                    seed,
+                    seed_index,
                     info: LaneInfo {
                         name: spec.name.clone(),
                         estimator: lane.estimator().describe(),
                         family: spec.estimator.family(),
                         settings,
+                        seed: Some(seed),
                     },
                     lane,
                     schedule: schedule.clone(),
@@ -117,12 +123,13 @@ impl Race {
                     class_fired: vec![0; units * CLASSES],
                     class_seen: [0; CLASSES],
                     probe_buffers: ProbeBuffers::default(),
-                }
-            })
-            .collect();
-        let probe_n = experiment.metrics.probe_batch.min(data.train.len());
-        let order = permutation(data.train.len(), &mut rng_for(seed, "probe-batch"));
-        let (probe_x, probe_y) = data.train.gather(&order[..probe_n]);
+                });
+            }
+            let probe_n = experiment.metrics.probe_batch.min(data.train.len());
+            let order = permutation(data.train.len(), &mut rng_for(seed, "probe-batch"));
+            probes.push(data.train.gather(&order[..probe_n]));
+        }
+        let schedule = MinibatchSchedule::new(data.train.len(), batch, 0);
         let threads = match threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -144,7 +151,8 @@ impl Race {
             batch_size: batch,
             total_steps,
             steps_per_epoch: schedule.steps_per_epoch(),
-            seed,
+            seed: seeds[0],
+            seeds: seeds.clone(),
             sparsity_target: experiment.training.sparsity_target,
             reference_lane: experiment
                 .same_trajectory
@@ -157,8 +165,8 @@ impl Race {
             data,
             lanes,
             pool,
-            probe_x,
-            probe_y,
+            probes,
+            lanes_per_seed: experiment.lanes.len(),
             same_trajectory: experiment.same_trajectory.as_ref().and_then(|t| {
                 let lane = experiment
                     .lanes
@@ -195,11 +203,11 @@ impl Race {
         let mut opening = Vec::new();
         for (runner, saved) in race.lanes.iter_mut().zip(checkpoint.lanes) {
             let name = &runner.info.name;
-            if saved.name != *name {
+            if saved.name != *name || saved.seed != runner.seed {
                 return Err(RaceError::LaneName {
                     index: runner.index + 1,
-                    saved: saved.name,
-                    name: name.clone(),
+                    saved: format!("{} (seed {})", saved.name, saved.seed),
+                    name: format!("{name} (seed {})", runner.seed),
                 });
             }
             let units = runner.unit_fired.len();
@@ -264,6 +272,7 @@ impl Race {
                         .par_iter_mut()
                         .map(|r| LaneCheckpoint {
                             name: r.info.name.clone(),
+                            seed: r.seed,
                             state: r.lane.checkpoint(),
                             status: r.status,
                             unit_fired: r.unit_fired.clone(),
@@ -281,6 +290,7 @@ impl Race {
                 .zip(self.lanes.par_iter_mut())
                 .for_each(|(c, r)| {
                     c.name.clone_from(&r.info.name);
+                    c.seed = r.seed;
                     r.lane.checkpoint_into(&mut c.state);
                     c.status = r.status;
                     c.unit_fired.clone_from(&r.unit_fired);
@@ -386,9 +396,7 @@ impl Race {
                 data: &self.data,
                 metrics: self.metrics,
                 total_steps: self.info.total_steps,
-                seed: self.info.seed,
-                probe_x: &self.probe_x,
-                probe_y: &self.probe_y,
+                probes: &self.probes,
             };
             events.extend(scheduler::advance(&self.pool, &mut self.lanes, n, &ctx));
             left -= n;
@@ -429,31 +437,44 @@ impl Race {
         };
         let step = self.lanes[reference].lane.steps();
         self.trajectory_probed_at = step;
-        self.lanes[reference].lane.parameters();
-        let net = self.lanes[reference]
-            .lane
-            .current_parameters()
-            .expect("brought up to date above");
-        let lanes: Vec<&super::lane::Lane> = self.lanes.iter().map(|r| &r.lane).collect();
-        let names: Vec<&str> = self.lanes.iter().map(|r| r.info.name.as_str()).collect();
-        let points = self.pool.install(|| {
-            super::trajectory::probe(
-                net,
-                &lanes,
-                self.probe_x.view(),
-                &self.probe_y,
-                self.metrics.probe_samples,
-                samples,
-                self.info.seed,
-                step,
-                &names,
-            )
-        });
-        points
-            .into_iter()
-            .enumerate()
-            .filter_map(|(lane, point)| point.map(|point| EngineEvent::Trajectory { lane, point }))
-            .collect()
+        let per_seed = self.lanes_per_seed.max(1);
+        let mut events = Vec::new();
+        // Seed by seed: that seed's lanes at that seed's reference lane's parameters.
+        for (group, (probe_x, probe_y)) in self.probes.iter().enumerate() {
+            let lanes = &mut self.lanes[group * per_seed..(group + 1) * per_seed];
+            if lanes[reference].lane.steps() != step {
+                continue;
+            }
+            lanes[reference].lane.parameters();
+            let lanes = &*lanes;
+            let net = lanes[reference]
+                .lane
+                .current_parameters()
+                .expect("brought up to date above");
+            let runners: Vec<&super::lane::Lane> = lanes.iter().map(|r| &r.lane).collect();
+            let names: Vec<&str> = lanes.iter().map(|r| r.info.name.as_str()).collect();
+            let seed = lanes[reference].seed;
+            let points = self.pool.install(|| {
+                super::trajectory::probe(
+                    net,
+                    &runners,
+                    probe_x.view(),
+                    probe_y,
+                    self.metrics.probe_samples,
+                    samples,
+                    seed,
+                    step,
+                    &names,
+                )
+            });
+            events.extend(points.into_iter().enumerate().filter_map(|(lane, point)| {
+                point.map(|point| EngineEvent::Trajectory {
+                    lane: group * per_seed + lane,
+                    point,
+                })
+            }));
+        }
+        events
     }
 
     /// Marks every running lane as stopped.

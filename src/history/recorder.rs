@@ -231,11 +231,9 @@ impl Recorder {
             }
             EngineEvent::Resumed { info, lanes } => {
                 let same = self.lanes.len() == lanes.len()
-                    && self
-                        .lanes
-                        .iter()
-                        .zip(&lanes)
-                        .all(|(h, l)| h.info.name == l.name);
+                    && self.lanes.iter().zip(&lanes).all(|(h, l)| {
+                        h.info.name == l.name && h.info.seed_or(info.seed) == l.seed_or(info.seed)
+                    });
                 if same {
                     for (h, l) in self.lanes.iter_mut().zip(lanes) {
                         h.info = l;

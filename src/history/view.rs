@@ -289,6 +289,7 @@ mod tests {
             settings: LaneSettings::paper(EstimatorSpec::StraightThrough {
                 variant: StraightThroughVariant::Identity,
             }),
+            seed: Some(1),
         }
     }
 

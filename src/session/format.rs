@@ -498,6 +498,10 @@ impl From<BaselineRecord> for BaselineState {
 pub struct LaneStateRecord {
     /// Lane name.
     pub name: String,
+    /// The seed the lane runs with (absent in sessions written before races had several
+    /// seeds: the race's seed).
+    #[serde(default)]
+    pub seed: Option<u64>,
     /// Steps taken.
     pub steps: u64,
     /// Status when the checkpoint was taken.
