@@ -100,6 +100,31 @@ fn main() {
         two / one
     );
 
+    // Seeds: five seeds of the four lanes on two threads against one, and one seed's steps
+    // in the five-seed race against a single-seed race of the same lanes (both on one thread,
+    // so that the comparison is per step, not per core).
+    let mut seeds = e.clone();
+    seeds.seeds = Some(gradrace::config::Seeds::Count(5));
+    let seed_steps = (steps / 5).max(50);
+    seeds.training.length = Length::Steps(seed_steps);
+    let (two, one) = side_by_side((&seeds, 2), (&seeds, 1));
+    println!(
+        "5 seeds × {} lanes, {seed_steps} steps: 1 thread {one:.2} s, 2 threads {two:.2} s, ratio \
+         {:.2} (target ≤ 0.55)",
+        e.lanes.len(),
+        two / one
+    );
+    let mut single = seeds.clone();
+    single.seeds = None;
+    let (five, alone) = side_by_side((&seeds, 1), (&single, 1));
+    println!(
+        "  one seed's steps: {:.2} ms a lane-step in the 5-seed race, {:.2} ms alone (ratio {:.2}, \
+         target ≤ 1)",
+        1000.0 * five / (5.0 * seed_steps as f64 * e.lanes.len() as f64),
+        1000.0 * alone / (seed_steps as f64 * e.lanes.len() as f64),
+        (five / 5.0) / alone
+    );
+
     let mut with = e.clone();
     with.metrics = MetricsSpec::default();
     let mut without = e.clone();
