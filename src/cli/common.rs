@@ -113,3 +113,27 @@ pub fn finish(recorder: Recorder, writer: Option<SessionWriter>) -> Result<Recor
     shown?;
     Ok(recorder)
 }
+
+/// The sessions given to `replay`, `table`, `export` or `plot`, labelled; the labels and, for
+/// several sessions, how they differ, noted on standard error.
+pub fn load_sessions(
+    files: &[PathBuf],
+    labels: &[String],
+) -> Result<crate::export::Sessions, CliError> {
+    use crate::export::sessions::LoadError;
+    let sessions = crate::export::Sessions::load_given(files, labels).map_err(|e| match e {
+        LoadError::Session(e) => CliError::Session(e),
+        other => CliError::BadInput(other.to_string()),
+    })?;
+    Ok(sessions)
+}
+
+/// An export's failure to write as a command error: bad input for a directory that cannot be
+/// used as asked, a failure otherwise.
+pub fn output_error(e: crate::export::OutputError) -> CliError {
+    if e.is_bad_input() {
+        CliError::BadInput(e.to_string())
+    } else {
+        CliError::Runtime(e.to_string())
+    }
+}
