@@ -27,7 +27,7 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// A two-seed race of the tiny experiment (40 steps, a same-trajectory probe), saved in `dir`.
+/// A three-seed race of the tiny experiment (40 steps, a same-trajectory probe), saved in `dir`.
 fn seeded_session(dir: &Path) -> PathBuf {
     let experiment = std::fs::read_to_string(TINY).unwrap().replace(
         "lanes: [",
@@ -37,8 +37,21 @@ fn seeded_session(dir: &Path) -> PathBuf {
     std::fs::write(&file, experiment).unwrap();
     let session = dir.join("seeded.ron");
     let out = gradrace()
-        .args(["race", file.to_str().unwrap(), "--seeds", "2", "--steps", "40"])
-        .args(["--headless", "--autosave", "0", "--out", session.to_str().unwrap()])
+        .args([
+            "race",
+            file.to_str().unwrap(),
+            "--seeds",
+            "3",
+            "--steps",
+            "40",
+        ])
+        .args([
+            "--headless",
+            "--autosave",
+            "0",
+            "--out",
+            session.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -58,8 +71,13 @@ fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 /// `text` read back in `ty` and compared bit for bit with `want` (the declared value as f64).
 fn same_bits(text: &str, ty: &str, want: f64, what: &str) {
     let got = match ty {
-        "f32" => f64::from(text.parse::<f32>().unwrap_or_else(|e| panic!("{what}: {text}: {e}"))),
-        "f64" => text.parse::<f64>().unwrap_or_else(|e| panic!("{what}: {text}: {e}")),
+        "f32" => f64::from(
+            text.parse::<f32>()
+                .unwrap_or_else(|e| panic!("{what}: {text}: {e}")),
+        ),
+        "f64" => text
+            .parse::<f64>()
+            .unwrap_or_else(|e| panic!("{what}: {text}: {e}")),
         other => panic!("{what}: type {other}"),
     };
     assert!(
@@ -87,7 +105,10 @@ fn declared<P: Metrics>(
                     p.step().to_string(),
                     m.name.to_string(),
                 );
-                assert!(out.insert(key, (m.value)(&p)).is_none(), "one value per key");
+                assert!(
+                    out.insert(key, (m.value)(&p)).is_none(),
+                    "one value per key"
+                );
             }
         }
     }
@@ -164,25 +185,48 @@ fn the_csv_export_holds_every_recorded_value_exactly() {
             let ty = &types[&(row[3].clone(), row[9].clone())];
             same_bits(&row[10], ty, value, &format!("{key:?}"));
             let step: u64 = row[4].parse().unwrap();
-            assert_eq!(row[6].parse::<u64>().unwrap(), step * batch, "examples seen");
+            assert_eq!(
+                row[6].parse::<u64>().unwrap(),
+                step * batch,
+                "examples seen"
+            );
         }
-        assert!(want.is_empty(), "not exported: {:?}", want.keys().take(3).collect::<Vec<_>>());
+        assert!(
+            want.is_empty(),
+            "not exported: {:?}",
+            want.keys().take(3).collect::<Vec<_>>()
+        );
         // The wide file of training steps: the same values, one row per point.
         let (header, rows) = read_csv(&out_dir.join("steps.csv"));
         let lanes = &s.recorder.lanes;
-        assert_eq!(rows.len(), lanes.iter().map(|h| h.steps.len()).sum::<usize>());
+        assert_eq!(
+            rows.len(),
+            lanes.iter().map(|h| h.steps.len()).sum::<usize>()
+        );
         let mut i = 0;
         for h in lanes {
             let mut evaluations = 0.0f64;
             for p in h.steps.iter() {
                 let row = &rows[i];
                 i += 1;
-                assert_eq!((row[1].as_str(), row[3].parse::<u64>().unwrap()), (h.info.name.as_str(), p.step));
+                assert_eq!(
+                    (row[1].as_str(), row[3].parse::<u64>().unwrap()),
+                    (h.info.name.as_str(), p.step)
+                );
                 evaluations += f64::from(p.evaluations) * f64::from(p.count);
-                assert_eq!(row[6].parse::<f64>().unwrap(), evaluations, "cumulative evaluations");
+                assert_eq!(
+                    row[6].parse::<f64>().unwrap(),
+                    evaluations,
+                    "cumulative evaluations"
+                );
                 for m in StepPoint::METRICS {
                     let col = header.iter().position(|c| c == m.name).unwrap();
-                    same_bits(&row[col], &types[&("step".into(), m.name.into())], (m.value)(p), m.name);
+                    same_bits(
+                        &row[col],
+                        &types[&("step".into(), m.name.into())],
+                        (m.value)(p),
+                        m.name,
+                    );
                 }
             }
         }
@@ -193,7 +237,14 @@ fn the_csv_export_holds_every_recorded_value_exactly() {
         let first = &lanes[0].heat.to_vec()[0];
         let cells: Vec<u8> = rows[0][8..].iter().map(|c| c.parse().unwrap()).collect();
         assert_eq!(cells, first.rates);
-        for name in ["evals", "probes", "trajectory", "class_firing", "lanes", "sessions"] {
+        for name in [
+            "evals",
+            "probes",
+            "trajectory",
+            "class_firing",
+            "lanes",
+            "sessions",
+        ] {
             assert!(out_dir.join(format!("{name}.csv")).is_file(), "{name}");
         }
         let (_, lanes_rows) = read_csv(&out_dir.join("lanes.csv"));
@@ -251,7 +302,11 @@ fn export_into_a_directory_with_files_needs_force() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "nothing written"
+    );
     let out = gradrace()
         .args(["export", V1, "--csv"])
         .arg(&dir)
@@ -259,12 +314,18 @@ fn export_into_a_directory_with_files_needs_force() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(dir.join("keep.txt")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("keep.txt")).unwrap(),
+        "mine"
+    );
     let names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(names.iter().all(|n| !n.starts_with('.')), "no temporary file left: {names:?}");
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "no temporary file left: {names:?}"
+    );
     // Neither or both of --csv and --jsonl, a missing session, plot into a full directory.
     for args in [
         vec!["export", V1],
@@ -298,13 +359,37 @@ fn the_table_of_a_session_without_seeds_has_no_intervals() {
     assert!(text.contains("95% confidence interval"), "{text}");
     assert!(text.contains("seed 5"), "{text}");
     // Every format.
-    let md = stdout(&gradrace().args(["table", V1, "--format", "markdown"]).output().unwrap());
-    assert!(md.contains("| lane | estimator | n |") && md.contains("| ---: |"), "{md}");
-    let tex = stdout(&gradrace().args(["table", V1, "--format", "latex"]).output().unwrap());
-    for part in ["\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}", "\\caption{"] {
+    let md = stdout(
+        &gradrace()
+            .args(["table", V1, "--format", "markdown"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        md.contains("| lane | estimator | n |") && md.contains("| ---: |"),
+        "{md}"
+    );
+    let tex = stdout(
+        &gradrace()
+            .args(["table", V1, "--format", "latex"])
+            .output()
+            .unwrap(),
+    );
+    for part in [
+        "\\toprule",
+        "\\midrule",
+        "\\bottomrule",
+        "\\begin{tabular}",
+        "\\caption{",
+    ] {
         assert!(tex.contains(part), "{part}: {tex}");
     }
-    let csv_text = stdout(&gradrace().args(["table", V1, "--format", "csv"]).output().unwrap());
+    let csv_text = stdout(
+        &gradrace()
+            .args(["table", V1, "--format", "csv"])
+            .output()
+            .unwrap(),
+    );
     let mut r = csv::Reader::from_reader(csv_text.as_bytes());
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 3);
@@ -312,8 +397,14 @@ fn the_table_of_a_session_without_seeds_has_no_intervals() {
     let last = s.recorder.lanes[0].evals.last().unwrap().error;
     let header = r.headers().unwrap().clone();
     let col = header.iter().position(|h| h == "last_error_pct").unwrap();
-    assert_eq!(rows[0][col].parse::<f64>().unwrap(), 100.0 * f64::from(last));
-    let ci = header.iter().position(|h| h == "last_error_ci95_pct").unwrap();
+    assert_eq!(
+        rows[0][col].parse::<f64>().unwrap(),
+        100.0 * f64::from(last)
+    );
+    let ci = header
+        .iter()
+        .position(|h| h == "last_error_ci95_pct")
+        .unwrap();
     assert_eq!(&rows[0][ci], "", "no interval with one seed");
 }
 
@@ -325,7 +416,7 @@ fn the_table_of_seeds_has_intervals_and_several_sessions_are_prefixed_and_compar
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let row = text.lines().find(|l| l.starts_with("sts")).unwrap();
-    assert!(row.contains('±') && row.contains(" 2 "), "{row}");
+    assert!(row.contains('±') && row.contains(" 3 "), "{row}");
     assert!(text.contains("(reference)"), "{text}");
     // With the golden session of another experiment: one table, lanes prefixed, the difference
     // said.
@@ -338,7 +429,10 @@ fn the_table_of_seeds_has_intervals_and_several_sessions_are_prefixed_and_compar
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("new/sts") && text.contains("old/sts"), "{text}");
+    assert!(
+        text.contains("new/sts") && text.contains("old/sts"),
+        "{text}"
+    );
     assert!(text.contains("The sessions differ"), "{text}");
     // The replay of both as one race.
     let out = gradrace()
@@ -351,8 +445,14 @@ fn the_table_of_seeds_has_intervals_and_several_sessions_are_prefixed_and_compar
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("2 sessions as one race"), "{text}");
-    assert!(text.contains("A/unbiased") && text.contains("B/rectifier"), "{text}");
-    assert!(text.contains("another experiment") || text.contains("differ"), "{text}");
+    assert!(
+        text.contains("A/unbiased") && text.contains("B/rectifier"),
+        "{text}"
+    );
+    assert!(
+        text.contains("another experiment") || text.contains("differ"),
+        "{text}"
+    );
     // Labels must match the sessions.
     let out = gradrace()
         .args(["table", V1, "--labels", "a,b"])
@@ -361,15 +461,281 @@ fn the_table_of_seeds_has_intervals_and_several_sessions_are_prefixed_and_compar
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// An experiment given instead of a session stands for its latest saved race in `sessions/`
+/// (said on standard error); with none saved, exit code 2 and the command that makes one.
 #[test]
-fn an_experiment_is_not_a_session() {
-    for given in ["paper-mnist", TINY] {
-        let out = gradrace().args(["table", given]).output().unwrap();
+fn an_experiment_stands_for_its_latest_saved_race() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tiny = format!("{}/{TINY}", env!("CARGO_MANIFEST_DIR"));
+    for given in ["paper-mnist", tiny.as_str()] {
+        let out = gradrace()
+            .current_dir(tmp.path())
+            .args(["table", given])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{given}");
         let err = stderr(&out);
         assert!(err.contains("is an experiment, not a saved race"), "{err}");
         assert!(err.contains("gradrace race"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
     }
+    let sessions = tmp.path().join("sessions");
+    std::fs::create_dir(&sessions).unwrap();
+    let older = sessions.join("tiny-older.ron");
+    std::fs::copy(V1, &older).unwrap();
+    let newer = seeded_session(&sessions);
+    let out = gradrace()
+        .current_dir(tmp.path())
+        .args(["table", &tiny, "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "reading its latest saved race, sessions/{}",
+            newer.file_name().unwrap().to_string_lossy()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let n = r.headers().unwrap().iter().position(|h| h == "n").unwrap();
+    for row in r.records() {
+        assert_eq!(&row.unwrap()[n], "3", "the three-seed race, saved last");
+    }
+}
+
+/// A damaged or foreign file is refused by every command with exit code 2, its name and the
+/// line and column of the problem, and no panic.
+#[test]
+fn a_damaged_session_is_refused_with_its_file_and_position() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(V1).unwrap();
+    let damaged = tmp.path().join("damaged.ron");
+    // A number where the race's description expects a string, on a known line.
+    let (line, text) = good
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.trim_start().starts_with("experiment_name:"))
+        .unwrap();
+    let broken: String = good
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == line {
+                format!(
+                    "{}experiment_name: 42,\n",
+                    &text[..text.len() - text.trim_start().len()]
+                )
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&damaged, broken).unwrap();
+    let foreign = tmp.path().join("notes.ron");
+    std::fs::write(&foreign, "(a: 1)\n").unwrap();
+    let out_dir = tmp.path().join("out");
+    for file in [&damaged, &foreign] {
+        let f = file.to_str().unwrap();
+        let o = out_dir.to_str().unwrap();
+        for args in [
+            vec!["table", f],
+            vec!["export", f, "--csv", o],
+            vec!["export", V1, f, "--jsonl", o],
+            vec!["plot", f, "--out", o],
+            vec!["replay", V1, f, "--text"],
+        ] {
+            let out = gradrace().args(&args).output().unwrap();
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains(f), "{args:?}: names the file: {err}");
+            assert!(!err.contains("panicked"), "{args:?}: {err}");
+            assert!(!out_dir.exists(), "{args:?}: nothing written");
+        }
+    }
+    let err = stderr(
+        &gradrace()
+            .args(["table", damaged.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        err.contains(&format!("{}:{}:", damaged.display(), line + 1)),
+        "line of the problem: {err}"
+    );
+    let err = stderr(
+        &gradrace()
+            .args(["table", foreign.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains(&format!("{}:1:1", foreign.display())), "{err}");
+}
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom, from a printed table.
+fn t975(df: usize) -> f64 {
+    [12.706, 4.303, 3.182, 2.776, 2.571][df - 1]
+}
+
+/// Mean and 95% half-width, computed here from the definition: x̄ ± t · s / √n.
+fn mean_hw(v: &[f64]) -> (f64, Option<f64>) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    if v.len() < 2 {
+        return (mean, None);
+    }
+    let s = (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0)).sqrt();
+    (mean, Some(t975(v.len() - 1) * s / n.sqrt()))
+}
+
+fn close(got: &str, want: f64, what: &str) {
+    let g: f64 = got
+        .parse()
+        .unwrap_or_else(|e| panic!("{what}: {got:?}: {e}"));
+    assert!(
+        (g - want).abs() <= 1e-9 * want.abs().max(1.0),
+        "{what}: {g} vs {want}"
+    );
+}
+
+/// The table's numbers, recomputed from the session's evaluations: per lane, every seed's best
+/// and last held-out error and test-time firing, their mean and t interval, and the paired
+/// difference of last errors from the reference lane; the Markdown and LaTeX tables show the
+/// same numbers rounded.
+#[test]
+fn the_table_is_the_mean_and_t_interval_of_each_seeds_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let session = seeded_session(tmp.path());
+    let s = Session::load(&session).unwrap();
+    let out = gradrace()
+        .arg("table")
+        .arg(&session)
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let names = ["unbiased", "sts", "rectifier"];
+    assert_eq!(
+        rows.iter().map(|r| r[0].to_string()).collect::<Vec<_>>(),
+        names
+    );
+    let per_seed = |lane: &str| -> Vec<(u64, f64, f64, f64)> {
+        s.recorder
+            .lanes
+            .iter()
+            .filter(|h| h.info.name == lane)
+            .map(|h| {
+                let evals = h.evals.to_vec();
+                let best = evals
+                    .iter()
+                    .map(|e| f64::from(e.error))
+                    .fold(f64::MAX, f64::min);
+                let last = evals.last().unwrap();
+                (
+                    h.info.seed.unwrap(),
+                    best,
+                    f64::from(last.error),
+                    f64::from(last.firing_rate),
+                )
+            })
+            .collect()
+    };
+    let reference = per_seed("sts");
+    let md = stdout(
+        &gradrace()
+            .arg("table")
+            .arg(&session)
+            .args(["--format", "markdown"])
+            .output()
+            .unwrap(),
+    );
+    let tex = stdout(
+        &gradrace()
+            .arg("table")
+            .arg(&session)
+            .args(["--format", "latex"])
+            .output()
+            .unwrap(),
+    );
+    for (row, lane) in rows.iter().zip(names) {
+        let seeds = per_seed(lane);
+        assert_eq!(seeds.len(), 3);
+        assert_eq!(&row[col("n")], "3");
+        for (what, values) in [
+            ("best_error", seeds.iter().map(|s| s.1).collect::<Vec<_>>()),
+            ("last_error", seeds.iter().map(|s| s.2).collect()),
+            ("test_firing", seeds.iter().map(|s| s.3).collect()),
+        ] {
+            let (mean, hw) = mean_hw(&values);
+            close(
+                &row[col(&format!("{what}_pct"))],
+                100.0 * mean,
+                &format!("{lane} {what}"),
+            );
+            close(
+                &row[col(&format!("{what}_ci95_pct"))],
+                100.0 * hw.unwrap(),
+                &format!("{lane} {what} ci"),
+            );
+            if what == "last_error" {
+                let cell = format!("{:.2} ± {:.2}", 100.0 * mean, 100.0 * hw.unwrap());
+                let md_row = md
+                    .lines()
+                    .find(|l| l.starts_with(&format!("| {lane} |")))
+                    .unwrap();
+                assert!(md_row.contains(&cell), "{cell} in {md_row}");
+                let tex_cell = cell.replace(" ± ", " $\\pm$ ");
+                let tex_row = tex.lines().find(|l| l.starts_with(lane)).unwrap();
+                assert!(tex_row.contains(&tex_cell), "{tex_cell} in {tex_row}");
+            }
+        }
+        if lane == "sts" {
+            assert_eq!(&row[col("last_vs_reference_significant")], "reference");
+            assert_eq!(&row[col("last_vs_reference_pct")], "");
+        } else {
+            let diffs: Vec<f64> = seeds
+                .iter()
+                .map(|a| a.2 - reference.iter().find(|b| b.0 == a.0).unwrap().2)
+                .collect();
+            let (mean, hw) = mean_hw(&diffs);
+            close(
+                &row[col("last_vs_reference_pct")],
+                100.0 * mean,
+                &format!("{lane} paired"),
+            );
+            close(
+                &row[col("last_vs_reference_ci95_pct")],
+                100.0 * hw.unwrap(),
+                &format!("{lane} paired ci"),
+            );
+            let significant = (mean.abs() > hw.unwrap()).to_string();
+            assert_eq!(
+                &row[col("last_vs_reference_significant")],
+                significant.as_str()
+            );
+        }
+    }
+    // The LaTeX table is complete booktabs with the caption's interval note.
+    for part in [
+        "\\toprule",
+        "\\midrule",
+        "\\bottomrule",
+        "Student's t",
+        "3 seeds 5--7",
+    ] {
+        assert!(tex.contains(part), "{part}: {tex}");
+    }
+    assert!(
+        md.contains("3 seeds 5–7") && md.contains("(reference)"),
+        "{md}"
+    );
 }
 
 /// Polylines drawn in `color` (the curves and their legend samples).
@@ -417,7 +783,7 @@ fn the_figures_are_valid_svg_and_png_with_a_series_per_lane() {
                 for l in lanes {
                     assert!(svg.contains(&format!(">{l}<")), "{name}: legend {l}");
                 }
-                // Two seeds: one band per lane.
+                // Three seeds: one band per lane.
                 assert_eq!(svg.matches("<polygon").count(), lanes.len(), "{name}");
             }
             "estimator-variance" => {
@@ -457,7 +823,11 @@ fn the_figures_are_valid_svg_and_png_with_a_series_per_lane() {
         let img = resvg::tiny_skia::Pixmap::decode_png(&bytes).unwrap();
         assert_eq!((img.width(), img.height()), (1440, 1020), "{name}");
         // Not blank: dark pixels of text and axes.
-        let dark = img.pixels().iter().filter(|p| p.red() < 100 && p.green() < 100).count();
+        let dark = img
+            .pixels()
+            .iter()
+            .filter(|p| p.red() < 100 && p.green() < 100)
+            .count();
         assert!(dark > 1000, "{name}: {dark} dark pixels");
     }
     let out = gradrace()
@@ -468,7 +838,10 @@ fn the_figures_are_valid_svg_and_png_with_a_series_per_lane() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(!tmp.path().join("x").exists(), "nothing created on bad input");
+    assert!(
+        !tmp.path().join("x").exists(),
+        "nothing created on bad input"
+    );
 }
 
 #[test]
@@ -479,9 +852,17 @@ fn the_sample_session_exports_and_plots() {
         vec!["plot", SAMPLE, "--out", "p"],
         vec!["table", SAMPLE, "--format", "markdown"],
     ] {
-        let out = gradrace().current_dir(tmp.path()).args(
-            args.iter().map(|a| if *a == SAMPLE { format!("{}/{SAMPLE}", env!("CARGO_MANIFEST_DIR")) } else { a.to_string() }),
-        ).output().unwrap();
+        let out = gradrace()
+            .current_dir(tmp.path())
+            .args(args.iter().map(|a| {
+                if *a == SAMPLE {
+                    format!("{}/{SAMPLE}", env!("CARGO_MANIFEST_DIR"))
+                } else {
+                    a.to_string()
+                }
+            }))
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     }
 }

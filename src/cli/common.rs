@@ -114,17 +114,26 @@ pub fn finish(recorder: Recorder, writer: Option<SessionWriter>) -> Result<Recor
     Ok(recorder)
 }
 
-/// The sessions given to `replay`, `table`, `export` or `plot`, labelled; the labels and, for
-/// several sessions, how they differ, noted on standard error.
+/// The sessions given to `replay`, `table`, `export` or `plot`, labelled. An experiment given
+/// instead of a session stands for its latest saved race, and which file that is goes to
+/// standard error.
 pub fn load_sessions(
     files: &[PathBuf],
     labels: &[String],
 ) -> Result<crate::export::Sessions, CliError> {
     use crate::export::sessions::LoadError;
-    let sessions = crate::export::Sessions::load_given(files, labels).map_err(|e| match e {
-        LoadError::Session(e) => CliError::Session(e),
-        other => CliError::BadInput(other.to_string()),
-    })?;
+    let (sessions, resolved) =
+        crate::export::Sessions::load_given(files, labels).map_err(|e| match e {
+            LoadError::Session(e) => CliError::Session(e),
+            other => CliError::BadInput(other.to_string()),
+        })?;
+    for r in resolved {
+        super::console::note!(
+            "gradrace: {} is an experiment: reading its latest saved race, {}",
+            r.given,
+            r.session.display()
+        );
+    }
     Ok(sessions)
 }
 

@@ -196,7 +196,12 @@ pub struct ExportArgs {
     #[arg(required = true, num_args = 1.., value_name = "SESSION")]
     pub files: Vec<PathBuf>,
     /// Write CSV files into DIR.
-    #[arg(long, value_name = "DIR", required_unless_present = "jsonl", conflicts_with = "jsonl")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "jsonl",
+        conflicts_with = "jsonl"
+    )]
     pub csv: Option<PathBuf>,
     /// Write JSON Lines files into DIR.
     #[arg(long, value_name = "DIR")]

@@ -20,7 +20,8 @@ pub fn run(args: &PlotArgs) -> Result<(), CliError> {
             names.join(", ")
         )));
     }
-    let figs = figures::all(r, args.lane.as_deref()).map_err(|e| CliError::Runtime(e.to_string()))?;
+    let figs =
+        figures::all(r, args.lane.as_deref()).map_err(|e| CliError::Runtime(e.to_string()))?;
     let mut out = OutputDir::prepare(&args.out, args.force).map_err(output_error)?;
     let mut captions = String::from("# Figures\n\n");
     if sessions.several() {

@@ -37,7 +37,9 @@ pub fn run(args: &TableArgs) -> Result<(), CliError> {
                 .unwrap_or(std::path::Path::new("."));
             let name = file
                 .file_name()
-                .ok_or_else(|| CliError::BadInput(format!("--out {}: not a file name", file.display())))?
+                .ok_or_else(|| {
+                    CliError::BadInput(format!("--out {}: not a file name", file.display()))
+                })?
                 .to_string_lossy()
                 .into_owned();
             let mut target = OutputDir::prepare(dir, true).map_err(output_error)?;

@@ -104,7 +104,8 @@ pub fn table(t: &PaperTable, out: &mut dyn Write) -> io::Result<()> {
         let significant = if r.is_reference {
             "reference".to_string()
         } else {
-            r.paired.map_or(String::new(), |p| p.significant.to_string())
+            r.paired
+                .map_or(String::new(), |p| p.significant.to_string())
         };
         w.write_record([
             r.lane.clone(),

@@ -11,6 +11,7 @@
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::history::{FIRING_WINDOW, LaneHistory, Recorder};
@@ -50,9 +51,10 @@ pub struct FigureError {
     pub message: String,
 }
 
-fn fail(figure: &str) -> impl Fn(String) -> FigureError + '_ {
+fn fail(figure: &str) -> impl Fn(String) -> FigureError + use<> {
+    let figure = figure.to_string();
     move |message| FigureError {
-        figure: figure.to_string(),
+        figure: figure.clone(),
         message,
     }
 }
@@ -61,11 +63,7 @@ fn registered_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // DejaVu Sans measures the text in the SVG, and draws it in PNGs.
-        let _ = plotters::style::register_font(
-            FONT,
-            FontStyle::Normal,
-            dejavu::sans::regular(),
-        );
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
     });
 }
 
@@ -302,12 +300,8 @@ fn draw_curves<'a, Y: Ranged<ValueType = f64>>(
         let points: Vec<(f64, f64)> = c.iter().map(|p| (p.0, p.1)).collect();
         let drawn = match dash(*index) {
             theme::Dash::Solid => chart.draw_series(LineSeries::new(points, style)),
-            theme::Dash::Dashed => {
-                chart.draw_series(DashedLineSeries::new(points, 8, 5, style))
-            }
-            theme::Dash::Dotted => {
-                chart.draw_series(DashedLineSeries::new(points, 2, 4, style))
-            }
+            theme::Dash::Dashed => chart.draw_series(DashedLineSeries::new(points, 8, 5, style)),
+            theme::Dash::Dotted => chart.draw_series(DashedLineSeries::new(points, 2, 4, style)),
         }
         .map_err(|e| e.to_string())?;
         drawn.label(name.clone()).legend(move |(x, y)| {
@@ -542,9 +536,7 @@ pub fn firing_heatmap(r: &Recorder, lane: &str) -> Result<Figure, FigureError> {
                     ));
                 }
             }
-            chart
-                .draw_series(cells)
-                .map_err(|e| err(e.to_string()))?;
+            chart.draw_series(cells).map_err(|e| err(e.to_string()))?;
             colour_bar(&bar).map_err(&err)?;
         }
         root.present().map_err(|e| err(e.to_string()))?;
@@ -579,8 +571,11 @@ fn colour_bar(area: &DrawingArea<SVGBackend, Shift>) -> Result<(), String> {
         let t = 1.0 - i as f64 / steps as f64;
         let y0 = top + (bottom - top) * i / steps;
         let y1 = top + (bottom - top) * (i + 1) / steps;
-        area.draw(&Rectangle::new([(8, y0), (24, y1 + 1)], viridis(t).filled()))
-            .map_err(|e| e.to_string())?;
+        area.draw(&Rectangle::new(
+            [(8, y0), (24, y1 + 1)],
+            viridis(t).filled(),
+        ))
+        .map_err(|e| e.to_string())?;
     }
     let style = (FONT, TICKS).into_font();
     for (t, label) in [(1.0, "1"), (0.5, "0.5"), (0.0, "0")] {
@@ -659,25 +654,32 @@ pub fn compute_savings(r: &Recorder) -> Result<Figure, FigureError> {
         for (k, (index, name, saved, net)) in bars.iter().enumerate() {
             let y = (n - 1 - k) as f64;
             let color = lane_color(*index);
-            let mut elements: Vec<DynElement<SVGBackend, (f64, f64)>> = Vec::new();
+            let mut boxes = Vec::new();
+            let mut whiskers = Vec::new();
             if let Some(m) = saved {
-                elements.push(
-                    Rectangle::new([(0.0, y - 0.38), (m.mean, y + 0.02)], color.mix(0.45).filled())
-                        .into_dyn(),
-                );
-                whisker(&mut elements, m, y - 0.18);
+                boxes.push(Rectangle::new(
+                    [(0.0, y - 0.38), (m.mean, y + 0.02)],
+                    color.mix(0.45).filled(),
+                ));
+                whisker(&mut whiskers, m, y - 0.18);
             }
             if let Some(m) = net {
-                elements.push(
-                    Rectangle::new([(0.0, y + 0.02), (m.mean, y + 0.38)], color.filled()).into_dyn(),
-                );
-                whisker(&mut elements, m, y + 0.2);
+                boxes.push(Rectangle::new(
+                    [(0.0, y + 0.02), (m.mean, y + 0.38)],
+                    color.filled(),
+                ));
+                whisker(&mut whiskers, m, y + 0.2);
             }
             chart
-                .draw_series(elements)
+                .draw_series(boxes)
                 .map_err(|e| err(e.to_string()))?
                 .label(name.clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
+                });
+            chart
+                .draw_series(whiskers)
+                .map_err(|e| err(e.to_string()))?;
         }
         root.present().map_err(|e| err(e.to_string()))?;
     }
@@ -695,21 +697,34 @@ pub fn compute_savings(r: &Recorder) -> Result<Figure, FigureError> {
     })
 }
 
-fn whisker(out: &mut Vec<DynElement<'static, SVGBackend<'static>, (f64, f64)>>, m: &MeanInterval, y: f64) {
+/// The 95% interval of `m` as a whisker at height `y` (nothing with one seed).
+fn whisker(out: &mut Vec<PathElement<(f64, f64)>>, m: &MeanInterval, y: f64) {
     if m.half_width.is_none() {
         return;
     }
     let (lo, hi) = m.bounds();
     let style = RGBColor(0x22, 0x22, 0x22).stroke_width(1);
-    out.push(PathElement::new(vec![(lo, y), (hi, y)], style).into_dyn());
-    out.push(PathElement::new(vec![(lo, y - 0.08), (lo, y + 0.08)], style).into_dyn());
-    out.push(PathElement::new(vec![(hi, y - 0.08), (hi, y + 0.08)], style).into_dyn());
+    out.push(PathElement::new(vec![(lo, y), (hi, y)], style));
+    out.push(PathElement::new(
+        vec![(lo, y - 0.08), (lo, y + 0.08)],
+        style,
+    ));
+    out.push(PathElement::new(
+        vec![(hi, y - 0.08), (hi, y + 0.08)],
+        style,
+    ));
 }
 
 /// `name` with characters other than letters, digits, '-' and '_' replaced by '_'.
 pub fn file_safe(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -717,9 +732,9 @@ pub fn file_safe(name: &str) -> String {
 /// else the first lane with gate rates recorded.
 pub fn default_heatmap_lane(r: &Recorder) -> Option<String> {
     let has_heat = |name: &str| {
-        r.lanes
-            .iter()
-            .any(|h| h.info.name == name && h.heat.iter().any(|row| row.rates.iter().any(|&v| v < 255)))
+        r.lanes.iter().any(|h| {
+            h.info.name == name && h.heat.iter().any(|row| row.rates.iter().any(|&v| v < 255))
+        })
     };
     r.info
         .as_ref()
@@ -742,7 +757,9 @@ pub fn all(r: &Recorder, heat_lane: Option<&str>) -> Result<Vec<Figure>, FigureE
         estimator_variance(r)?,
         compute_savings(r)?,
     ];
-    let lane = heat_lane.map(str::to_string).or_else(|| default_heatmap_lane(r));
+    let lane = heat_lane
+        .map(str::to_string)
+        .or_else(|| default_heatmap_lane(r));
     if let Some(lane) = lane {
         out.push(firing_heatmap(r, &lane)?);
     }

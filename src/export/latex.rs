@@ -87,7 +87,10 @@ mod tests {
     #[test]
     fn special_characters_are_escaped() {
         assert_eq!(escape("a_b & 10%"), "a\\_b \\& 10\\%");
-        assert_eq!(escape("sts (b~Bern(√p))"), "sts (b\\textasciitilde{}Bern(\\ensuremath{\\surd}p))");
+        assert_eq!(
+            escape("sts (b~Bern(√p))"),
+            "sts (b\\textasciitilde{}Bern(\\ensuremath{\\surd}p))"
+        );
         assert_eq!(escape("σ=1"), "\\ensuremath{\\sigma}=1");
     }
 }

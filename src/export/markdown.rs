@@ -13,7 +13,13 @@ pub fn render(t: &PaperTable) -> String {
     let header: Vec<String> = HEADERS
         .iter()
         .enumerate()
-        .map(|(i, h)| if i >= 3 { format!("{h} (%)") } else { h.to_string() })
+        .map(|(i, h)| {
+            if i >= 3 {
+                format!("{h} (%)")
+            } else {
+                h.to_string()
+            }
+        })
         .collect();
     out.push_str(&format!("| {} |\n", header.join(" | ")));
     let align: Vec<&str> = (0..HEADERS.len())
@@ -25,7 +31,13 @@ pub fn render(t: &PaperTable) -> String {
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out.push('\n');
-    out.push_str(&t.notes.iter().map(|n| cell(n)).collect::<Vec<_>>().join(" "));
+    out.push_str(
+        &t.notes
+            .iter()
+            .map(|n| cell(n))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
     out.push('\n');
     out
 }

@@ -34,7 +34,10 @@ pub enum OutputError {
 impl OutputError {
     /// True when the user asked for something that cannot be done (as opposed to a failure).
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, OutputError::NotEmpty(_) | OutputError::NotADirectory(_))
+        matches!(
+            self,
+            OutputError::NotEmpty(_) | OutputError::NotADirectory(_)
+        )
     }
 }
 
@@ -106,7 +109,10 @@ mod tests {
         let mut out = OutputDir::prepare(&dir, false).unwrap();
         out.write("a.csv", |w| w.write_all(b"x\n")).unwrap();
         let err = OutputDir::prepare(&dir, false).unwrap_err();
-        assert!(err.is_bad_input() && err.to_string().contains("--force"), "{err}");
+        assert!(
+            err.is_bad_input() && err.to_string().contains("--force"),
+            "{err}"
+        );
         let mut again = OutputDir::prepare(&dir, true).unwrap();
         let failed = again.write("b.csv", |w| {
             w.write_all(b"half")?;

@@ -28,9 +28,11 @@ pub fn rasterise(svg: &str) -> Result<Vec<u8>, PngError> {
         ..usvg::Options::default()
     };
     let tree = usvg::Tree::from_str(svg, &options).map_err(|e| PngError(e.to_string()))?;
-    let size = tree.size().to_int_size().scale_by(SCALE).ok_or_else(|| {
-        PngError("the figure has no size".into())
-    })?;
+    let size = tree
+        .size()
+        .to_int_size()
+        .scale_by(SCALE)
+        .ok_or_else(|| PngError("the figure has no size".into()))?;
     let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
         .ok_or_else(|| PngError("the figure is too large".into()))?;
     pixmap.fill(tiny_skia::Color::WHITE);

@@ -160,17 +160,20 @@ pub struct DictionaryEntry {
 }
 
 fn entries<P: Exported>() -> impl Iterator<Item = DictionaryEntry> {
-    P::METRICS.iter().zip(P::TYPES).map(|(m, ty)| DictionaryEntry {
-        kind: P::KIND,
-        metric: m.name,
-        label: m.label,
-        unit: m.unit,
-        ty,
-        merge: match m.merge {
-            crate::engine::metrics::MergeRule::Mean => "mean",
-            crate::engine::metrics::MergeRule::Last => "last",
-        },
-    })
+    P::METRICS
+        .iter()
+        .zip(P::TYPES)
+        .map(|(m, ty)| DictionaryEntry {
+            kind: P::KIND,
+            metric: m.name,
+            label: m.label,
+            unit: m.unit,
+            ty,
+            merge: match m.merge {
+                crate::engine::metrics::MergeRule::Mean => "mean",
+                crate::engine::metrics::MergeRule::Last => "last",
+            },
+        })
 }
 
 /// Every declared metric of every kind of record, in declaration order.
@@ -280,8 +283,14 @@ pub const FILES: [(&str, &str); 10] = [
         "class_firing",
         "latest per-class firing, one row per class, units u0… as recorded (0–255)",
     ),
-    ("lanes", "one row per lane and seed: estimator, status, strides"),
-    ("sessions", "one row per session: file, experiment, data set, seeds"),
+    (
+        "lanes",
+        "one row per lane and seed: estimator, status, strides",
+    ),
+    (
+        "sessions",
+        "one row per session: file, experiment, data set, seeds",
+    ),
     (
         "dictionary",
         "one row per declared metric: kind, name, label, unit, recorded type, merge rule",
@@ -327,8 +336,14 @@ mod tests {
             + TrajectoryPoint::METRICS.len();
         assert_eq!(d.len(), declared);
         let ce = &d[0];
-        assert_eq!((ce.kind, ce.metric, ce.ty), ("step", "cross_entropy", "f32"));
-        assert!(d.iter().any(|e| e.kind == "trajectory" && e.metric == "cosine"));
+        assert_eq!(
+            (ce.kind, ce.metric, ce.ty),
+            ("step", "cross_entropy", "f32")
+        );
+        assert!(
+            d.iter()
+                .any(|e| e.kind == "trajectory" && e.metric == "cosine")
+        );
         assert_eq!(Num::F32(0.1).text(), "0.1");
         assert_eq!(Num::F64(0.1f32 as f64).text(), "0.10000000149011612");
         assert_eq!(Num::F32(f32::NAN).json(), "null");
@@ -628,7 +643,10 @@ fn session_rows(sessions: &super::Sessions, sink: &mut dyn Sink) -> std::io::Res
             .collect::<Vec<_>>()
             .join(" ");
         let d = &s.context.data;
-        let (train, heldout) = (format!("{:016x}", d.train.fnv1a), format!("{:016x}", d.heldout.fnv1a));
+        let (train, heldout) = (
+            format!("{:016x}", d.train.fnv1a),
+            format!("{:016x}", d.heldout.fnv1a),
+        );
         sink.row(&[
             Cell::Text(label),
             Cell::Text(&file),
@@ -653,7 +671,9 @@ fn session_rows(sessions: &super::Sessions, sink: &mut dyn Sink) -> std::io::Res
 }
 
 fn dictionary_rows(sink: &mut dyn Sink) -> std::io::Result<()> {
-    sink.begin(&named(&["kind", "metric", "label", "unit", "type", "merge"]))?;
+    sink.begin(&named(&[
+        "kind", "metric", "label", "unit", "type", "merge",
+    ]))?;
     for e in dictionary() {
         sink.row(&[
             Cell::Text(e.kind),

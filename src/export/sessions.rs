@@ -3,10 +3,10 @@
 //! sets the sessions apart (experiment, data set, network, length) is said in words, so that a
 //! table or figure never passes off a comparison of different experiments as a controlled one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::history::{Recorder, merge, merge::letters};
-use crate::session::{Session, SessionError};
+use crate::session::{DEFAULT_DIR, Session, SessionError, list_sessions};
 
 /// Loaded sessions with their labels, and the race they make together.
 #[derive(Debug, Clone)]
@@ -23,84 +23,65 @@ pub enum LoadError {
     /// A session file is missing, damaged or not a session.
     #[error(transparent)]
     Session(#[from] SessionError),
-    /// The argument names an experiment, not a saved race.
+    /// The argument names an experiment of which no race has been saved in `sessions/`.
     #[error(
-        "{given} is an experiment, not a saved race: this command reads sessions. Run the race \
-         first (`gradrace race {given} --headless`, with `--seeds N` for intervals), then give its \
-         session{}",
-        latest.as_ref().map_or(String::new(), |p| format!(
-            " — the latest saved race of {experiment} is {}", p.display()
-        ))
+        "{given} is an experiment, not a saved race, and sessions/ holds no saved race of \
+         {experiment}: run the race first (`gradrace race {given} --headless`, with `--seeds N` \
+         for intervals), then give its session, or the experiment again"
     )]
-    Experiment {
+    NoSavedRace {
         /// The argument.
         given: String,
         /// The experiment's name.
         experiment: String,
-        /// The most recent session of that experiment in `sessions/`, if any.
-        latest: Option<std::path::PathBuf>,
     },
     /// Fewer labels than sessions, or the same label twice.
     #[error("--labels: {0}")]
     Labels(String),
 }
 
+/// What an argument that names an experiment was taken to mean.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// The argument as given.
+    pub given: String,
+    /// The session read for it: the experiment's most recently saved race in `sessions/`.
+    pub session: PathBuf,
+}
+
 impl Sessions {
     /// Loads the sessions given on a command line, labelled by `labels` (A, B, … when empty).
-    /// An argument that is no session but names an experiment (a built-in name or an experiment
-    /// file) is refused with a pointer to its latest saved race.
-    pub fn load_given(paths: &[std::path::PathBuf], labels: &[String]) -> Result<Sessions, LoadError> {
-        if !labels.is_empty() {
-            if labels.len() != paths.len() {
-                return Err(LoadError::Labels(format!(
-                    "{} labels for {} sessions",
-                    labels.len(),
-                    paths.len()
-                )));
-            }
-            for (i, l) in labels.iter().enumerate() {
-                if l.is_empty() || l.contains('/') {
-                    return Err(LoadError::Labels(format!(
-                        "{l:?}: a label must be non-empty, without '/'"
-                    )));
-                }
-                if labels[..i].contains(l) {
-                    return Err(LoadError::Labels(format!("{l:?} given twice")));
-                }
-            }
-        }
+    /// An argument that is no session file but names an experiment (a built-in name or an
+    /// experiment file) stands for that experiment's most recently saved race in `sessions/`
+    /// (returned beside the sessions, so the caller can say which file was read); with none
+    /// saved, it is refused with the command that makes one.
+    pub fn load_given(
+        paths: &[PathBuf],
+        labels: &[String],
+    ) -> Result<(Sessions, Vec<Resolved>), LoadError> {
+        check_labels(labels, paths.len())?;
         let mut sessions = Vec::with_capacity(paths.len());
+        let mut resolved = Vec::new();
         for p in paths {
             match Session::load(p) {
                 Ok(s) => sessions.push(s),
                 Err(e) => {
+                    let Some(experiment) = experiment_named(p) else {
+                        return Err(e.into());
+                    };
                     let given = p.display().to_string();
-                    let is_session = std::fs::read_to_string(p)
-                        .is_ok_and(|t| t.contains(crate::session::format::DOCUMENT));
-                    match crate::config::builtin::resolve(&given) {
-                        Ok(experiment) if !is_session => {
-                            let latest = crate::session::list_sessions(Path::new(
-                                crate::session::DEFAULT_DIR,
-                            ))
-                            .ok()
-                            .and_then(|list| {
-                                list.into_iter()
-                                    .filter(|s| s.name == experiment.name && s.problem.is_none())
-                                    .max_by(|a, b| a.created.cmp(&b.created))
-                                    .map(|s| s.path)
-                            });
-                            return Err(LoadError::Experiment {
-                                given,
-                                experiment: experiment.name,
-                                latest,
-                            });
-                        }
-                        _ => return Err(e.into()),
-                    }
+                    let Some(latest) = latest_session(Path::new(DEFAULT_DIR), &experiment) else {
+                        return Err(LoadError::NoSavedRace { given, experiment });
+                    };
+                    sessions.push(Session::load(&latest)?);
+                    resolved.push(Resolved {
+                        given,
+                        session: latest,
+                    });
                 }
             }
         }
-        Ok(Sessions::of(sessions, labels))
+        Ok((Sessions::of(sessions, labels), resolved))
     }
 
     /// Loads every file of `paths`, labelled by `labels` (A, B, … when empty).
@@ -202,23 +183,61 @@ impl Sessions {
     }
 }
 
-/// The seeds of a race (its one seed for races recorded before there were several).
-pub fn seeds_of(info: &crate::engine::RaceInfo) -> Vec<u64> {
-    if info.seeds.is_empty() {
-        vec![info.seed]
-    } else {
-        info.seeds.clone()
+/// Labels must be as many as the sessions, non-empty, without '/', and different.
+fn check_labels(labels: &[String], sessions: usize) -> Result<(), LoadError> {
+    if labels.is_empty() {
+        return Ok(());
     }
+    if labels.len() != sessions {
+        return Err(LoadError::Labels(format!(
+            "{} labels for {sessions} sessions",
+            labels.len()
+        )));
+    }
+    for (i, l) in labels.iter().enumerate() {
+        if l.is_empty() || l.contains('/') {
+            return Err(LoadError::Labels(format!(
+                "{l:?}: a label must be non-empty, without '/'"
+            )));
+        }
+        if labels[..i].contains(l) {
+            return Err(LoadError::Labels(format!("{l:?} given twice")));
+        }
+    }
+    Ok(())
 }
+
+/// The experiment `path` names — a built-in name or an experiment file — when it is not a
+/// session file.
+fn experiment_named(path: &Path) -> Option<String> {
+    let is_session =
+        std::fs::read_to_string(path).is_ok_and(|t| t.contains(crate::session::format::DOCUMENT));
+    if is_session {
+        return None;
+    }
+    crate::config::builtin::resolve(&path.display().to_string())
+        .ok()
+        .map(|e| e.name)
+}
+
+/// The most recently saved readable race of `experiment` in `dir` (by the time it was saved).
+pub fn latest_session(dir: &Path, experiment: &str) -> Option<PathBuf> {
+    list_sessions(dir)
+        .ok()?
+        .into_iter()
+        .filter(|s| s.name == experiment && s.problem.is_none())
+        .max_by(|a, b| (&a.saved, &a.created).cmp(&(&b.saved, &b.created)))
+        .map(|s| s.path)
+}
+
+pub use crate::history::merge::seeds_of;
 
 /// "seed 5", "seeds 1–5" (consecutive) or "seeds 4, 1".
 pub fn seed_text(seeds: &[u64]) -> String {
     match seeds {
         [] => "no seed".into(),
         [one] => format!("seed {one}"),
-        [first, .., last]
-            if seeds.windows(2).all(|w| w[1] == w[0].wrapping_add(1)) =>
-        {
+        [first, .., last] if seeds.windows(2).all(|w| w[1] == w[0].wrapping_add(1)) => {
             format!("{} seeds {first}–{last}", seeds.len())
         }
         _ => format!(

@@ -176,13 +176,10 @@ impl PaperTable {
                     estimator: lanes[0].info.estimator.clone(),
                     n: lanes.len(),
                     best: interval(best.iter().map(|b| f64::from(b.0))),
-                    best_step: (!best.is_empty()).then(|| {
-                        best.iter().map(|b| b.1 as f64).sum::<f64>() / best.len() as f64
-                    }),
+                    best_step: (!best.is_empty())
+                        .then(|| best.iter().map(|b| b.1 as f64).sum::<f64>() / best.len() as f64),
                     last: interval(v.iter().filter_map(|s| s.last.map(|l| f64::from(l.0)))),
-                    test_firing: interval(
-                        v.iter().filter_map(|s| s.last.map(|l| f64::from(l.1))),
-                    ),
+                    test_firing: interval(v.iter().filter_map(|s| s.last.map(|l| f64::from(l.1)))),
                     saved: interval(v.iter().filter_map(|s| s.saved.map(|x| x.0))),
                     net_saved: interval(v.iter().filter_map(|s| s.saved.map(|x| x.1))),
                     paired: if is_reference {

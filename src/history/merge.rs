@@ -63,7 +63,7 @@ pub fn merge(parts: Vec<(String, Recorder)>) -> Recorder {
 }
 
 /// The seeds of a race: its list, or its one seed for races recorded before there were lists.
-fn seeds_of(info: &RaceInfo) -> Vec<u64> {
+pub fn seeds_of(info: &RaceInfo) -> Vec<u64> {
     if info.seeds.is_empty() {
         vec![info.seed]
     } else {
@@ -116,8 +116,16 @@ mod tests {
         let m = merge(vec![("A".into(), a.clone()), ("B".into(), b.clone())]);
         assert_eq!(m.lanes.len(), 5);
         let names: Vec<String> = m.lanes.iter().map(|l| l.info.name.clone()).collect();
-        for (lane, part) in a.lanes.iter().map(|l| ("A", l)).chain(b.lanes.iter().map(|l| ("B", l))) {
-            assert!(names.contains(&format!("{lane}/{}", part.info.name)), "{names:?}");
+        for (lane, part) in a
+            .lanes
+            .iter()
+            .map(|l| ("A", l))
+            .chain(b.lanes.iter().map(|l| ("B", l)))
+        {
+            assert!(
+                names.contains(&format!("{lane}/{}", part.info.name)),
+                "{names:?}"
+            );
         }
         // Histories untouched.
         assert_eq!(m.lanes[3].steps, b.lanes[0].steps);
@@ -127,7 +135,10 @@ mod tests {
         assert_eq!(info.experiment, format!("{} + other", first.experiment));
         assert_eq!(info.data, first.data, "the same data set once");
         assert!(info.seeds.contains(&9));
-        assert_eq!(info.total_steps, first.total_steps.max(b.info.as_ref().unwrap().total_steps));
+        assert_eq!(
+            info.total_steps,
+            first.total_steps.max(b.info.as_ref().unwrap().total_steps)
+        );
         assert_eq!(m.step(), 400);
         assert!(m.events.is_empty());
     }
