@@ -251,8 +251,17 @@ impl Timeline {
     }
 }
 
-/// The columns every record row starts with, after `session, lane, seed`.
-pub const AXES_COLUMNS: [&str; 5] = ["step", "count", "examples", "evaluations", "seconds"];
+/// The columns every record row starts with, after `session, lane, seed`: the step, how many
+/// raw records the row stands for, and the x-axes. The running sums are named apart from the
+/// step records' per-step `evaluations` and `seconds`, so that no file has two columns of the
+/// same name.
+pub const AXES_COLUMNS: [&str; 5] = [
+    "step",
+    "count",
+    "examples_seen",
+    "evaluations_so_far",
+    "seconds_so_far",
+];
 
 /// The axes and count as numbers, in the order of [`AXES_COLUMNS`].
 pub fn axes_numbers(a: &Axes, count: u32) -> [Num; 5] {
