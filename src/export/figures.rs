@@ -13,6 +13,7 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::history::{FIRING_WINDOW, LaneHistory, Recorder};
 use crate::stats::MeanInterval;
@@ -24,9 +25,11 @@ pub const WIDTH: u32 = 480;
 pub const HEIGHT: u32 = 340;
 /// Font family the figures ask for; the PNG renderer maps it to the embedded DejaVu Sans.
 pub const FONT: &str = "sans-serif";
-const AXIS_TITLE: u32 = 17;
-const TICKS: u32 = 15;
-const LEGEND: u32 = 13;
+const AXIS_TITLE: u32 = 20;
+const TICKS: u32 = 18;
+const LEGEND: u32 = 17;
+/// Height of one row of the key under a chart.
+const KEY_ROW: u32 = 20;
 
 /// A drawn figure.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,12 +70,110 @@ fn registered_font() {
     });
 }
 
-/// The colour and line of group `index`, as in the dashboard.
+/// The colour of group `index`, as in the dashboard.
 fn lane_color(index: usize) -> RGBColor {
     match theme::lane(index).color {
         ratatui::style::Color::Rgb(r, g, b) => RGBColor(r, g, b),
         _ => RGBColor(0x99, 0x99, 0x99),
     }
+}
+
+/// The colour of group `index`'s lines on white paper: its colour, darkened by a quarter when
+/// it is too light to stand out on white (relative luminance 0.2126 R + 0.7152 G + 0.0722 B
+/// above 0.75 of full scale: the palette's yellow).
+fn line_color(index: usize) -> RGBColor {
+    let RGBColor(r, g, b) = lane_color(index);
+    let luminance = (0.2126 * f64::from(r) + 0.7152 * f64::from(g) + 0.0722 * f64::from(b)) / 255.0;
+    if luminance > 0.75 {
+        let dark = |c: u8| (f64::from(c) * 0.75).round() as u8;
+        RGBColor(dark(r), dark(g), dark(b))
+    } else {
+        RGBColor(r, g, b)
+    }
+}
+
+/// One entry of the key under a figure: a line sample or a filled swatch, and its text.
+struct KeyEntry {
+    text: String,
+    color: RGBColor,
+    /// None: a filled swatch; Some: a line with this pattern.
+    line: Option<theme::Dash>,
+}
+
+/// Columns and rows of the key of `entries` across the figure's width (text about 0.6 em a
+/// character at [`LEGEND`] units).
+fn key_layout(entries: &[KeyEntry]) -> (usize, usize) {
+    let longest = entries
+        .iter()
+        .map(|e| e.text.chars().count())
+        .max()
+        .unwrap_or(0);
+    let width = 30.0 + longest as f64 * 0.6 * f64::from(LEGEND) * 0.81;
+    let columns = ((f64::from(WIDTH) - 20.0) / width).floor().max(1.0) as usize;
+    let columns = columns.min(entries.len().max(1));
+    (columns, entries.len().div_ceil(columns))
+}
+
+/// The height the key of `entries` takes under the chart.
+fn key_height(entries: &[KeyEntry]) -> u32 {
+    if entries.is_empty() {
+        0
+    } else {
+        key_layout(entries).1 as u32 * KEY_ROW + 6
+    }
+}
+
+/// Draws the key of `entries` in `area` (the strip under the chart), row by row.
+fn draw_key(area: &DrawingArea<SVGBackend, Shift>, entries: &[KeyEntry]) -> Result<(), String> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (columns, _) = key_layout(entries);
+    let column_width = (WIDTH as i32 - 20) / columns as i32;
+    let font = (FONT, LEGEND).into_font();
+    for (i, e) in entries.iter().enumerate() {
+        let (col, row) = ((i % columns) as i32, (i / columns) as i32);
+        let (x, y) = (
+            10 + col * column_width,
+            row * KEY_ROW as i32 + KEY_ROW as i32 / 2,
+        );
+        let drawn = match e.line {
+            None => area.draw(&Rectangle::new(
+                [(x, y - 6), (x + 20, y + 6)],
+                e.color.filled(),
+            )),
+            Some(theme::Dash::Solid) => area.draw(&PathElement::new(
+                vec![(x, y), (x + 22, y)],
+                e.color.stroke_width(3),
+            )),
+            Some(dash) => {
+                let (on, off) = if matches!(dash, theme::Dash::Dashed) {
+                    (7, 4)
+                } else {
+                    (2, 3)
+                };
+                let mut result = Ok(());
+                let mut from = x;
+                while from < x + 22 && result.is_ok() {
+                    let to = (from + on).min(x + 22);
+                    result = area.draw(&PathElement::new(
+                        vec![(from, y), (to, y)],
+                        e.color.stroke_width(3),
+                    ));
+                    from = to + off;
+                }
+                result
+            }
+        };
+        drawn.map_err(|e| e.to_string())?;
+        area.draw(&Text::new(
+            e.text.clone(),
+            (x + 28, y),
+            TextStyle::from(font.clone()).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 fn dash(index: usize) -> theme::Dash {
@@ -147,7 +248,7 @@ fn ranges(curves: &[(usize, String, Curve)], log: bool) -> Option<((f64, f64), (
                 any = true;
             }
         }
-        x0 = x0.min(x);
+        x0 = x0.min(x).min(0.0);
         x1 = x1.max(x);
     }
     if !any {
@@ -200,9 +301,20 @@ fn line_chart(
     let err = fail(name);
     let mut svg = String::new();
     let series: Vec<String> = curves.iter().map(|c| c.1.clone()).collect();
+    let key: Vec<KeyEntry> = curves
+        .iter()
+        .map(|(index, name, _)| KeyEntry {
+            text: name.clone(),
+            color: line_color(*index),
+            line: Some(dash(*index)),
+        })
+        .collect();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+        let full = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + key_height(&key)))
+            .into_drawing_area();
+        full.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+        let (root, key_area) = full.split_vertically(HEIGHT);
+        draw_key(&key_area, &key).map_err(&err)?;
         match ranges(&curves, log) {
             None => draw_empty(&root, "no data recorded").map_err(&err)?,
             Some(((x0, x1), (y0, y1))) => {
@@ -218,18 +330,16 @@ fn line_chart(
                         .map_err(|e| err(e.to_string()))?;
                     mesh(&mut chart, x_desc, y_desc, &log_label).map_err(&err)?;
                     draw_curves(&mut chart, &curves).map_err(&err)?;
-                    legend(&mut chart).map_err(&err)?;
                 } else {
                     let mut chart = builder
                         .build_cartesian_2d(x0..x1, y0..y1)
                         .map_err(|e| err(e.to_string()))?;
-                    mesh(&mut chart, x_desc, y_desc, &|v: &f64| format!("{v}")).map_err(&err)?;
+                    mesh(&mut chart, x_desc, y_desc, &plain_label).map_err(&err)?;
                     draw_curves(&mut chart, &curves).map_err(&err)?;
-                    legend(&mut chart).map_err(&err)?;
                 }
             }
         }
-        root.present().map_err(|e| err(e.to_string()))?;
+        full.present().map_err(|e| err(e.to_string()))?;
     }
     Ok(Figure {
         name: name.into(),
@@ -294,38 +404,26 @@ fn draw_curves<'a, Y: Ranged<ValueType = f64>>(
                 .map_err(|e| e.to_string())?;
         }
     }
-    for (index, name, c) in curves {
-        let color = lane_color(*index);
-        let style = color.stroke_width(2);
+    for (index, _, c) in curves {
+        let style = line_color(*index).stroke_width(2);
         let points: Vec<(f64, f64)> = c.iter().map(|p| (p.0, p.1)).collect();
-        let drawn = match dash(*index) {
+        match dash(*index) {
             theme::Dash::Solid => chart.draw_series(LineSeries::new(points, style)),
             theme::Dash::Dashed => chart.draw_series(DashedLineSeries::new(points, 8, 5, style)),
             theme::Dash::Dotted => chart.draw_series(DashedLineSeries::new(points, 2, 4, style)),
         }
         .map_err(|e| e.to_string())?;
-        drawn.label(name.clone()).legend(move |(x, y)| {
-            PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
-        });
     }
     Ok(())
 }
 
-fn legend<'a, Y: Ranged<ValueType = f64>>(
-    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, Y>>,
-) -> Result<(), String> {
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, LEGEND))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(0xBB, 0xBB, 0xBB))
-        .margin(6)
-        .draw()
-        .map_err(|e| e.to_string())
+/// Tick labels of a linear axis: at most two decimals, trailing zeros dropped.
+fn plain_label(v: &f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// Held-out error (%) of every lane over training: mean over seeds ± 95% interval, log scale.
+/// Held-out error (%) of every lane over training: mean over seeds ± 95% interval.
 pub fn heldout_error(r: &Recorder) -> Result<Figure, FigureError> {
     let x = epoch_of(r);
     let curves = groups(r)
@@ -348,20 +446,21 @@ pub fn heldout_error(r: &Recorder) -> Result<Figure, FigureError> {
     line_chart(
         "heldout-error",
         "Held-out error with the test-time gates over training; lines: mean over seeds, bands: \
-         95% Student-t interval of the mean (none with one seed); log scale."
+         95% Student-t interval of the mean (none with one seed)."
             .into(),
         x_title(r),
         "held-out error (%)",
         curves,
-        true,
+        false,
     )
 }
 
 /// Bins per curve of the training loss.
 const LOSS_BINS: u64 = 120;
 
-/// Training loss (cross-entropy, nats) over training, each seed's step series averaged over
-/// bins of equal length first (at most [`LOSS_BINS`]), then over seeds ± 95% interval.
+/// Training loss (cross-entropy, nats) over training on a log scale, each seed's step series
+/// averaged over bins of equal length first (at most [`LOSS_BINS`]), then over seeds as log₁₀
+/// (the geometric mean, with the 95% interval of the mean log₁₀ loss), as the variance is.
 pub fn training_loss(r: &Recorder) -> Result<Figure, FigureError> {
     let x = epoch_of(r);
     let last = r.step().max(1);
@@ -391,7 +490,7 @@ pub fn training_loss(r: &Recorder) -> Result<Figure, FigureError> {
                         .collect()
                 })
                 .collect();
-            (i, name, across_seeds(&per_seed, false))
+            (i, name, across_seeds(&per_seed, true))
         })
         .filter(|c| !c.2.is_empty())
         .collect();
@@ -399,8 +498,8 @@ pub fn training_loss(r: &Recorder) -> Result<Figure, FigureError> {
         "training-loss",
         format!(
             "Training loss (minibatch cross-entropy) over training, each seed averaged over \
-             windows of {bin} steps; lines: mean over seeds, bands: 95% Student-t interval of \
-             the mean; log scale."
+             windows of {bin} steps; lines: geometric mean over seeds, bands: 95% Student-t \
+             interval of the mean log loss (none with one seed); log scale."
         ),
         x_title(r),
         "training loss (nats)",
@@ -458,6 +557,7 @@ pub fn firing_heatmap(r: &Recorder, lane: &str) -> Result<Figure, FigureError> {
     let mut svg = String::new();
     let race_seed = r.info.as_ref().map_or(0, |i| i.seed);
     let seed = h.map_or(0, |h| h.info.seed_or(race_seed));
+    let mut scale = 1.0;
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
@@ -513,6 +613,7 @@ pub fn firing_heatmap(r: &Recorder, lane: &str) -> Result<Figure, FigureError> {
                 .axis_style(RGBColor(0x55, 0x55, 0x55))
                 .draw()
                 .map_err(|e| err(e.to_string()))?;
+            // (left, right, bottom, top, rate) of every cell.
             let mut cells = Vec::with_capacity(columns * bands.len());
             for c in 0..columns {
                 let window = &rows[c * rows.len() / columns..(c + 1) * rows.len() / columns];
@@ -530,14 +631,19 @@ pub fn firing_heatmap(r: &Recorder, lane: &str) -> Result<Figure, FigureError> {
                     // Most active units at the top: band 0 at y = units.
                     let top = units as f64 - (b * per_row) as f64;
                     let bottom = (units as f64 - ((b + 1) * per_row) as f64).max(0.0);
-                    cells.push(Rectangle::new(
-                        [(left, bottom), (right, top)],
-                        viridis(rate).filled(),
-                    ));
+                    cells.push((left, right, bottom, top, rate));
                 }
             }
-            chart.draw_series(cells).map_err(|e| err(e.to_string()))?;
-            colour_bar(&bar).map_err(&err)?;
+            scale = colour_scale(cells.iter().map(|c| c.4));
+            chart
+                .draw_series(cells.iter().map(|&(left, right, bottom, top, rate)| {
+                    Rectangle::new(
+                        [(left, bottom), (right, top)],
+                        viridis(rate / scale).filled(),
+                    )
+                }))
+                .map_err(|e| err(e.to_string()))?;
+            colour_bar(&bar, scale).map_err(&err)?;
         }
         root.present().map_err(|e| err(e.to_string()))?;
     }
@@ -545,12 +651,14 @@ pub fn firing_heatmap(r: &Recorder, lane: &str) -> Result<Figure, FigureError> {
         name,
         caption: format!(
             "Firing rate of every gate unit of {lane} (seed {seed}) over training: units sorted \
-             by their mean firing rate, {} a row; viridis from 0 (never fires) to 1 (always).",
+             by their mean firing rate, {} a row; viridis from 0 (never fires) to {} (the colour \
+             bar's top: the highest rate shown, rounded up; 1 means always).",
             if units > HEAT_ROWS {
                 format!("{} units", units.div_ceil(HEAT_ROWS))
             } else {
                 "one unit".into()
-            }
+            },
+            plain_label(&scale)
         ),
         series: vec![lane.to_string()],
         svg,
@@ -564,7 +672,18 @@ fn viridis(t: f64) -> RGBColor {
     }
 }
 
-fn colour_bar(area: &DrawingArea<SVGBackend, Shift>) -> Result<(), String> {
+/// The top of the heatmap's colour scale: the highest of `rates` rounded up to 0.05, 0.1, 0.2,
+/// 0.25, 0.5 or 1, so that gates firing 10% of the time are not all one dark colour.
+fn colour_scale(rates: impl Iterator<Item = f64>) -> f64 {
+    let top = rates.filter(|r| r.is_finite()).fold(0.0f64, f64::max);
+    [0.05, 0.1, 0.2, 0.25, 0.5, 1.0]
+        .into_iter()
+        .find(|&s| top <= s + 1e-12)
+        .unwrap_or(1.0)
+}
+
+/// The colour bar of the heatmap, from 0 to `scale`.
+fn colour_bar(area: &DrawingArea<SVGBackend, Shift>, scale: f64) -> Result<(), String> {
     let (top, bottom) = (20i32, HEIGHT as i32 - 56);
     let steps = 40;
     for i in 0..steps {
@@ -578,14 +697,18 @@ fn colour_bar(area: &DrawingArea<SVGBackend, Shift>) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     }
     let style = (FONT, TICKS).into_font();
-    for (t, label) in [(1.0, "1"), (0.5, "0.5"), (0.0, "0")] {
+    for t in [1.0, 0.5, 0.0] {
         let y = bottom - ((bottom - top) as f64 * t) as i32;
-        area.draw(&Text::new(label, (28, y - 7), style.clone()))
-            .map_err(|e| e.to_string())?;
-    }
-    area.draw(&Text::new("firing", (6, bottom + 10), style.clone()))
+        area.draw(&Text::new(
+            plain_label(&(t * scale)),
+            (28, y - 7),
+            style.clone(),
+        ))
         .map_err(|e| e.to_string())?;
-    area.draw(&Text::new("rate", (6, bottom + 26), style))
+    }
+    area.draw(&Text::new("firing", (4, bottom + 10), style.clone()))
+        .map_err(|e| e.to_string())?;
+    area.draw(&Text::new("rate", (4, bottom + 28), style))
         .map_err(|e| e.to_string())
 }
 
@@ -619,21 +742,39 @@ pub fn compute_savings(r: &Recorder) -> Result<Figure, FigureError> {
         .fold(0.0f64, f64::min);
     let longest = series.iter().map(|s| s.chars().count()).max().unwrap_or(4);
     let mut svg = String::new();
+    let grey = RGBColor(0x77, 0x77, 0x77);
+    let key = [
+        KeyEntry {
+            text: "main path skipped".into(),
+            // The grey at 45% over white, as the light bars are drawn.
+            color: RGBColor(0xC2, 0xC2, 0xC2),
+            line: None,
+        },
+        KeyEntry {
+            text: "net of the gater".into(),
+            color: grey,
+            line: None,
+        },
+    ];
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+        let full = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + key_height(&key)))
+            .into_drawing_area();
+        full.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+        let (root, key_area) = full.split_vertically(HEIGHT);
+        draw_key(&key_area, &key).map_err(&err)?;
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
             .margin_right(16)
             .x_label_area_size(46)
-            .y_label_area_size((longest as u32 * 8 + 12).clamp(40, 200))
+            .y_label_area_size((longest as u32 * 10 + 14).clamp(40, 220))
             .build_cartesian_2d((lo - 5.0).min(0.0)..100.0, -0.5f64..n as f64 - 0.5)
             .map_err(|e| err(e.to_string()))?;
         let names = series.clone();
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .x_desc("multiply-adds skipped (%), last 500 steps")
+            .x_desc("multiply-adds skipped (%)")
+            .x_label_formatter(&plain_label)
             .axis_desc_style((FONT, AXIS_TITLE))
             .label_style((FONT, TICKS))
             .x_labels(6)
@@ -681,7 +822,7 @@ pub fn compute_savings(r: &Recorder) -> Result<Figure, FigureError> {
                 .draw_series(whiskers)
                 .map_err(|e| err(e.to_string()))?;
         }
-        root.present().map_err(|e| err(e.to_string()))?;
+        full.present().map_err(|e| err(e.to_string()))?;
     }
     Ok(Figure {
         name: name.into(),
