@@ -12,6 +12,7 @@ pub mod race;
 pub mod replay;
 pub mod resume;
 pub mod sessions;
+pub mod sweep;
 
 use std::path::PathBuf;
 
@@ -33,7 +34,10 @@ Examples:
   gradrace sessions                              # list the saved sessions in sessions/
   gradrace experiments                           # list the built-in experiments
   gradrace bench paper-mnist                     # what the gated kernels save on this machine
-  gradrace bench quick --quick --json            # a quick measurement as one JSON record";
+  gradrace bench quick --quick --json            # a quick measurement as one JSON record
+  gradrace sweep experiments/readme.sweep.ron    # a grid of races: its runs and their cost
+  gradrace sweep experiments/readme.sweep.ron --local    # ... raced here, merged into one table
+  gradrace sweep experiments/readme.sweep.ron --slurm    # ... as a Slurm job array";
 
 /// Race gradient estimators for stochastic neurons side by side (Bengio, Léonard & Courville
 /// 2013): one lane per estimator, same network, same data, same seeds.
@@ -61,6 +65,9 @@ pub enum Command {
     Experiments,
     /// Measure what conditional computation saves on this machine (single-threaded).
     Bench(BenchArgs),
+    /// A grid of races (estimators × settings × seeds) from a sweep file: its cost, raced here
+    /// or as a Slurm job array, merged into one table.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Arguments of `gradrace bench`.
@@ -216,6 +223,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Resume(args)) => resume::run(&args),
         Some(Command::Sessions(args)) => sessions::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Experiments) => {
             let mut list = String::new();
             for (name, text) in crate::config::builtin::BUILTIN {
