@@ -248,6 +248,13 @@ expert: `gradrace bench`.\n";
 
 /// An aligned text table with every column left-aligned (trailing spaces trimmed).
 pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.to_vec()).collect();
+    aligned(header, N, false, &rows)
+}
+
+/// An aligned text table: the first `left` columns left-aligned, the others right-aligned,
+/// columns two spaces apart, trailing spaces trimmed; with `rule`, a line under the header.
+pub fn aligned(header: &[&str], left: usize, rule: bool, rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -257,15 +264,26 @@ pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String
     let line = |cells: &mut dyn Iterator<Item = &str>| -> String {
         let parts: Vec<String> = cells
             .zip(&widths)
-            .map(|(c, &w)| format!("{c:<w$}"))
+            .enumerate()
+            .map(|(i, (c, &w))| {
+                if i < left {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
             .collect();
-        parts.join("  ").trim_end().to_string()
+        parts.join("  ").trim_end().to_string() + "\n"
     };
     let mut out = line(&mut header.iter().copied());
-    out.push('\n');
+    if rule {
+        out.push_str(
+            &"─".repeat(widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1)),
+        );
+        out.push('\n');
+    }
     for row in rows {
         out.push_str(&line(&mut row.iter().map(String::as_str)));
-        out.push('\n');
     }
     out
 }
@@ -295,32 +313,8 @@ pub fn recent_metrics(recorder: &Recorder) -> String {
             row
         })
         .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| -> String {
-        let parts: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, &w))| {
-                if i == 0 {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect();
-        parts.join("  ").trim_end().to_string() + "\n"
-    };
-    let mut out = line(&header);
-    for row in &rows {
-        out.push_str(&line(row));
-    }
-    out
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    aligned(&header, 1, false, &rows)
 }
 
 /// The latest same-trajectory probe of every lane with gates: at the reference lane's

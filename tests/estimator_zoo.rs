@@ -17,8 +17,9 @@ use ndarray::Array2;
 
 const N: usize = 200_000;
 
-/// N samples of `spec`'s per-example estimate of ∂E[f]/∂a at logit `a` on the toy with target `t`.
-fn samples(spec: EstimatorSpec, a: f32, t: f32, seed: &str) -> Moments {
+/// N samples of `spec`'s per-example estimate of ∂E[f]/∂a at logit `a` on the toy with target
+/// `t`, drawn from the stream `seed` of `base`.
+fn estimates(spec: EstimatorSpec, a: f32, t: f32, base: u64, seed: &str) -> Vec<f64> {
     let est = spec.build();
     let logits = Array2::from_elem((N, 1), a);
     let mut f = QuadraticToy { target: t };
@@ -27,14 +28,19 @@ fn samples(spec: EstimatorSpec, a: f32, t: f32, seed: &str) -> Moments {
     estimate(
         est.as_ref(),
         logits.view(),
-        &mut rng_for(16, seed),
+        &mut rng_for(base, seed),
         &mut f,
         &mut buffers,
         &mut da,
     );
+    da.iter().map(|&g| f64::from(g) * N as f64).collect()
+}
+
+/// The running moments of [`estimates`].
+fn samples(spec: EstimatorSpec, a: f32, t: f32, seed: &str) -> Moments {
     let mut m = Moments::default();
-    for &g in da.iter() {
-        m.push(f64::from(g) * N as f64);
+    for g in estimates(spec, a, t, 16, seed) {
+        m.push(g);
     }
     m
 }
@@ -70,20 +76,7 @@ fn unbiased_estimators_hit_the_exact_gradient_of_the_toy() {
 /// The variance of a sample mean's estimate: the sample variance and its standard error
 /// √((μ₄ − σ⁴)/n), from the fourth central moment.
 fn variance_with_se(spec: EstimatorSpec, a: f32, t: f32, seed: &str) -> (f64, f64) {
-    let est = spec.build();
-    let logits = Array2::from_elem((N, 1), a);
-    let mut f = QuadraticToy { target: t };
-    let mut buffers = EstimateBuffers::default();
-    let mut da = Array2::zeros((N, 1));
-    estimate(
-        est.as_ref(),
-        logits.view(),
-        &mut rng_for(17, seed),
-        &mut f,
-        &mut buffers,
-        &mut da,
-    );
-    let g: Vec<f64> = da.iter().map(|&v| f64::from(v) * N as f64).collect();
+    let g = estimates(spec, a, t, 17, seed);
     let n = g.len() as f64;
     let mean = g.iter().sum::<f64>() / n;
     let var = g.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
