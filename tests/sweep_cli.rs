@@ -36,7 +36,7 @@ fn bad_sweep_files_are_reported_at_their_place_with_exit_code_2() {
         (
             "value out of range",
             "Sweep(\n  name: \"bad\",\n  experiment: \"quick\",\n  grid: {\n    \"lane\": [\"sts\"],\n    \"training.sparsity_target\": [0.1, 1.5],\n  },\n)\n",
-            ":6:38: training.sparsity_target = 1.5 must be in the open \
+            ":6:39: training.sparsity_target = 1.5 must be in the open \
              interval (0, 1) (run 1: lane=sts training.sparsity_target=1.5)",
         ),
         (
@@ -66,7 +66,10 @@ fn bad_sweep_files_are_reported_at_their_place_with_exit_code_2() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
         let want = format!("gradrace: error: {}{expected}", file.display());
-        assert!(stderr.starts_with(&want), "{what}:\n got: {stderr}\nwant: {want}");
+        assert!(
+            stderr.starts_with(&want),
+            "{what}:\n got: {stderr}\nwant: {want}"
+        );
     }
     // A base experiment with a problem is reported in its own file.
     fs::write(
@@ -97,7 +100,11 @@ fn the_dry_run_lists_the_runs_and_their_cost() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     for needle in [
         "sweep \"readme\"",
@@ -146,7 +153,16 @@ fn a_local_sweep_interrupted_and_resumed_gives_the_uninterrupted_table() {
     // Race one run at a time; interrupt once the first is done.
     let stderr_path = dir.path().join("first.err");
     let mut child = Process::new(env!("CARGO_BIN_EXE_gradrace"))
-        .args(["sweep", file, "--local", "--jobs", "1", "--threads", "1", "--out-dir"])
+        .args([
+            "sweep",
+            file,
+            "--local",
+            "--jobs",
+            "1",
+            "--threads",
+            "1",
+            "--out-dir",
+        ])
         .arg(&out_dir)
         .stdout(Stdio::null())
         .stderr(fs::File::create(&stderr_path).unwrap())
@@ -154,7 +170,10 @@ fn a_local_sweep_interrupted_and_resumed_gives_the_uninterrupted_table() {
         .unwrap();
     let start = Instant::now();
     while !done(&sweep_dir.join("run-000.ron")) {
-        assert!(start.elapsed() < Duration::from_secs(120), "run 000 never finished");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "run 000 never finished"
+        );
         assert!(child.try_wait().unwrap().is_none(), "the sweep ended early");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -169,9 +188,14 @@ fn a_local_sweep_interrupted_and_resumed_gives_the_uninterrupted_table() {
     assert!(stderr.contains("interrupted: "), "{stderr}");
     assert!(stderr.contains("--resume` races the rest"), "{stderr}");
     let first = fs::read(sweep_dir.join("run-000.ron")).unwrap();
-    let runs: Vec<PathBuf> = (0..4).map(|i| sweep_dir.join(format!("run-{i:03}.ron"))).collect();
+    let runs: Vec<PathBuf> = (0..4)
+        .map(|i| sweep_dir.join(format!("run-{i:03}.ron")))
+        .collect();
     let done_before: Vec<bool> = runs.iter().map(|p| done(p)).collect();
-    assert!(done_before[0] && !done_before[3], "{done_before:?}\n{stderr}");
+    assert!(
+        done_before[0] && !done_before[3],
+        "{done_before:?}\n{stderr}"
+    );
     // The run that was racing saved where it stopped: a session that is not done.
     let interrupted = runs.iter().position(|p| p.exists() && !done(p));
     if let Some(i) = interrupted {
@@ -195,7 +219,9 @@ fn a_local_sweep_interrupted_and_resumed_gives_the_uninterrupted_table() {
     assert!(out.status.success(), "{stderr}");
     let already = done_before.iter().filter(|d| **d).count();
     assert!(
-        stderr.contains(&format!("{already} of 4 runs already done (not raced again)")),
+        stderr.contains(&format!(
+            "{already} of 4 runs already done (not raced again)"
+        )),
         "{stderr}"
     );
     assert!(!stderr.contains("run 000 done"), "{stderr}");
@@ -205,9 +231,19 @@ fn a_local_sweep_interrupted_and_resumed_gives_the_uninterrupted_table() {
     assert_eq!(fs::read(&runs[0]).unwrap(), first);
     assert!(runs.iter().all(|p| done(p)));
     let resumed = String::from_utf8(out.stdout).unwrap();
-    assert!(resumed.contains("stop: held-out error (latest evaluation)"), "{resumed}");
+    assert!(
+        resumed.contains("stop: held-out error (latest evaluation)"),
+        "{resumed}"
+    );
     assert!(!resumed.contains("incomplete"), "{resumed}");
-    for f in ["table.txt", "table.md", "table.csv", "runs.csv", "plan.ron", "state.ron"] {
+    for f in [
+        "table.txt",
+        "table.md",
+        "table.csv",
+        "runs.csv",
+        "plan.ron",
+        "state.ron",
+    ] {
         assert!(sweep_dir.join(f).is_file(), "{f}");
     }
 
@@ -227,7 +263,11 @@ fn a_local_sweep_interrupted_and_resumed_gives_the_uninterrupted_table() {
         .arg(dir.path().join("fresh"))
         .output()
         .unwrap();
-    assert!(fresh.status.success(), "{}", String::from_utf8_lossy(&fresh.stderr));
+    assert!(
+        fresh.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fresh.stderr)
+    );
     assert_eq!(String::from_utf8(fresh.stdout).unwrap(), resumed);
     let collected = gradrace()
         .args(["sweep", file, "--collect", "--format", "csv", "--out-dir"])

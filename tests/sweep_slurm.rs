@@ -77,7 +77,15 @@ fn the_readme_sweep_on_slurm_gives_the_local_table() {
     let slurm_dir = dir.path().join("slurm");
     let stderr_path = dir.path().join("slurm.err");
     let mut child = Command::new(env!("CARGO_BIN_EXE_gradrace"))
-        .args(["sweep", file, "--slurm", "--max-parallel", "2", "--poll", "0.2"])
+        .args([
+            "sweep",
+            file,
+            "--slurm",
+            "--max-parallel",
+            "2",
+            "--poll",
+            "0.2",
+        ])
         .arg("--out-dir")
         .arg(&slurm_dir)
         .stdout(Stdio::null())
@@ -122,9 +130,11 @@ fn the_readme_sweep_on_slurm_gives_the_local_table() {
     let script = fs::read_to_string(sweep_dir.join("slurm/submit-1.sh")).unwrap();
     assert!(script.contains("#SBATCH --array=0-17%2\n"), "{script}");
     assert!(!sweep_dir.join("run-017.ron").exists());
-    assert!(fs::read_to_string(sweep_dir.join("table.txt"))
-        .unwrap()
-        .ends_with("(incomplete: 1 of 18 runs not done: 017)\n"));
+    assert!(
+        fs::read_to_string(sweep_dir.join("table.txt"))
+            .unwrap()
+            .ends_with("(incomplete: 1 of 18 runs not done: 017)\n")
+    );
     let first_pass = started.elapsed().as_secs_f64() - local_seconds;
 
     // --resume resubmits the cancelled run alone, with the options given before.
@@ -132,7 +142,10 @@ fn the_readme_sweep_on_slurm_gives_the_local_table() {
     let stderr = String::from_utf8_lossy(&resumed.stderr);
     assert!(resumed.status.success(), "{stderr}");
     assert!(stderr.contains("17 of 18 runs already done"), "{stderr}");
-    assert!(stderr.contains(": 1 tasks (runs 17), at most 2 at once;"), "{stderr}");
+    assert!(
+        stderr.contains(": 1 tasks (runs 17), at most 2 at once;"),
+        "{stderr}"
+    );
     let script = fs::read_to_string(sweep_dir.join("slurm/submit-2.sh")).unwrap();
     assert!(script.contains("#SBATCH --array=17%2\n"), "{script}");
     let slurm_table = String::from_utf8(resumed.stdout).unwrap();

@@ -5,6 +5,7 @@ use crate::bench::BenchError;
 use crate::config::ConfigError;
 use crate::data::DataError;
 use crate::session::SessionError;
+use crate::sweep::SweepError;
 use crate::tui::TuiError;
 
 /// A failure of a command.
@@ -34,6 +35,9 @@ pub enum CliError {
     /// A measurement of `gradrace bench` failed (exit code 1).
     #[error(transparent)]
     Bench(#[from] BenchError),
+    /// A sweep's file is wrong (exit code 2), or its execution failed (exit code 1).
+    #[error(transparent)]
+    Sweep(#[from] SweepError),
     /// The command's result could not be written (exit code 1).
     #[error("cannot write to standard output: {0}")]
     Output(#[source] std::io::Error),
@@ -47,6 +51,13 @@ impl CliError {
             | CliError::Config(_)
             | CliError::Data(_)
             | CliError::Session(SessionError::BadFile(_)) => 2,
+            CliError::Sweep(e) => {
+                if e.is_bad_input() {
+                    2
+                } else {
+                    1
+                }
+            }
             CliError::Runtime(_)
             | CliError::Session(_)
             | CliError::Save(_)

@@ -18,12 +18,13 @@ use super::common::data_for;
 use super::console::{note, report};
 use crate::session::Session;
 use crate::session::clock::now_iso8601;
-use crate::sweep::collect::{Table, collect};
+use crate::sweep::collect::collect;
 use crate::sweep::cost::{BenchFigures, DataShape, human, read_bench, run_cost};
 use crate::sweep::directory::{Backend, Job, State};
 use crate::sweep::local::{Event, Sharing, cores, run_local};
 use crate::sweep::run::{Outcome, StopSignal, execute, work};
 use crate::sweep::slurm::{self, Followed, Script, SlurmOptions, Tick};
+use crate::sweep::table::Table;
 use crate::sweep::{Run, Sweep, SweepDir, SweepError, expand, file, load};
 
 /// How `--collect` prints the table.
@@ -108,16 +109,6 @@ pub struct SweepArgs {
     pub poll: f64,
 }
 
-impl From<SweepError> for CliError {
-    fn from(e: SweepError) -> Self {
-        if e.is_bad_input() {
-            CliError::BadInput(e.to_string())
-        } else {
-            CliError::Runtime(e.to_string())
-        }
-    }
-}
-
 /// Runs `gradrace sweep`.
 pub fn run(args: &SweepArgs) -> Result<(), CliError> {
     if let Some(n) = args.task {
@@ -137,7 +128,9 @@ pub fn run(args: &SweepArgs) -> Result<(), CliError> {
             Backend::Slurm(slurm_options(args, None))
         } else {
             match state.backend {
-                Some(Backend::Slurm(recorded)) => Backend::Slurm(slurm_options(args, Some(recorded))),
+                Some(Backend::Slurm(recorded)) => {
+                    Backend::Slurm(slurm_options(args, Some(recorded)))
+                }
                 Some(Backend::Local) => Backend::Local,
                 None => {
                     return Err(CliError::BadInput(format!(
@@ -208,7 +201,10 @@ fn dry_run(args: &SweepArgs, sweep: &Sweep, runs: &[Run], dir: &SweepDir) -> Res
         .clone()
         .or_else(|| Some(dir.root.join("bench.json")).filter(|p| p.is_file()));
     let bench: Option<BenchFigures> = match &bench_file {
-        Some(f) => Some(read_bench(f).map_err(|e| CliError::BadInput(format!("--bench {}: {e}", f.display())))?),
+        Some(f) => Some(
+            read_bench(f)
+                .map_err(|e| CliError::BadInput(format!("--bench {}: {e}", f.display())))?,
+        ),
         None => None,
     };
     let sizes: Vec<String> = sweep
@@ -240,7 +236,14 @@ fn dry_run(args: &SweepArgs, sweep: &Sweep, runs: &[Run], dir: &SweepDir) -> Res
         out += &format!("{}\n", sweep.description);
     }
     out += &format!("directory: {}\n\n", dir.root.display());
-    let header = ["run", "lanes×seeds", "steps", "est. time", "status", "settings"];
+    let header = [
+        "run",
+        "lanes×seeds",
+        "steps",
+        "est. time",
+        "status",
+        "settings",
+    ];
     let mut rows: Vec<[String; 6]> = Vec::new();
     let mut total = 0.0;
     let mut lane_steps = 0;
@@ -346,7 +349,7 @@ fn to_do<'a>(runs: &'a [Run], dir: &SweepDir) -> Vec<&'a Run> {
 }
 
 /// Refuses to race while a job of the sweep is still queued or running.
-fn no_live_job(sweep: &Sweep, dir: &SweepDir, state: &State) -> Result<(), CliError> {
+fn no_live_job(sweep: &Sweep, state: &State) -> Result<(), CliError> {
     if state.jobs.is_empty() {
         return Ok(());
     }
@@ -371,7 +374,7 @@ fn bar_style(template: &str) -> ProgressStyle {
 /// `--local` (and `--resume` of a local sweep).
 fn local(args: &SweepArgs, sweep: &Sweep, runs: &[Run], dir: &SweepDir) -> Result<(), CliError> {
     let mut state = dir.read_state()?;
-    no_live_job(sweep, dir, &state)?;
+    no_live_job(sweep, &state)?;
     let (data, shape) = data_shape(runs)?;
     dir.create()?;
     state.backend = Some(Backend::Local);
@@ -553,7 +556,10 @@ fn on_slurm(
         .and_then(std::fs::canonicalize)
         .map_err(|e| CliError::Runtime(format!("cannot find the running gradrace: {e}")))?;
     let file = std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone());
-    let out_dir = dir.root.parent().map_or_else(|| dir.root.clone(), Path::to_path_buf);
+    let out_dir = dir
+        .root
+        .parent()
+        .map_or_else(|| dir.root.clone(), Path::to_path_buf);
     let text = Script {
         sweep: &sweep.name,
         exe: &exe,
@@ -564,7 +570,9 @@ fn on_slurm(
         options: &options,
     }
     .text();
-    let script = dir.slurm_dir().join(format!("submit-{}.sh", state.jobs.len() + 1));
+    let script = dir
+        .slurm_dir()
+        .join(format!("submit-{}.sh", state.jobs.len() + 1));
     crate::sweep::directory::write_text(&script, &text)?;
     state.backend = Some(Backend::Slurm(options.clone()));
     if args.emit_only {
@@ -579,7 +587,7 @@ fn on_slurm(
         );
         return report(&format!("{}\n", script.display()));
     }
-    let job = slurm::submit(&script)?;
+    let job = slurm::submit(&script).map_err(SweepError::from)?;
     state.jobs.push(Job {
         id: job,
         script: script.display().to_string(),
@@ -683,7 +691,7 @@ fn follow_job(
         b.finish_and_clear();
     }
     overall.abandon();
-    match followed? {
+    match followed.map_err(SweepError::from)? {
         Followed::Ended => Ok(()),
         Followed::Detached => Err(CliError::Runtime(format!(
             "stopped following job {job}; it goes on (`squeue -j {job}`): `gradrace sweep {} \
@@ -759,11 +767,13 @@ fn finish(
     let table = collect(sweep, runs, dir);
     let text = with_missing(&table, table.text(), runs.len(), dir.width);
     let markdown = with_missing(&table, table.markdown(), runs.len(), dir.width);
+    let csv = table.csv().map_err(SweepError::from)?;
+    let runs_csv = table.runs_csv().map_err(SweepError::from)?;
     for (name, body) in [
         ("table.txt", text.as_str()),
         ("table.md", markdown.as_str()),
-        ("table.csv", &table.csv()),
-        ("runs.csv", &table.runs_csv()),
+        ("table.csv", csv.as_str()),
+        ("runs.csv", runs_csv.as_str()),
     ] {
         dir.write_file(name, body)?;
     }
@@ -783,7 +793,7 @@ fn finish(
     report(&match format {
         Format::Text => text,
         Format::Markdown => markdown,
-        Format::Csv => table.csv(),
+        Format::Csv => csv,
     })
 }
 

@@ -344,7 +344,8 @@ pub static AXES: [Axis; 18] = [
         role: Role::Setting,
         reported_as: ("expert_activation", false),
         apply: |e, v| {
-            e.network.expert_activation = choice::<Activation>(v, "\"Linear\", \"Tanh\", \"Relu\"")?;
+            e.network.expert_activation =
+                choice::<Activation>(v, "\"Linear\", \"Tanh\", \"Relu\"")?;
             Ok(())
         },
     },
@@ -438,8 +439,10 @@ mod tests {
         let names: Vec<&str> = e.lanes.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["sts", "dense"]);
         assert_eq!(e.same_trajectory, None);
-        assert!(e.lanes.iter().all(|l| l.sparsity_weight == Some(2.0)
-            && l.gater_reduction == Some(GaterReduction::Sum)));
+        assert!(
+            e.lanes.iter().all(|l| l.sparsity_weight == Some(2.0)
+                && l.gater_reduction == Some(GaterReduction::Sum))
+        );
     }
 
     #[test]
@@ -450,7 +453,10 @@ mod tests {
             err("training.learning_rate", Value::Text("fast".into())),
             "takes a number, not \"fast\""
         );
-        assert_eq!(err("steps", Value::Real(2.5)), "takes a whole number, not 2.5");
+        assert_eq!(
+            err("steps", Value::Real(2.5)),
+            "takes a whole number, not 2.5"
+        );
         assert!(err("seed", Value::Integer(-1)).starts_with("takes a whole number from 0"));
         assert_eq!(
             err("lane", Value::Text("nope".into())),
@@ -464,7 +470,9 @@ mod tests {
             ),
             "takes different lanes, not \"sts\" twice"
         );
-        assert!(err("lane.gater_reduction", Value::Text("Max".into())).contains("\"Mean\", \"Sum\""));
+        assert!(
+            err("lane.gater_reduction", Value::Text("Max".into())).contains("\"Mean\", \"Sum\"")
+        );
         // Names are unique.
         for (i, a) in AXES.iter().enumerate() {
             assert!(!AXES[..i].iter().any(|b| b.name == a.name), "{}", a.name);

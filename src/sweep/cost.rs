@@ -29,16 +29,18 @@ pub struct BenchFigures {
 /// Multiply-adds of one dense forward pass of `e`'s network at its batch size.
 fn macs(e: &Experiment, inputs: usize, classes: usize) -> f64 {
     let n = &e.network;
-    let per_example =
-        inputs * n.gater_hidden + n.gater_hidden * n.experts + inputs * n.experts + n.experts * classes;
+    let per_example = inputs * n.gater_hidden
+        + n.gater_hidden * n.experts
+        + inputs * n.experts
+        + n.experts * classes;
     (e.training.batch_size * per_example) as f64
 }
 
 /// Reads the output of `gradrace bench --json`.
 pub fn read_bench(path: &Path) -> Result<BenchFigures, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("not JSON from `gradrace bench --json`: {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("not JSON from `gradrace bench --json`: {e}"))?;
     let num = |k: &str| {
         v.get(k)
             .and_then(serde_json::Value::as_f64)
@@ -108,9 +110,17 @@ pub fn run_cost(run: &Run, shape: DataShape, bench: Option<&BenchFigures>) -> Ru
     let batch = e.training.batch_size.max(1) as f64;
     // Evaluations (a forward pass over the held-out set, about a third of a step per batch) and
     // probes (K resamples of a gater gradient on the probe batch, about half a step each).
-    let evals = if m.eval_every > 0 { steps / m.eval_every + 1 } else { 1 };
+    let evals = if m.eval_every > 0 {
+        steps / m.eval_every + 1
+    } else {
+        1
+    };
     let eval_steps = evals as f64 * (shape.heldout as f64 / batch) / 3.0;
-    let probes = if m.probe_every > 0 { steps / m.probe_every } else { 0 };
+    let probes = if m.probe_every > 0 {
+        steps / m.probe_every
+    } else {
+        0
+    };
     let probe_steps = probes as f64 * m.probe_samples as f64 * (m.probe_batch as f64 / batch) * 0.5;
     let step_equivalents = steps as f64 + eval_steps + probe_steps;
     let run_macs = macs(e, shape.inputs, shape.classes);
@@ -121,7 +131,10 @@ pub fn run_cost(run: &Run, shape: DataShape, bench: Option<&BenchFigures>) -> Ru
             Some(b) => {
                 let (s, found) = match b.lanes.iter().find(|(n, _)| *n == lane.name) {
                     Some((_, s)) => (*s, true),
-                    None => (b.lanes.iter().map(|l| l.1).sum::<f64>() / b.lanes.len() as f64, false),
+                    None => (
+                        b.lanes.iter().map(|l| l.1).sum::<f64>() / b.lanes.len() as f64,
+                        false,
+                    ),
                 };
                 measured &= found;
                 s * run_macs / b.macs.max(1.0)
@@ -148,9 +161,17 @@ pub fn human(seconds: f64) -> String {
     } else if seconds < 60.0 {
         format!("{seconds:.0} s")
     } else if seconds < 3600.0 {
-        format!("{} min {:02} s", (seconds / 60.0) as u64, seconds as u64 % 60)
+        format!(
+            "{} min {:02} s",
+            (seconds / 60.0) as u64,
+            seconds as u64 % 60
+        )
     } else {
-        format!("{} h {:02} min", (seconds / 3600.0) as u64, (seconds as u64 % 3600) / 60)
+        format!(
+            "{} h {:02} min",
+            (seconds / 3600.0) as u64,
+            (seconds as u64 % 3600) / 60
+        )
     }
 }
 
@@ -194,7 +215,10 @@ mod tests {
         assert!((a.seconds - 0.002 * 1124.17).abs() < 0.01, "{a:?}");
         assert!(b.seconds > 1.9 * a.seconds && b.seconds < 2.0 * a.seconds);
         let rough = run_cost(&runs[0], SHAPE, None);
-        assert!(!rough.measured && rough.seconds > 0.5 && rough.seconds < 10.0, "{rough:?}");
+        assert!(
+            !rough.measured && rough.seconds > 0.5 && rough.seconds < 10.0,
+            "{rough:?}"
+        );
         assert!(read_bench(&dir.path().join("missing.json")).is_err());
         assert_eq!(human(0.25), "250 ms");
         assert_eq!(human(200.0), "3 min 20 s");

@@ -208,14 +208,18 @@ impl SweepDir {
                 })
                 .collect(),
         };
-        self.write_ron(&self.plan_path(), &plan, "the runs of the sweep (written by gradrace)")
+        self.write_ron(
+            &self.plan_path(),
+            &plan,
+            "the runs of the sweep (written by gradrace)",
+        )
     }
 
     /// Reads `plan.ron`.
     pub fn read_plan(&self) -> Result<Plan, SweepError> {
         let plan: Plan = self.read_ron(&self.plan_path())?;
         if plan.format != FORMAT {
-            return Err(SweepError::io(
+            return Err(SweepError::record(
                 &self.plan_path(),
                 format!("plan format {} (this gradrace reads {FORMAT})", plan.format),
             ));
@@ -249,15 +253,21 @@ impl SweepDir {
         Ok(path)
     }
 
-    fn write_ron<T: Serialize>(&self, path: &Path, value: &T, what: &str) -> Result<(), SweepError> {
+    fn write_ron<T: Serialize>(
+        &self,
+        path: &Path,
+        value: &T,
+        what: &str,
+    ) -> Result<(), SweepError> {
         let pretty = ron::ser::PrettyConfig::new().struct_names(true);
-        let body = ron::ser::to_string_pretty(value, pretty).map_err(|e| SweepError::io(path, e))?;
+        let body =
+            ron::ser::to_string_pretty(value, pretty).map_err(|e| SweepError::record(path, e))?;
         write_text(path, &format!("// {what}\n{body}\n"))
     }
 
     fn read_ron<T: serde::de::DeserializeOwned>(&self, path: &Path) -> Result<T, SweepError> {
         let text = std::fs::read_to_string(path).map_err(|e| SweepError::io(path, e))?;
-        ron::from_str(&text).map_err(|e| SweepError::io(path, e))
+        ron::from_str(&text).map_err(|e| SweepError::record(path, e))
     }
 }
 

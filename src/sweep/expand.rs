@@ -142,9 +142,8 @@ fn build(
     let mut order: Vec<&(&'static Axis, &Value, Position)> = applied.iter().collect();
     order.sort_by_key(|(a, _, _)| a.role != Role::Lanes);
     for (axis, value, at) in order {
-        axis.apply(e, value).map_err(|message| {
-            sweep.file_error(*at, format!("{} {message}", axis.name))
-        })?;
+        axis.apply(e, value)
+            .map_err(|message| sweep.file_error(*at, format!("{} {message}", axis.name)))?;
     }
     e.name = format!("{}-{:0width$}", sweep.name, index);
     e.description = if e.description.is_empty() {
@@ -169,7 +168,11 @@ fn build(
             format!("{prefix}{} (run {index}: {label})", invalid.message),
         )
     })?;
-    let digest = crc32fast::hash(ron::to_string(&run.experiment).unwrap_or_default().as_bytes());
+    let digest = crc32fast::hash(
+        ron::to_string(&run.experiment)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     run.id = format!("{index:0width$}-{digest:08x}");
     Ok(run)
 }
@@ -198,9 +201,18 @@ mod tests {
             runs[0].label(),
             "lane=sts training.learning_rate=0.05 seed=1"
         );
-        assert_eq!(runs[1].label(), "lane=sts training.learning_rate=0.05 seed=2");
-        assert_eq!(runs[3].label(), "lane=sts training.learning_rate=0.2 seed=1");
-        assert_eq!(runs[11].label(), "lane=dense training.learning_rate=0.2 seed=3");
+        assert_eq!(
+            runs[1].label(),
+            "lane=sts training.learning_rate=0.05 seed=2"
+        );
+        assert_eq!(
+            runs[3].label(),
+            "lane=sts training.learning_rate=0.2 seed=1"
+        );
+        assert_eq!(
+            runs[11].label(),
+            "lane=dense training.learning_rate=0.2 seed=3"
+        );
         let r = &runs[4];
         assert_eq!(r.experiment.training.length, Length::Steps(50));
         assert_eq!(r.experiment.training.learning_rate, 0.2);
@@ -243,7 +255,10 @@ mod tests {
         assert_eq!(runs[2].lane_runs(), 2);
         // Without axes: the base experiment, once.
         let one = expand(&sweep(r#"Sweep(name: "b", experiment: "quick")"#)).unwrap();
-        assert_eq!((one.len(), one[0].label().as_str()), (1, "(the base experiment)"));
+        assert_eq!(
+            (one.len(), one[0].label().as_str()),
+            (1, "(the base experiment)")
+        );
     }
 
     #[test]
@@ -255,11 +270,11 @@ mod tests {
             ),
             (
                 "Sweep(name: \"g\", experiment: \"quick\", grid: {\"lane\": [\"sts\"], \"lane.momentum\": [0.5, 1.5]})",
-                "s.sweep.ron:1:79: lane.momentum: lane \"sts\": momentum = 1.5 must be in [0, 1) (run 1: lane=sts lane.momentum=1.5)",
+                "s.sweep.ron:1:86: lane.momentum: lane \"sts\": momentum = 1.5 must be in [0, 1) (run 1: lane=sts lane.momentum=1.5)",
             ),
             (
                 "Sweep(name: \"g\", experiment: \"quick\", set: {\"steps\": 0})",
-                "s.sweep.ron:1:53: steps: training.length = Steps(0) must be at least 1",
+                "s.sweep.ron:1:54: steps: training.length = Steps(0) must be at least 1",
             ),
             (
                 "Sweep(name: \"g\", experiment: \"quick\", list: [{\"training.batch_size\": 1.5}])",
@@ -276,7 +291,10 @@ mod tests {
         ];
         for (text, expected) in cases {
             let e = expand(&sweep(text)).unwrap_err().to_string();
-            assert!(e.starts_with(expected), "{text}\n got: {e}\nwant: {expected}");
+            assert!(
+                e.starts_with(expected),
+                "{text}\n got: {e}\nwant: {expected}"
+            );
         }
     }
 }

@@ -25,7 +25,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
 
 use super::axis::{self, Axis, Value};
 use super::outline::{Node, outline};
@@ -178,7 +179,9 @@ pub fn name_of(path: &Path) -> Result<String, FileError> {
         .map_err(|e| FileError::new(&file, format!("cannot read the sweep file: {e}")))?;
     ron::from_str::<NameOnly>(&text)
         .map(|n| n.name)
-        .map_err(|e| FileError::new(&file, e.code.to_string()).at((e.span.start.line, e.span.start.col)))
+        .map_err(|e| {
+            FileError::new(&file, e.code.to_string()).at((e.span.start.line, e.span.start.col))
+        })
 }
 
 /// Parses sweep `text`; `file` names it in errors, and a base experiment given as a path is
@@ -289,7 +292,7 @@ pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Sweep, FileError> {
     }
 
     let mut list = Vec::new();
-    for (p, point) in doc.list.0.into_iter().enumerate() {
+    for (p, point) in doc.list.into_iter().enumerate() {
         let mut assignments: Vec<Assignment> = Vec::new();
         for (i, (name, value)) in point.0.into_iter().enumerate() {
             let (key_at, node) = places.entry("list", Some(p), i);
@@ -319,9 +322,11 @@ pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Sweep, FileError> {
         }
         if let Some(q) = list.iter().position(|other: &Vec<Assignment>| {
             other.len() == assignments.len()
-                && other
-                    .iter()
-                    .all(|a| assignments.iter().any(|b| a.axis == b.axis && a.value == b.value))
+                && other.iter().all(|a| {
+                    assignments
+                        .iter()
+                        .any(|b| a.axis == b.axis && a.value == b.value)
+                })
         }) {
             return Err(at(
                 places.of(places.field("list").and_then(|l| l.item(p))),
@@ -428,12 +433,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.experiment_source, "quick (built in)");
-        assert_eq!(s.set[0].at, Some((4, 19)));
+        assert_eq!(s.set[0].at, Some((4, 20)));
         let names: Vec<&str> = s.grid.iter().map(|g| g.axis.name).collect();
         assert_eq!(names, ["seed", "training.learning_rate"]);
         assert_eq!(s.grid[1].at, Some((7, 9)));
         assert_eq!(s.grid[1].values[1], (Value::Real(0.2), Some((7, 42))));
-        assert_eq!(s.list[1][1].at, Some((9, 68)));
+        assert_eq!(s.list[1][1].at, Some((9, 78)));
         let varied: Vec<&str> = s.varied_axes().iter().map(|a| a.name).collect();
         assert_eq!(
             varied,
@@ -450,7 +455,7 @@ mod tests {
             ),
             (
                 "Sweep(name: \"g\", experiment: \"quick\",\n  grid: {\"seed\": []})",
-                "s.sweep.ron:2:19: axis \"seed\" is empty",
+                "s.sweep.ron:2:18: axis \"seed\" is empty",
             ),
             (
                 "Sweep(name: \"g\", experiment: \"quick\", grid: {\"seed\": [1, 2, 1]})",
@@ -474,16 +479,39 @@ mod tests {
             ),
             (
                 "Sweep(name: \"g\", experiment: \"quick\", set: {\"seed\": 1}, grid: {\"seed\": [2]})",
-                "s.sweep.ron:1:62: axis \"seed\" is both fixed in set and varied in grid",
+                "s.sweep.ron:1:64: axis \"seed\" is both fixed in set and varied in grid",
             ),
             (
                 "Sweep(name: \"g\", experiment: \"quick\", list: [{\"seed\": 1}, {\"seed\": 1}])",
-                "s.sweep.ron:1:58: list point 2 repeats point 1",
+                "s.sweep.ron:1:59: list point 2 repeats point 1",
             ),
         ];
         for (text, expected) in cases {
             let e = parse_str(text).unwrap_err().to_string();
-            assert!(e.starts_with(expected), "{text}\n got: {e}\nwant: {expected}");
+            assert!(
+                e.starts_with(expected),
+                "{text}\n got: {e}\nwant: {expected}"
+            );
         }
+    }
+
+    #[test]
+    fn every_shipped_sweep_file_reads_and_expands() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.to_string_lossy().ends_with(".sweep.ron") {
+                continue;
+            }
+            let sweep = load(&path).unwrap_or_else(|e| panic!("{e}"));
+            let runs = super::super::expand(&sweep).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!runs.is_empty(), "{}", path.display());
+            seen += 1;
+        }
+        // The README's: 3 estimators × 2 learning rates × 3 seeds.
+        let readme = load(&dir.join("readme.sweep.ron")).unwrap();
+        assert_eq!(super::super::expand(&readme).unwrap().len(), 18);
+        assert!(seen >= 1);
     }
 }

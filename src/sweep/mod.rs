@@ -10,8 +10,8 @@
 //! - [`cost`]: what the runs will cost, from `gradrace bench` figures when present.
 //! - [`run`]: racing one run headless and saving its session; [`local`] runs the missing runs on
 //!   this machine's cores; [`slurm`] writes, submits and follows a job array.
-//! - [`collect`]: the runs' sessions merged into the sweep's table (setting × estimator, mean ±
-//!   95% CI over seeds) and CSV files.
+//! - [`collect`]: the runs' sessions merged into the sweep's [`table`] (setting × estimator,
+//!   mean ± 95% CI over seeds), written as text, Markdown and CSV.
 //!
 //! Nothing here prints: progress goes to observers, text to the caller (`cli::sweep`).
 
@@ -25,12 +25,20 @@ pub mod local;
 pub mod outline;
 pub mod run;
 pub mod slurm;
+pub mod table;
 
 pub use directory::{RunStatus, SweepDir};
 pub use expand::{Run, expand};
 pub use file::{Sweep, load};
 
+use std::path::{Path, PathBuf};
+
+use crate::data::DataError;
+use crate::engine::RaceError;
 use crate::file_error::FileError;
+use crate::session::SessionError;
+
+pub use slurm::SlurmError;
 
 /// What can go wrong with a sweep.
 #[derive(Debug, thiserror::Error)]
@@ -38,45 +46,77 @@ pub enum SweepError {
     /// The sweep file (or its base experiment) has a problem (bad input).
     #[error(transparent)]
     File(#[from] FileError),
-    /// The command asked for something impossible (bad input).
-    #[error("{0}")]
-    BadInput(String),
     /// The data set cannot be loaded (bad input).
     #[error(transparent)]
-    Data(#[from] crate::data::DataError),
-    /// A file of the sweep's directory cannot be read or written.
-    #[error("{path}: {message}")]
+    Data(#[from] DataError),
+    /// A file or directory of the sweep's directory cannot be read or written.
+    #[error("{}: {source}", path.display())]
     Io {
         /// The file.
-        path: String,
+        path: PathBuf,
         /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `plan.ron` or `state.ron` is not what this gradrace wrote.
+    #[error("{}: {message}", path.display())]
+    Record {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
         message: String,
     },
+    /// The table could not be written as CSV.
+    #[error("writing the table as CSV failed: {0}")]
+    Csv(#[from] csv::Error),
     /// Slurm refused or failed.
-    #[error("slurm: {0}")]
-    Slurm(String),
-    /// A run failed while racing.
-    #[error("{0}")]
-    Run(String),
-    /// Interrupted (Ctrl-C, SIGTERM) before every run was done.
-    #[error("{0}")]
-    Interrupted(String),
+    #[error(transparent)]
+    Slurm(#[from] SlurmError),
+    /// A run's race could not be set up.
+    #[error("run {id}: {source}")]
+    Race {
+        /// The run's id.
+        id: String,
+        /// Why.
+        #[source]
+        source: RaceError,
+    },
+    /// A run's training engine panicked.
+    #[error("run {id}: the training engine crashed")]
+    Crashed {
+        /// The run's id.
+        id: String,
+    },
+    /// A run's session could not be saved.
+    #[error("{}: saving the run's session failed: {source}", path.display())]
+    Save {
+        /// The session file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: SessionError,
+    },
 }
 
 impl SweepError {
     /// True for problems with what the user gave (exit code 2).
     pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
-            SweepError::File(_) | SweepError::BadInput(_) | SweepError::Data(_)
-        )
+        matches!(self, SweepError::File(_) | SweepError::Data(_))
     }
 
     /// An I/O problem with `path`.
-    pub fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
         SweepError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// `path` (a record of the sweep's directory) holds something else than expected.
+    pub fn record(path: &Path, message: impl std::fmt::Display) -> Self {
+        SweepError::Record {
+            path: path.to_path_buf(),
+            message: message.to_string(),
         }
     }
 }

@@ -357,7 +357,10 @@ Sweep(
         let at = |n: &Node| &text[n.start..];
         let grid = root.field("grid").unwrap();
         let (key, value) = grid.entry(1).unwrap();
-        assert_eq!(key.kind, Kind::Scalar(Some("training.learning_rate".into())));
+        assert_eq!(
+            key.kind,
+            Kind::Scalar(Some("training.learning_rate".into()))
+        );
         assert!(at(value.item(1).unwrap()).starts_with("-1e-3"));
         let lanes = grid.entry(0).unwrap().1;
         assert_eq!(lanes.item(1).unwrap().kind, Kind::Scalar(Some("b".into())));

@@ -116,8 +116,10 @@ pub fn execute(
         data: DataFingerprint::of(&data),
         created: now_iso8601(),
     };
-    let race = Race::new(experiment, data, threads)
-        .map_err(|e| SweepError::Run(format!("run {id}: {e}")))?;
+    let race = Race::new(experiment, data, threads).map_err(|source| SweepError::Race {
+        id: id.to_string(),
+        source,
+    })?;
     let handle = race.spawn();
     let registration = stop.register(handle.commands.clone());
     let mut recorder = Recorder::new();
@@ -137,13 +139,15 @@ pub fn execute(
     let mut race = handle
         .thread
         .join()
-        .map_err(|_| SweepError::Run(format!("run {id}: the training engine crashed")))?;
+        .map_err(|_| SweepError::Crashed { id: id.to_string() })?;
     if recorder.info.is_none() {
         return Ok(Outcome::Stopped { step: 0 });
     }
     let state = checkpoint.then(|| race.checkpoint());
-    save(path, &context, &recorder, state.as_ref())
-        .map_err(|e| SweepError::io(path, format!("saving the run's session failed: {e}")))?;
+    save(path, &context, &recorder, state.as_ref()).map_err(|source| SweepError::Save {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let stopped = recorder
         .lanes
         .iter()

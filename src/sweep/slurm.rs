@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::SweepError;
 use super::directory::SweepDir;
 use super::run::StopSignal;
 
@@ -160,36 +159,75 @@ impl Script<'_> {
     }
 }
 
+/// What can go wrong talking to Slurm.
+#[derive(Debug, thiserror::Error)]
+pub enum SlurmError {
+    /// The command is not installed.
+    #[error(
+        "`{program}` not found: Slurm's commands are not installed here (`--emit-only` writes \
+         the job script without submitting it)"
+    )]
+    NotInstalled {
+        /// sbatch, squeue, scontrol, sacct.
+        program: String,
+    },
+    /// The command cannot be started.
+    #[error("cannot run `{program}`: {source}")]
+    Spawn {
+        /// The command.
+        program: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command ran and failed.
+    #[error("`{command}` failed: {stderr}")]
+    Failed {
+        /// The command line.
+        command: String,
+        /// What it printed on standard error.
+        stderr: String,
+    },
+    /// `sbatch --parsable` printed something else than a job id.
+    #[error("sbatch answered {answer:?}, not a job id")]
+    NoJobId {
+        /// What it printed.
+        answer: String,
+    },
+}
+
 /// Runs a Slurm command; its standard output, or what went wrong.
-fn slurm(program: &str, args: &[&str]) -> Result<String, SweepError> {
+fn slurm(program: &str, args: &[&str]) -> Result<String, SlurmError> {
     let out = Command::new(program).args(args).output().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            SweepError::Slurm(format!(
-                "`{program}` not found: Slurm's commands are not installed here (`--emit-only` \
-                 writes the job script without submitting it)"
-            ))
+            SlurmError::NotInstalled {
+                program: program.to_string(),
+            }
         } else {
-            SweepError::Slurm(format!("cannot run `{program}`: {e}"))
+            SlurmError::Spawn {
+                program: program.to_string(),
+                source: e,
+            }
         }
     })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        Err(SweepError::Slurm(format!(
-            "`{program} {}` failed: {stderr}",
-            args.join(" ")
-        )))
+        Err(SlurmError::Failed {
+            command: format!("{program} {}", args.join(" ")),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 
 /// Submits the job script at `script`; its job id.
-pub fn submit(script: &Path) -> Result<u64, SweepError> {
+pub fn submit(script: &Path) -> Result<u64, SlurmError> {
     let shown = script.display().to_string();
     let out = slurm("sbatch", &["--parsable", &shown])?;
     let id = out.trim().split(';').next().unwrap_or("");
-    id.parse()
-        .map_err(|_| SweepError::Slurm(format!("sbatch answered {out:?}, not a job id")))
+    id.parse().map_err(|_| SlurmError::NoJobId {
+        answer: out.clone(),
+    })
 }
 
 /// The cluster's `MaxArraySize` (array indices must be below it), when `scontrol` says.
@@ -249,10 +287,15 @@ pub fn parse_squeue(text: &str) -> Vec<Queued> {
 
 /// The tasks of job `job` still in the queue (empty once it has left: Slurm then answers
 /// "Invalid job id").
-pub fn queue(job: u64) -> Result<Vec<Queued>, SweepError> {
-    match slurm("squeue", &["-h", "-r", "-j", &job.to_string(), "-o", "%K %T"]) {
+pub fn queue(job: u64) -> Result<Vec<Queued>, SlurmError> {
+    match slurm(
+        "squeue",
+        &["-h", "-r", "-j", &job.to_string(), "-o", "%K %T"],
+    ) {
         Ok(out) => Ok(parse_squeue(&out)),
-        Err(SweepError::Slurm(m)) if m.contains("Invalid job id") => Ok(Vec::new()),
+        Err(SlurmError::Failed { stderr, .. }) if stderr.contains("Invalid job id") => {
+            Ok(Vec::new())
+        }
         Err(e) => Err(e),
     }
 }
@@ -367,7 +410,7 @@ pub fn follow(
     poll: Duration,
     stop: &StopSignal,
     observer: &mut dyn FnMut(&Tick),
-) -> Result<Followed, SweepError> {
+) -> Result<Followed, SlurmError> {
     let mut failures = 0;
     loop {
         if stop.is_stopped() {
@@ -426,7 +469,12 @@ pub fn log_tail(path: &Path, n: usize) -> Option<Vec<String>> {
 }
 
 /// The log that explains a failed task best: its error log, else its output log.
-pub fn failure_log(dir: &SweepDir, job: u64, index: usize, n: usize) -> Option<(PathBuf, Vec<String>)> {
+pub fn failure_log(
+    dir: &SweepDir,
+    job: u64,
+    index: usize,
+    n: usize,
+) -> Option<(PathBuf, Vec<String>)> {
     ["err", "out"].iter().find_map(|kind| {
         let path = dir.log(job, index, kind);
         log_tail(&path, n).map(|lines| (path, lines))
@@ -442,7 +490,10 @@ mod tests {
         assert_eq!(array_list(&[0, 1, 2, 3, 5, 7, 8]), "0-3,5,7-8");
         assert_eq!(array_list(&[4]), "4");
         assert_eq!(array_list(&[]), "");
-        assert_eq!(parse_array_list("0-3,5,7-8"), Some(vec![0, 1, 2, 3, 5, 7, 8]));
+        assert_eq!(
+            parse_array_list("0-3,5,7-8"),
+            Some(vec![0, 1, 2, 3, 5, 7, 8])
+        );
         assert_eq!(parse_array_list("[5-7%2]"), Some(vec![5, 6, 7]));
         assert_eq!(parse_array_list("1-7:3"), Some(vec![1, 4, 7]));
         assert_eq!(parse_array_list("N/A"), None);
@@ -452,7 +503,13 @@ mod tests {
     fn reads_what_squeue_scontrol_and_sacct_print() {
         let q = parse_squeue("3 RUNNING\n[4-6%2] PENDING\nN/A RUNNING\n");
         assert_eq!(q.len(), 4);
-        assert_eq!(q[0], Queued { index: 3, state: "RUNNING".into() });
+        assert_eq!(
+            q[0],
+            Queued {
+                index: 3,
+                state: "RUNNING".into()
+            }
+        );
         assert_eq!(q[3].index, 6);
         // As SLURM.md shows them, for tasks that ran `exit $SLURM_ARRAY_TASK_ID`.
         let scontrol = "JobId=5 ArrayJobId=4 ArrayTaskId=1 JobName=wrap UserId=root(0) \
