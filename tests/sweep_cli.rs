@@ -87,7 +87,7 @@ fn bad_sweep_files_are_reported_at_their_place_with_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("base.ron:1:37: network.gater_hidden = 0 must be in 1..=100000"),
+        stderr.contains("base.ron:1:33: network.gater_hidden = 0 must be in 1..=100000"),
         "{stderr}"
     );
 }

@@ -719,30 +719,35 @@ fn report_failures(runs: &[Run], dir: &SweepDir, job: u64, indices: &[usize]) ->
             crate::sweep::RunStatus::Redo(why) => why.clone(),
             _ => "no session".into(),
         };
-        let slurm_says = states.iter().find(|s| s.index == index).map_or_else(
-            || "state unknown to Slurm by now".to_string(),
-            |s| {
+        let log = slurm::failure_log(dir, job, index, 8);
+        let slurm_says = match states.iter().find(|s| s.index == index) {
+            Some(s) => {
                 let reason = if s.reason.is_empty() || s.reason == "None" {
                     String::new()
                 } else {
                     format!(", {}", s.reason)
                 };
                 format!("{}, exit code {}{reason}", s.state, s.exit_code)
-            },
-        );
+            }
+            // A task cancelled while pending leaves no record and no log.
+            None if log.is_none() => {
+                "never started, and Slurm keeps no record of it (cancelled while pending?)".into()
+            }
+            None => "Slurm no longer remembers how it ended".into(),
+        };
         note!(
             "gradrace: run {index:0w$} (task {job}_{index}) did not finish: {slurm_says}; {why} ({})",
             run.label(),
             w = dir.width
         );
-        match slurm::failure_log(dir, job, index, 8) {
+        match log {
             Some((path, lines)) => {
                 note!("  last lines of {}:", path.display());
                 for l in lines {
                     note!("  | {l}");
                 }
             }
-            None => note!("  no log (the task never started)"),
+            None => note!("  no log: the task never started"),
         }
     }
     failed
