@@ -37,10 +37,16 @@ pub enum CliError {
     Bench(#[from] BenchError),
     /// A sweep's file is wrong (exit code 2), or its execution failed (exit code 1).
     #[error(transparent)]
-    Sweep(#[from] SweepError),
+    Sweep(Box<SweepError>),
     /// The command's result could not be written (exit code 1).
     #[error("cannot write to standard output: {0}")]
     Output(#[source] std::io::Error),
+}
+
+impl From<SweepError> for CliError {
+    fn from(e: SweepError) -> Self {
+        CliError::Sweep(Box::new(e))
+    }
 }
 
 impl CliError {

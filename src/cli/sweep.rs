@@ -325,6 +325,18 @@ fn dry_run(args: &SweepArgs, sweep: &Sweep, runs: &[Run], dir: &SweepDir) -> Res
     report(&out)
 }
 
+/// The command line that continues this sweep: `gradrace sweep FILE`, with `--out-dir` unless
+/// it is the default.
+fn again(sweep: &Sweep, dir: &SweepDir) -> String {
+    let default = std::path::absolute("sweeps").ok();
+    match dir.root.parent() {
+        Some(out) if Some(out) != default.as_deref() => {
+            format!("gradrace sweep {} --out-dir {}", sweep.file, out.display())
+        }
+        _ => format!("gradrace sweep {}", sweep.file),
+    }
+}
+
 /// Seconds as a Slurm time limit (`MM:SS` or `HH:MM:SS`, whole minutes).
 fn slurm_time(seconds: f64) -> String {
     let minutes = (seconds / 60.0).ceil().max(1.0) as u64;
@@ -349,7 +361,7 @@ fn to_do<'a>(runs: &'a [Run], dir: &SweepDir) -> Vec<&'a Run> {
 }
 
 /// Refuses to race while a job of the sweep is still queued or running.
-fn no_live_job(sweep: &Sweep, state: &State) -> Result<(), CliError> {
+fn no_live_job(sweep: &Sweep, dir: &SweepDir, state: &State) -> Result<(), CliError> {
     if state.jobs.is_empty() {
         return Ok(());
     }
@@ -357,9 +369,9 @@ fn no_live_job(sweep: &Sweep, state: &State) -> Result<(), CliError> {
     let live = slurm::live_jobs(&slurm::job_name(&sweep.name), &ids);
     match live.first() {
         Some(job) => Err(CliError::BadInput(format!(
-            "job {job} of this sweep is still queued or running: `gradrace sweep {} --resume` \
+            "job {job} of this sweep is still queued or running: `{} --resume` \
              follows it, `scancel {job}` cancels it",
-            sweep.file
+            again(sweep, dir)
         ))),
         None => Ok(()),
     }
@@ -374,7 +386,7 @@ fn bar_style(template: &str) -> ProgressStyle {
 /// `--local` (and `--resume` of a local sweep).
 fn local(args: &SweepArgs, sweep: &Sweep, runs: &[Run], dir: &SweepDir) -> Result<(), CliError> {
     let mut state = dir.read_state()?;
-    no_live_job(sweep, &state)?;
+    no_live_job(sweep, dir, &state)?;
     let (data, shape) = data_shape(runs)?;
     dir.create()?;
     state.backend = Some(Backend::Local);
@@ -481,9 +493,9 @@ fn local(args: &SweepArgs, sweep: &Sweep, runs: &[Run], dir: &SweepDir) -> Resul
     if stop.is_stopped() {
         let done = runs.iter().filter(|r| dir.status(r).is_done()).count();
         return Err(CliError::Runtime(format!(
-            "interrupted: {done} of {} runs done; `gradrace sweep {} --resume` races the rest",
+            "interrupted: {done} of {} runs done; `{} --resume` races the rest",
             runs.len(),
-            sweep.file
+            again(sweep, dir)
         )));
     }
     finish(sweep, runs, dir, args.format, true)?;
@@ -516,9 +528,9 @@ fn on_slurm(
         if let Some(&job) = live.first() {
             if !resume {
                 return Err(CliError::BadInput(format!(
-                    "job {job} of this sweep is still queued or running: `gradrace sweep {} \
+                    "job {job} of this sweep is still queued or running: `{} \
                      --resume` follows it, `scancel {job}` cancels it",
-                    sweep.file
+                    again(sweep, dir)
                 )));
             }
             for job in live {
@@ -579,11 +591,11 @@ fn on_slurm(
         dir.write_state(&state)?;
         note!(
             "gradrace: wrote {} ({} tasks); submit it with `sbatch {0}` (its log directory {} \
-             exists), then `gradrace sweep {} --collect` merges the results",
+             exists), then `{} --collect` merges the results",
             script.display(),
             indices.len(),
             dir.logs_dir().display(),
-            sweep.file
+            again(sweep, dir)
         );
         return report(&format!("{}\n", script.display()));
     }
@@ -609,10 +621,10 @@ fn on_slurm(
     finish(sweep, runs, dir, args.format, true)?;
     if failed > 0 {
         return Err(CliError::Runtime(format!(
-            "{failed} of {} tasks of job {job} did not finish their run; `gradrace sweep {} \
+            "{failed} of {} tasks of job {job} did not finish their run; `{} \
              --resume` resubmits them",
             indices.len(),
-            sweep.file
+            again(sweep, dir)
         )));
     }
     Ok(())
@@ -694,9 +706,9 @@ fn follow_job(
     match followed.map_err(SweepError::from)? {
         Followed::Ended => Ok(()),
         Followed::Detached => Err(CliError::Runtime(format!(
-            "stopped following job {job}; it goes on (`squeue -j {job}`): `gradrace sweep {} \
+            "stopped following job {job}; it goes on (`squeue -j {job}`): `{} \
              --resume` follows it again, `scancel {job}` cancels it",
-            sweep.file
+            again(sweep, dir)
         ))),
     }
 }

@@ -96,13 +96,16 @@ pub fn collect(sweep: &Sweep, runs: &[Run], dir: &SweepDir) -> Table {
                 .collect()
         })
         .collect();
+    // The best setting of each estimator: the lowest mean (the first on a tie).
     for e in 0..estimators.len() {
-        let best = (0..settings.len())
-            .filter_map(|s| cells[s][e].map(|c| (s, c.error.mean)))
-            .fold(None, |best: Option<(usize, f64)>, (s, m)| match best {
-                Some((_, b)) if b <= m => best,
-                _ => Some((s, m)),
-            });
+        let means = cells
+            .iter()
+            .enumerate()
+            .filter_map(|(s, row)| row[e].map(|c| (s, c.error.mean)));
+        let best = means.fold(None, |best: Option<(usize, f64)>, (s, m)| match best {
+            Some((_, b)) if b <= m => best,
+            _ => Some((s, m)),
+        });
         if let Some((s, _)) = best
             && let Some(c) = cells[s][e].as_mut()
         {

@@ -110,17 +110,9 @@ pub fn run_cost(run: &Run, shape: DataShape, bench: Option<&BenchFigures>) -> Ru
     let batch = e.training.batch_size.max(1) as f64;
     // Evaluations (a forward pass over the held-out set, about a third of a step per batch) and
     // probes (K resamples of a gater gradient on the probe batch, about half a step each).
-    let evals = if m.eval_every > 0 {
-        steps / m.eval_every + 1
-    } else {
-        1
-    };
+    let evals = steps.checked_div(m.eval_every).map_or(1, |n| n + 1);
     let eval_steps = evals as f64 * (shape.heldout as f64 / batch) / 3.0;
-    let probes = if m.probe_every > 0 {
-        steps / m.probe_every
-    } else {
-        0
-    };
+    let probes = steps.checked_div(m.probe_every).unwrap_or(0);
     let probe_steps = probes as f64 * m.probe_samples as f64 * (m.probe_batch as f64 / batch) * 0.5;
     let step_equivalents = steps as f64 + eval_steps + probe_steps;
     let run_macs = macs(e, shape.inputs, shape.classes);

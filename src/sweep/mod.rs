@@ -79,7 +79,7 @@ pub enum SweepError {
         id: String,
         /// Why.
         #[source]
-        source: RaceError,
+        source: Box<RaceError>,
     },
     /// A run's training engine panicked.
     #[error("run {id}: the training engine crashed")]
@@ -94,7 +94,7 @@ pub enum SweepError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: SessionError,
+        source: Box<SessionError>,
     },
 }
 

@@ -118,7 +118,7 @@ pub fn execute(
     };
     let race = Race::new(experiment, data, threads).map_err(|source| SweepError::Race {
         id: id.to_string(),
-        source,
+        source: Box::new(source),
     })?;
     let handle = race.spawn();
     let registration = stop.register(handle.commands.clone());
@@ -146,7 +146,7 @@ pub fn execute(
     let state = checkpoint.then(|| race.checkpoint());
     save(path, &context, &recorder, state.as_ref()).map_err(|source| SweepError::Save {
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     })?;
     let stopped = recorder
         .lanes

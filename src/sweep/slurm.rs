@@ -122,7 +122,8 @@ impl Script<'_> {
              # gradrace sweep \"{sweep}\": one array task per run; task N races run N of\n\
              # {plan}\n\
              # and saves its session as run-N.ron beside it. Written by gradrace {version}; submit\n\
-             # with `sbatch THIS-FILE`, then `gradrace sweep {file} --collect` merges the results.\n\
+             # with `sbatch THIS-FILE`, then\n\
+             # `gradrace sweep {file} --out-dir {out_dir} --collect` merges the results.\n\
              # The #SBATCH lines may be edited (the log directory must exist before submitting).\n\
              #SBATCH --job-name={name}\n\
              #SBATCH --array={array}\n\
@@ -133,6 +134,7 @@ impl Script<'_> {
             plan = self.dir.plan_path().display(),
             version = env!("CARGO_PKG_VERSION"),
             file = self.file.display(),
+            out_dir = self.out_dir.display(),
             name = job_name(self.sweep),
             cpus = o.cpus_per_task.max(1),
             out = logs.join("%A_%a.out").display(),
