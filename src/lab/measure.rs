@@ -17,14 +17,18 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Running sums of estimates, coordinate by coordinate (in f64).
+/// Running sums of estimates, coordinate by coordinate (in f64), shifted by the first estimate
+/// (the sums are of ĝ − ĝ₁, so that the variance of a coordinate that never changes comes out
+/// exactly 0 instead of the rounding left by subtracting two large sums).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Estimates {
     /// Estimates added.
     pub count: u64,
-    /// Σ ĝ per coordinate.
+    /// The first estimate, per coordinate.
+    shift: Vec<f64>,
+    /// Σ (ĝ − shift) per coordinate.
     sum: Vec<f64>,
-    /// Σ ĝ² per coordinate.
+    /// Σ (ĝ − shift)² per coordinate.
     sum_squares: Vec<f64>,
 }
 
@@ -33,17 +37,42 @@ impl Estimates {
     pub fn add<'a>(&mut self, estimate: impl IntoIterator<Item = &'a f32>) {
         let mut n = 0;
         for (i, &g) in estimate.into_iter().enumerate() {
+            let g = f64::from(g);
             if i == self.sum.len() {
+                self.shift.push(g);
                 self.sum.push(0.0);
                 self.sum_squares.push(0.0);
             }
-            let g = f64::from(g);
-            self.sum[i] += g;
-            self.sum_squares[i] += g * g;
+            let d = g - self.shift[i];
+            self.sum[i] += d;
+            self.sum_squares[i] += d * d;
             n += 1;
         }
         debug_assert_eq!(n, self.sum.len(), "estimates of one shape");
         self.count += 1;
+    }
+
+    /// Adds every estimate of `other` (of the same shape, or either empty): the sums of two
+    /// groups of estimates, as if they had been added one by one to one (up to f64 rounding).
+    pub fn merge(&mut self, other: &Estimates) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = other.clone();
+            return;
+        }
+        debug_assert_eq!(self.sum.len(), other.sum.len(), "estimates of one shape");
+        let n = other.count as f64;
+        for i in 0..self.sum.len() {
+            // other's sums about self's shift: Σ(ĝ − a) = Σ(ĝ − b) + n(b − a), and
+            // Σ(ĝ − a)² = Σ(ĝ − b)² + 2(b − a)Σ(ĝ − b) + n(b − a)².
+            let delta = other.shift[i] - self.shift[i];
+            self.sum[i] += other.sum[i] + n * delta;
+            self.sum_squares[i] +=
+                other.sum_squares[i] + 2.0 * delta * other.sum[i] + n * delta * delta;
+        }
+        self.count += other.count;
     }
 
     /// Coordinates per estimate.
@@ -54,7 +83,11 @@ impl Estimates {
     /// The mean estimate.
     pub fn mean(&self) -> Vec<f64> {
         let n = self.count.max(1) as f64;
-        self.sum.iter().map(|s| s / n).collect()
+        self.shift
+            .iter()
+            .zip(&self.sum)
+            .map(|(a, s)| a + s / n)
+            .collect()
     }
 
     /// The per-coordinate sample variance of one estimate (0 with fewer than two).
@@ -216,5 +249,35 @@ mod tests {
         // Against itself, estimated: no bias once both noises are removed.
         let own = Reference::estimated(&e);
         assert_eq!(BiasVariance::of(&e, &own).squared_bias, 0.0);
+    }
+
+    /// Merged groups give the sums of one group; a coordinate that never changes has variance
+    /// exactly 0, however large its value.
+    #[test]
+    fn merged_groups_and_constant_coordinates() {
+        let values = [0.3f32, -1.7, 2.25, 0.0, 5.5, -0.125, 1.0];
+        let (mut all, mut a, mut b) = (
+            Estimates::default(),
+            Estimates::default(),
+            Estimates::default(),
+        );
+        for (k, &v) in values.iter().enumerate() {
+            let estimate = [v, 1234.567];
+            all.add(&estimate);
+            if k < 3 { &mut a } else { &mut b }.add(&estimate);
+        }
+        a.merge(&b);
+        assert_eq!(a.count, all.count);
+        for (x, y) in a.mean().iter().zip(all.mean()) {
+            assert!((x - y).abs() < 1e-12, "{x} vs {y}");
+        }
+        for (x, y) in a.variances().iter().zip(all.variances()) {
+            assert!((x - y).abs() < 1e-12, "{x} vs {y}");
+        }
+        assert_eq!(a.variances()[1], 0.0);
+        assert_eq!(all.variances()[1], 0.0);
+        let mut empty = Estimates::default();
+        empty.merge(&all);
+        assert_eq!(empty, all);
     }
 }
