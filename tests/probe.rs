@@ -293,9 +293,9 @@ fn the_fixed_main_path_is_the_main_path() {
             let mut fixed = n.loss();
             let mut buffers = LossBuffers::default();
             let mut main = MainPathLoss::new(
-                &n.net,
-                n.x.view(),
-                &n.labels,
+                n.net(),
+                n.x(),
+                n.labels(),
                 straight_through.as_ref(),
                 MainPathChoice::Auto,
                 &mut buffers,
@@ -337,9 +337,9 @@ fn the_fixed_main_path_is_the_main_path() {
     );
     let mut buffers = LossBuffers::default();
     let mut main = MainPathLoss::new(
-        &small.net,
-        small.x.view(),
-        &small.labels,
+        small.net(),
+        small.x(),
+        small.labels(),
         est.as_ref(),
         MainPathChoice::Auto,
         &mut buffers,

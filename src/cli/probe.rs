@@ -166,12 +166,6 @@ pub fn run(args: &ProbeArgs) -> Result<(), CliError> {
         }
         None => setup.candidates.clone(),
     };
-    if let Some(c) = candidates.iter().find(|c| c.spec == EstimatorSpec::Dense) {
-        return Err(bad(format!(
-            "--estimators: \"{}\" has no gates: there is no gate gradient to estimate",
-            c.name
-        )));
-    }
     let settings = ProbeSettings::new(setup.samples, setup.seed);
     let threads = match args.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -429,12 +423,13 @@ fn network(args: &ProbeArgs) -> Result<Setup, CliError> {
     }
     let details = vec![
         format!(
-            "network 784 → {} {:?} → {} gates; {} {:?} experts; {} on {}",
+            "network {} → {} {} → {} gates; {} {} experts; {} on {}",
+            net.net().input_dim(),
             n.gater_hidden,
-            n.gater_activation,
+            format!("{:?}", n.gater_activation).to_lowercase(),
             n.experts,
             n.experts,
-            net.net.expert_activation,
+            format!("{:?}", net.net().expert_activation).to_lowercase(),
             batch,
             data.name
         ),

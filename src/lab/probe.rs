@@ -761,12 +761,8 @@ pub fn probe(
                 });
             }
             let s = ProbeSettings {
-                samples: *samples,
-                ..ProbeSettings::new(*samples, settings.seed)
-            };
-            let s = ProbeSettings {
                 warm_up: settings.warm_up,
-                ..s
+                ..ProbeSettings::new(*samples, settings.seed)
             };
             let stream = format!("reference/{}", candidate.name);
             let m = measure(problem, &candidate.spec, &s, &stream);

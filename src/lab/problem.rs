@@ -105,15 +105,13 @@ impl ToyProblem {
 }
 
 /// A gated network's main path as the loss of its gates, on a fixed minibatch at fixed
-/// parameters.
+/// parameters (fixed: the gate pre-activations and the experts' outputs are computed once, when
+/// the problem is made).
 #[derive(Debug, Clone)]
 pub struct NetProblem {
-    /// The parameters.
-    pub net: GatedNet,
-    /// The minibatch's inputs, batch × 784.
-    pub x: Array2<f32>,
-    /// Its labels.
-    pub labels: Vec<u8>,
+    net: GatedNet,
+    x: Array2<f32>,
+    labels: Vec<u8>,
     /// Training steps these parameters have taken (estimators with a temperature schedule
     /// follow it).
     pub step: u64,
@@ -235,6 +233,21 @@ impl NetProblem {
         let first: Vec<usize> = (0..settings.batch).collect();
         let (x, labels) = train.gather(&first);
         NetProblem::new(net, x, labels, settings.train_steps)
+    }
+
+    /// The parameters.
+    pub fn net(&self) -> &GatedNet {
+        &self.net
+    }
+
+    /// The minibatch's inputs, batch × inputs.
+    pub fn x(&self) -> ArrayView2<'_, f32> {
+        self.x.view()
+    }
+
+    /// The minibatch's labels.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
     }
 
     /// The gate pre-activations a on the minibatch, batch × gates.
