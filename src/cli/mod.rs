@@ -8,6 +8,7 @@ pub mod console;
 pub mod dashboard;
 pub mod error;
 pub mod headless;
+pub mod probe;
 pub mod race;
 pub mod replay;
 pub mod resume;
@@ -33,7 +34,10 @@ Examples:
   gradrace sessions                              # list the saved sessions in sessions/
   gradrace experiments                           # list the built-in experiments
   gradrace bench paper-mnist                     # what the gated kernels save on this machine
-  gradrace bench quick --quick --json            # a quick measurement as one JSON record";
+  gradrace bench quick --quick --json            # a quick measurement as one JSON record
+  gradrace probe toy                             # every estimator's bias and variance on the toy
+  gradrace probe small                           # ... on a small net (exact gradient by enumeration)
+  gradrace probe runs/paper.ron                  # ... on a saved race's network";
 
 /// Race gradient estimators for stochastic neurons side by side (Bengio, Léonard & Courville
 /// 2013): one lane per estimator, same network, same data, same seeds.
@@ -61,6 +65,9 @@ pub enum Command {
     Experiments,
     /// Measure what conditional computation saves on this machine (single-threaded).
     Bench(BenchArgs),
+    /// Measure every estimator's bias, variance and mean squared error: on the one-gate toy,
+    /// a small net with an exact gradient, or a saved race's network.
+    Probe(probe::ProbeArgs),
 }
 
 /// Arguments of `gradrace bench`.
@@ -216,6 +223,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Resume(args)) => resume::run(&args),
         Some(Command::Sessions(args)) => sessions::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Probe(args)) => probe::run(&args),
         Some(Command::Experiments) => {
             let mut list = String::new();
             for (name, text) in crate::config::builtin::BUILTIN {
