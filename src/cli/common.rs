@@ -76,6 +76,7 @@ pub fn save_plan(
             autosave: (args.autosave > 0).then(|| Duration::from_secs(args.autosave)),
             checkpoint: !args.no_checkpoint,
             replaces_sidecar,
+            write_hook: None,
         },
     }))
 }

@@ -126,6 +126,10 @@ pub struct ReplayArgs {
     /// terminal).
     #[arg(long)]
     pub text: bool,
+    /// Read the session even though its checksum does not match its content (a file you edited
+    /// on purpose; its histories are still validated).
+    #[arg(long)]
+    pub ignore_checksum: bool,
 }
 
 /// Arguments of `gradrace resume`.
@@ -141,6 +145,10 @@ pub struct ResumeArgs {
     /// on).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Resume the session even though its checksum does not match its content (a file you
+    /// edited on purpose; its histories are still validated).
+    #[arg(long)]
+    pub ignore_checksum: bool,
     /// How the race runs.
     #[command(flatten)]
     pub run: RunArgs,

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use super::{CliError, ReplayArgs, console};
 use crate::history::FIRING_WINDOW;
 use crate::report::{eval_timeline, lane_events, leaderboard, recent_metrics};
-use crate::session::Session;
+use crate::session::{LoadOptions, Session};
 
 /// Rows of the text timeline.
 const TIMELINE_ROWS: usize = 30;
@@ -64,7 +64,10 @@ pub fn text(session: &Session, summary: bool) -> String {
 /// Runs `gradrace replay`: the dashboard with a timeline when stdout is a terminal (unless
 /// `--summary` or `--text`), the text replay otherwise.
 pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
-    let session = Session::load(&args.file)?;
+    let options = LoadOptions {
+        ignore_checksum: args.ignore_checksum,
+    };
+    let session = Session::load_with(&args.file, options)?;
     if !args.summary && !args.text && std::io::stdout().is_terminal() {
         return Ok(crate::tui::run_replay(session.recorder)?);
     }

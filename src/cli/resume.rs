@@ -10,12 +10,15 @@ use super::console::note;
 use super::{CliError, ResumeArgs, dashboard, headless};
 use crate::config::{DataSpec, Length};
 use crate::engine::Race;
-use crate::session::{DataFingerprint, Session, SessionContext};
+use crate::session::{DataFingerprint, LoadOptions, Session, SessionContext};
 
 /// Runs `gradrace resume`.
 pub fn run(args: &ResumeArgs) -> Result<(), CliError> {
     let file = args.file.display().to_string();
-    let session = Session::load(&args.file)?;
+    let options = LoadOptions {
+        ignore_checksum: args.ignore_checksum,
+    };
+    let session = Session::load_with(&args.file, options)?;
     let checkpoint = session.load_checkpoint()?;
     let mut experiment = session.context.experiment.clone();
     if let Some(dir) = &args.data {

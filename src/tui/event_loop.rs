@@ -336,6 +336,7 @@ mod tests {
                 sidecar: None,
                 step: 0,
                 bytes: 0,
+                checkpoint_error: None,
             })
         }));
         // The synthetic race, minus its final `Finished`.
