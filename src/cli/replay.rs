@@ -6,7 +6,7 @@
 
 use std::io::IsTerminal;
 
-use super::{CliError, ReplayArgs, console};
+use super::{CliError, Ended, ReplayArgs, console};
 use crate::history::FIRING_WINDOW;
 use crate::report::{eval_timeline, lane_events, leaderboard, recent_metrics};
 use crate::session::{LoadOptions, Session};
@@ -63,13 +63,15 @@ pub fn text(session: &Session, summary: bool) -> String {
 
 /// Runs `gradrace replay`: the dashboard with a timeline when stdout is a terminal (unless
 /// `--summary` or `--text`), the text replay otherwise.
-pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
+pub fn run(args: &ReplayArgs) -> Result<Ended, CliError> {
     let options = LoadOptions {
         ignore_checksum: args.ignore_checksum,
     };
     let session = Session::load_with(&args.file, options)?;
     if !args.summary && !args.text && std::io::stdout().is_terminal() {
-        return Ok(crate::tui::run_replay(session.recorder)?);
+        let stopped = crate::tui::run_replay(session.recorder)?;
+        return Ok(Ended::from_stop(stopped));
     }
-    console::report(&text(&session, args.summary))
+    console::report(&text(&session, args.summary))?;
+    Ok(Ended::Completed)
 }

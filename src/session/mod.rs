@@ -19,6 +19,7 @@ pub mod column;
 pub mod error;
 pub mod format;
 pub mod list;
+pub mod lock;
 pub mod sidecar;
 pub mod writer;
 
@@ -41,6 +42,7 @@ use format::{
 };
 pub use format::{DataFingerprint, FORMAT};
 pub use list::{SessionEntry, list_sessions};
+pub use lock::{LockError, SessionLock};
 pub use writer::{
     CheckpointNotSaved, SaveStatus, SavedSession, Saver, SessionWriter, WriterOptions,
 };
@@ -212,7 +214,10 @@ pub fn save(
 /// save will have written once that write is done; an error fails that write as the device
 /// would.
 #[derive(Clone)]
-pub struct WriteHook(pub Arc<dyn Fn(&Path, u64) -> std::io::Result<()> + Send + Sync>);
+pub struct WriteHook(pub Arc<WriteFn>);
+
+/// What a [`WriteHook`] calls.
+pub type WriteFn = dyn Fn(&Path, u64) -> std::io::Result<()> + Send + Sync;
 
 impl std::fmt::Debug for WriteHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -286,6 +291,9 @@ fn save_with(
         }
         None => None,
     };
+    // What a checkpoint that failed halfway wrote is not on disk any more.
+    let before_document = written;
+    let kept = if sidecar_path.is_some() { written } else { 0 };
     let result = (|| {
         let doc = document(ctx, recorder, sidecar)
             .map_err(|e| SessionError::write(&shown, e.to_string()))?;
@@ -322,7 +330,7 @@ fn save_with(
             path: path.to_path_buf(),
             sidecar: sidecar_path.clone(),
             step: recorder.step(),
-            bytes: written,
+            bytes: kept + (written - before_document),
             checkpoint_error: checkpoint_error.clone(),
         })
     })();
