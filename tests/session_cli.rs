@@ -404,6 +404,58 @@ fn a_second_writer_of_a_session_is_refused_until_the_first_ends() {
     assert!(!dir.path().join(".s.ron.lock").exists());
 }
 
+/// `sessions` says "resumable yes" only when the checkpoint is there and intact, and shows each
+/// session's size; a document whose checksum does not match is listed as damaged.
+#[test]
+fn sessions_checks_the_checkpoint_and_shows_sizes() {
+    let (dir, doc) = fixture_copy();
+    let listed = |dir: &Path| {
+        let out = gradrace().args(["sessions"]).arg(dir).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let line = |text: &str| {
+        text.lines()
+            .find(|l| l.contains("g.ron"))
+            .unwrap()
+            .to_string()
+    };
+    let text = listed(dir.path());
+    assert!(text.contains("size"), "{text}");
+    let first = line(&text);
+    assert!(first.ends_with("yes") && first.contains(" MB"), "{first}");
+    let s = Session::load(&dir.path().join(&doc)).unwrap();
+    let side = s.sidecar_path().unwrap();
+    let good = std::fs::read(&side).unwrap();
+    let mut flipped = good.clone();
+    flipped[good.len() / 2] ^= 4;
+    std::fs::write(&side, &flipped).unwrap();
+    let damaged = line(&listed(dir.path()));
+    assert!(damaged.contains("no: checkpoint damaged"), "{damaged}");
+    std::fs::remove_file(&side).unwrap();
+    let missing = line(&listed(dir.path()));
+    assert!(
+        missing.contains("no: checkpoint") && missing.contains("missing"),
+        "{missing}"
+    );
+    // A session saved by this gradrace (with a checksum), then damaged.
+    let tiny = std::fs::canonicalize(TINY).unwrap();
+    let out = gradrace()
+        .current_dir(dir.path())
+        .arg("race")
+        .arg(&tiny)
+        .args(["--headless", "--out", "new.ron"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let path = dir.path().join("new.ron");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("finished: true", "finished: false", 1)).unwrap();
+    let listing = listed(dir.path());
+    let new = listing.lines().find(|l| l.contains("new.ron")).unwrap();
+    assert!(new.contains("damaged") && new.contains("checksum"), "{new}");
+}
+
 /// Damaged documents are refused by `replay` and `resume` with the file and position (exit 2);
 /// `--ignore-checksum` reads a deliberate edit, but not one that breaks the history (an
 /// evaluation step out of order).
@@ -619,3 +671,101 @@ fn a_full_device_keeps_the_history_and_says_so() {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// `sessions --prune` deletes the sessions its options choose, each with its checkpoint, and
+/// the stray files of interrupted saves; it asks first (unless --yes), and leaves sessions that
+/// are being written alone.
+#[test]
+fn prune_deletes_old_sessions_with_their_checkpoints_after_asking() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = std::fs::canonicalize(TINY).unwrap();
+    let day = Duration::from_secs(86_400);
+    for (name, age) in [("a.ron", 30), ("b.ron", 10), ("c.ron", 0)] {
+        let out = gradrace()
+            .current_dir(dir.path())
+            .arg("race")
+            .arg(&tiny)
+            .args(["--headless", "--out", name])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let f = std::fs::File::options()
+            .write(true)
+            .open(dir.path().join(name))
+            .unwrap();
+        f.set_modified(std::time::SystemTime::now() - day * age)
+            .unwrap();
+    }
+    std::fs::write(dir.path().join(".c.ron.tmp-1-2"), "half a save").unwrap();
+    std::fs::write(dir.path().join("zz.0123abcd.ckpt"), "GRADRACECKPT orphan").unwrap();
+    let names = || {
+        let mut v: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let all = names();
+    assert_eq!(all.len(), 8, "{all:?}");
+    let prune = |args: &[&str], input: Option<&str>| {
+        let mut cmd = gradrace();
+        cmd.args(["sessions", "--prune"]).arg(dir.path()).args(args);
+        // No input: standard input closed at once.
+        cmd.write_stdin(input.unwrap_or(""));
+        cmd.output().unwrap()
+    };
+    // Asked, and answered no (or not at all): nothing goes.
+    let out = prune(&["--older-than", "7d"], Some("n\n"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = stdout(&out);
+    assert!(
+        plan.contains("delete a.ron + a.") && plan.contains("delete b.ron + b."),
+        "{plan}"
+    );
+    assert!(plan.contains("stray .c.ron.tmp-1-2") && plan.contains("stray zz.0123abcd.ckpt"));
+    assert!(!plan.contains("delete c.ron"), "{plan}");
+    assert!(stderr(&out).contains("? [y/N]") && stderr(&out).contains("nothing deleted"));
+    assert_eq!(names(), all);
+    let out = prune(&["--older-than", "7d"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert_eq!(names(), all);
+    // Older than a week but not among the two newest: a, with the stray files.
+    let out = prune(&["--older-than", "7d", "--keep", "2", "--yes"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("deleted 1 session"),
+        "{}",
+        stdout(&out)
+    );
+    let left = names();
+    assert_eq!(left.len(), 4, "{left:?}");
+    assert!(
+        left.iter()
+            .all(|n| n.starts_with("b.") || n.starts_with("c.")),
+        "{left:?}"
+    );
+    // Answered yes.
+    let out = prune(&["--older-than", "7d"], Some("y\n"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(names().iter().all(|n| n.starts_with("c.")), "{:?}", names());
+    // A session being written is left alone.
+    let args = tiny_race("c.ron", "100000000");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let writing = Running::start(dir.path(), &args);
+    writing.wait_for("saved c.ron");
+    let out = prune(&["--keep", "0", "--yes"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stdout(&out);
+    assert!(
+        said.contains("keep c.ron (in use") && said.contains(&format!("pid {}", writing.pid())),
+        "{said}"
+    );
+    assert!(dir.path().join("c.ron").exists());
+    writing.signal("INT");
+    let (status, _) = writing.end();
+    assert_eq!(status.code(), Some(130));
+    let out = prune(&["--keep", "0", "--yes"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(names(), Vec::<String>::new());
+}

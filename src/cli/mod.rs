@@ -50,6 +50,7 @@ Examples:
   gradrace replay assets/sample-session.ron      # look at a saved race (no data set needed)
   gradrace resume runs/paper.ron --steps 5000    # continue a saved race exactly where it stopped
   gradrace sessions                              # list the saved sessions in sessions/
+  gradrace sessions --prune --keep 5             # delete all but the 5 newest (asks first)
   gradrace experiments                           # list the built-in experiments
   gradrace bench paper-mnist                     # what the gated kernels save on this machine
   gradrace bench quick --quick --json            # a quick measurement as one JSON record
@@ -188,6 +189,22 @@ pub struct SessionsArgs {
     /// Directory to list.
     #[arg(default_value = crate::session::DEFAULT_DIR)]
     pub dir: PathBuf,
+    /// Delete sessions (each with its checkpoint) chosen by --keep and/or --older-than, and the
+    /// stray files interrupted saves leave (temporary files, checkpoints no session names);
+    /// with neither option, only the stray files. Asks first; sessions being written are left
+    /// alone.
+    #[arg(long)]
+    pub prune: bool,
+    /// With --prune: keep the N most recently saved sessions.
+    #[arg(long, value_name = "N", requires = "prune")]
+    pub keep: Option<usize>,
+    /// With --prune: delete only sessions last saved longer ago than AGE (a number and a unit:
+    /// 30m, 12h, 7d, 2w).
+    #[arg(long, value_name = "AGE", requires = "prune", value_parser = sessions::parse_age)]
+    pub older_than: Option<std::time::Duration>,
+    /// With --prune: delete without asking.
+    #[arg(long, short = 'y', requires = "prune")]
+    pub yes: bool,
 }
 
 /// How a race runs, for `gradrace race` and `gradrace resume`.

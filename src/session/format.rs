@@ -725,7 +725,29 @@ pub struct SessionListing {
     /// The leaderboard.
     #[serde(default)]
     pub leaderboard: Vec<LaneSummary>,
-    /// Present when the session can be resumed.
+    /// Present when the session was saved with a checkpoint.
     #[serde(default)]
-    pub checkpoint: Option<de::IgnoredAny>,
+    pub checkpoint: Option<ListingCheckpoint>,
+}
+
+/// The checkpoint record as listed: where its sidecar is and how to check it.
+#[derive(Deserialize)]
+pub struct ListingCheckpoint {
+    /// The sidecar reference.
+    pub sidecar: ListingSidecar,
+}
+
+/// [`SidecarRef`] read leniently.
+#[derive(Deserialize)]
+pub struct ListingSidecar {
+    /// File name, in the session file's directory.
+    pub file: String,
+    /// Random id written in both files.
+    pub id: u64,
+    /// Number of `f32` values.
+    pub values: u64,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// CRC-32 of the file without its last four bytes.
+    pub crc32: u32,
 }

@@ -20,6 +20,7 @@ pub mod error;
 pub mod format;
 pub mod list;
 pub mod lock;
+pub mod prune;
 pub mod sidecar;
 pub mod writer;
 
@@ -41,7 +42,7 @@ use format::{
     SessionHeader, SidecarRef,
 };
 pub use format::{DataFingerprint, FORMAT};
-pub use list::{SessionEntry, list_sessions};
+pub use list::{Resumable, SessionEntry, list_sessions};
 pub use lock::{LockError, SessionLock};
 pub use writer::{
     CheckpointNotSaved, SaveStatus, SavedSession, Saver, SessionWriter, WriterOptions,
