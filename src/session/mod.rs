@@ -11,6 +11,11 @@
 //! moment the document on disk names a complete sidecar. A running race is saved by a
 //! [`SessionWriter`] that asks the engine for checkpoints between chunks and writes them on its
 //! own thread.
+//!
+//! Nothing is lost: a checkpoint that does not fit is left out and the history saved alone
+//! ([`save`]); the document carries a checksum of its text ([`checksum`]) and every history is
+//! validated when read, so damage is refused, not shown; one process writes a session at a time
+//! ([`lock`]); [`list`] and [`prune`] tell what a directory of sessions holds and clean it up.
 
 pub mod atomic;
 pub mod checksum;
