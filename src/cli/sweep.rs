@@ -14,8 +14,11 @@ use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::CliError;
+use super::common::StopSignals;
 use super::common::data_for;
 use super::console::{note, report};
+use super::error::Ended;
+use crate::engine::Control;
 use crate::session::Session;
 use crate::session::clock::now_iso8601;
 use crate::sweep::collect::collect;
@@ -109,10 +112,31 @@ pub struct SweepArgs {
     pub poll: f64,
 }
 
-/// Runs `gradrace sweep`.
-pub fn run(args: &SweepArgs) -> Result<(), CliError> {
+/// Runs `gradrace sweep`. SIGINT, SIGTERM and SIGHUP stop it (the running races save where
+/// they are, a followed Slurm job goes on); it then ends as stopped by that signal.
+pub fn run(args: &SweepArgs) -> Result<Ended, CliError> {
+    let stop = StopSignal::new();
+    let signals = listen(&stop);
+    dispatch(args, &stop).map(|()| Ended::from_stop(signals.received()))
+}
+
+/// Stops `stop` on SIGINT, SIGTERM or SIGHUP; the guard tells which came first.
+fn listen(stop: &Arc<StopSignal>) -> StopSignals {
+    let (commands, received) = crossbeam_channel::unbounded::<Control>();
+    let signals = StopSignals::listen(commands);
+    let stop = Arc::clone(stop);
+    // Ends when the guard is dropped (the sender with it).
+    std::thread::spawn(move || {
+        if received.recv().is_ok() {
+            stop.stop();
+        }
+    });
+    signals
+}
+
+fn dispatch(args: &SweepArgs, stop: &Arc<StopSignal>) -> Result<(), CliError> {
     if let Some(n) = args.task {
-        return task(args, n);
+        return task(args, n, stop);
     }
     let sweep = load(&args.file).map_err(SweepError::from)?;
     let runs = expand(&sweep).map_err(SweepError::from)?;
@@ -142,16 +166,16 @@ pub fn run(args: &SweepArgs) -> Result<(), CliError> {
             }
         };
         return match backend {
-            Backend::Local => local(args, &sweep, &runs, &dir),
-            Backend::Slurm(options) => on_slurm(args, &sweep, &runs, &dir, options, true),
+            Backend::Local => local(args, &sweep, &runs, &dir, stop),
+            Backend::Slurm(options) => on_slurm(args, &sweep, &runs, &dir, options, true, stop),
         };
     }
     if args.local {
-        return local(args, &sweep, &runs, &dir);
+        return local(args, &sweep, &runs, &dir, stop);
     }
     if args.slurm || args.emit_only {
         let options = slurm_options(args, None);
-        return on_slurm(args, &sweep, &runs, &dir, options, false);
+        return on_slurm(args, &sweep, &runs, &dir, options, false, stop);
     }
     dry_run(args, &sweep, &runs, &dir)
 }
@@ -384,7 +408,13 @@ fn bar_style(template: &str) -> ProgressStyle {
 }
 
 /// `--local` (and `--resume` of a local sweep).
-fn local(args: &SweepArgs, sweep: &Sweep, runs: &[Run], dir: &SweepDir) -> Result<(), CliError> {
+fn local(
+    args: &SweepArgs,
+    sweep: &Sweep,
+    runs: &[Run],
+    dir: &SweepDir,
+    stop: &Arc<StopSignal>,
+) -> Result<(), CliError> {
     let mut state = dir.read_state()?;
     no_live_job(sweep, dir, &state)?;
     let (data, shape) = data_shape(runs)?;
@@ -406,9 +436,6 @@ fn local(args: &SweepArgs, sweep: &Sweep, runs: &[Run], dir: &SweepDir) -> Resul
         sharing.threads,
         dir.root.display()
     );
-    let stop = StopSignal::new();
-    stop.on_signals();
-
     let terminal = std::io::stderr().is_terminal();
     let multi = MultiProgress::with_draw_target(if terminal {
         ProgressDrawTarget::stderr_with_hz(8)
@@ -482,7 +509,7 @@ fn local(args: &SweepArgs, sweep: &Sweep, runs: &[Run], dir: &SweepDir) -> Resul
         data,
         sharing,
         args.checkpoint,
-        &stop,
+        stop,
         &mut observe,
     );
     overall.abandon();
@@ -492,11 +519,12 @@ fn local(args: &SweepArgs, sweep: &Sweep, runs: &[Run], dir: &SweepDir) -> Resul
         .collect();
     if stop.is_stopped() {
         let done = runs.iter().filter(|r| dir.status(r).is_done()).count();
-        return Err(CliError::Runtime(format!(
-            "interrupted: {done} of {} runs done; `{} --resume` races the rest",
+        note!(
+            "gradrace: interrupted: {done} of {} runs done; `{} --resume` races the rest",
             runs.len(),
             again(sweep, dir)
-        )));
+        );
+        return Ok(());
     }
     finish(sweep, runs, dir, args.format, true)?;
     if !failed.is_empty() {
@@ -517,10 +545,9 @@ fn on_slurm(
     dir: &SweepDir,
     options: SlurmOptions,
     resume: bool,
+    stop: &StopSignal,
 ) -> Result<(), CliError> {
     let mut state = dir.read_state()?;
-    let stop = StopSignal::new();
-    stop.on_signals();
     let poll = Duration::from_secs_f64(args.poll.clamp(0.05, 60.0));
     if !args.emit_only && !state.jobs.is_empty() {
         let ids: Vec<u64> = state.jobs.iter().map(|j| j.id).collect();
@@ -541,7 +568,9 @@ fn on_slurm(
                     .map(|j| j.runs.clone())
                     .unwrap_or_default();
                 note!("gradrace: following job {job}, still in the queue");
-                follow_job(sweep, dir, job, &runs_of_job, poll, &stop)?;
+                if follow_job(sweep, dir, job, &runs_of_job, poll, stop)? == Followed::Detached {
+                    return Ok(());
+                }
                 report_failures(runs, dir, job, &runs_of_job);
             }
         }
@@ -616,7 +645,9 @@ fn on_slurm(
             .map_or(String::new(), |m| format!(", at most {m} at once")),
         dir.logs_dir().display()
     );
-    follow_job(sweep, dir, job, &indices, poll, &stop)?;
+    if follow_job(sweep, dir, job, &indices, poll, stop)? == Followed::Detached {
+        return Ok(());
+    }
     let failed = report_failures(runs, dir, job, &indices);
     finish(sweep, runs, dir, args.format, true)?;
     if failed > 0 {
@@ -638,7 +669,7 @@ fn follow_job(
     indices: &[usize],
     poll: Duration,
     stop: &StopSignal,
-) -> Result<(), CliError> {
+) -> Result<Followed, CliError> {
     let terminal = std::io::stderr().is_terminal();
     let multi = MultiProgress::with_draw_target(if terminal {
         ProgressDrawTarget::stderr_with_hz(8)
@@ -703,14 +734,15 @@ fn follow_job(
         b.finish_and_clear();
     }
     overall.abandon();
-    match followed.map_err(SweepError::from)? {
-        Followed::Ended => Ok(()),
-        Followed::Detached => Err(CliError::Runtime(format!(
-            "stopped following job {job}; it goes on (`squeue -j {job}`): `{} \
+    let followed = followed.map_err(SweepError::from)?;
+    if followed == Followed::Detached {
+        note!(
+            "gradrace: stopped following job {job}; it goes on (`squeue -j {job}`): `{} \
              --resume` follows it again, `scancel {job}` cancels it",
             again(sweep, dir)
-        ))),
+        );
     }
+    Ok(followed)
 }
 
 /// Lists the runs of `job` that are not done, with Slurm's word on their task and their log's
@@ -832,7 +864,7 @@ fn with_missing(table: &Table, body: String, runs: usize, width: usize) -> Strin
 }
 
 /// `--task N`: races run N of the sweep's plan (a Slurm array task).
-fn task(args: &SweepArgs, index: usize) -> Result<(), CliError> {
+fn task(args: &SweepArgs, index: usize, stop: &StopSignal) -> Result<(), CliError> {
     let name = file::name_of(&args.file).map_err(SweepError::from)?;
     let dir = SweepDir::new(&args.out_dir, &name, 0);
     let plan = dir.read_plan()?;
@@ -856,8 +888,6 @@ fn task(args: &SweepArgs, index: usize) -> Result<(), CliError> {
         std::env::var("SLURMD_NODENAME").unwrap_or_else(|_| "this machine".into()),
         path.display()
     );
-    let stop = StopSignal::new();
-    stop.on_signals();
     let mut last = std::time::Instant::now();
     slurm::write_progress(&progress_path, 0, total);
     let mut progress = |done: u64| {
@@ -873,7 +903,7 @@ fn task(args: &SweepArgs, index: usize) -> Result<(), CliError> {
         data,
         args.threads.unwrap_or(0),
         args.checkpoint,
-        &stop,
+        stop,
         &mut progress,
     )?;
     match outcome {
@@ -885,9 +915,13 @@ fn task(args: &SweepArgs, index: usize) -> Result<(), CliError> {
                 .unwrap_or_default();
             report(&board)
         }
-        Outcome::Stopped { step } => Err(CliError::Runtime(format!(
-            "run {} stopped at step {step} (signal); `gradrace sweep FILE --resume` races it again",
-            planned.id
-        ))),
+        Outcome::Stopped { step } => {
+            note!(
+                "gradrace: run {} stopped at step {step}; `gradrace sweep FILE --resume` races it \
+                 again",
+                planned.id
+            );
+            Ok(())
+        }
     }
 }

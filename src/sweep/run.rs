@@ -1,7 +1,7 @@
 //! Racing one run of a sweep: the run's experiment on the sweep's data, headless, its lanes on
 //! the race's own rayon pool, its history saved as the run's session when the race ends —
 //! finished, or stopped by a [`StopSignal`] (then the session records the stopped lanes, and the
-//! run is raced again next time).
+//! run is raced again next time). Which signals give the stop is the caller's business.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,7 @@ use crate::history::Recorder;
 use crate::session::clock::now_iso8601;
 use crate::session::{DataFingerprint, SessionContext, save};
 
-/// Tells every running race to stop (Ctrl-C, SIGTERM); races started after it stop at once.
+/// Tells every running race to stop; races started after it stop at once.
 #[derive(Debug, Default)]
 pub struct StopSignal {
     stopped: AtomicBool,
@@ -45,13 +45,6 @@ impl StopSignal {
     /// Whether [`StopSignal::stop`] was called.
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
-    }
-
-    /// Calls [`StopSignal::stop`] on Ctrl-C and SIGTERM (once per process; later calls, as in
-    /// tests, leave the first handler in place).
-    pub fn on_signals(self: &Arc<Self>) {
-        let me = Arc::clone(self);
-        let _ = ctrlc::set_handler(move || me.stop());
     }
 
     fn register(&self, commands: Sender<Control>) -> u64 {
