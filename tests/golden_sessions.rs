@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use gradrace::data::embedded;
-use gradrace::engine::{LaneStatus, Race};
+use gradrace::engine::{LaneStatus, Race, RaceCheckpoint};
 use gradrace::session::{DataFingerprint, Session};
 
 /// The golden session of format 2 (seeds, the same-trajectory probe, a checksum).
@@ -61,15 +61,7 @@ fn format_1_loads_and_resumes() {
     // term of format 2 gives each gate the same gradient with λ / 16.
     let l1 = c.lanes[2].state.l1.unwrap();
     assert_eq!(l1.lambda, 0.000_174_494_14 / 16.0);
-    let mut e = s.context.experiment.clone();
-    e.training.length = gradrace::config::Length::Steps(35);
-    let mut race = Race::resume(&e, data, c, 1).unwrap();
-    let mut rec = s.recorder.clone();
-    for ev in race.opening_events().into_iter().chain(race.advance(10)) {
-        rec.apply(ev);
-    }
-    assert_eq!(rec.step(), 35);
-    assert!(rec.lanes.iter().all(|l| l.status == LaneStatus::Done));
+    resumes_to_35(&s, data, c);
 }
 
 #[test]
@@ -133,6 +125,11 @@ fn format_2_with_seeds_a_trajectory_probe_and_a_checksum_loads_and_resumes() {
     let c = s.load_checkpoint().unwrap();
     assert_eq!(c.step(), 30);
     assert_eq!(c.lanes.len(), 6);
+    resumes_to_35(&s, data, c);
+}
+
+/// Resumes `s` from its checkpoint `c` (at step 30) to step 35: every lane runs on and ends done.
+fn resumes_to_35(s: &Session, data: Arc<gradrace::data::DataSplit>, c: RaceCheckpoint) {
     let mut e = s.context.experiment.clone();
     e.training.length = gradrace::config::Length::Steps(35);
     let mut race = Race::resume(&e, data, c, 1).unwrap();

@@ -4,8 +4,10 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+mod common;
+use common::cli::{gradrace, stderr, stdout};
 
 /// A tiny race: two Bernoulli lanes, the STS lane and the dense lane, on a 784 → 8 → 12 net.
 const TINY: &str = r#"Experiment(
@@ -22,18 +24,6 @@ const TINY: &str = r#"Experiment(
     ],
 )
 "#;
-
-fn gradrace() -> Command {
-    Command::cargo_bin("gradrace").unwrap()
-}
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// The zoo's estimators with gates and the paper's unbiased estimator's other two baselines.
 const ZOO: [&str; 13] = [

@@ -4,23 +4,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use gradrace::session::Session;
+
+mod common;
+use common::cli::{gradrace, stderr, stdout};
 
 const FIXTURE: &str = "tests/fixtures/session-v1.ron";
 const SAMPLE: &str = "assets/sample-session.ron";
-
-fn gradrace() -> Command {
-    Command::cargo_bin("gradrace").unwrap()
-}
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// The golden session and its sidecar copied into a fresh directory.
 fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
@@ -300,6 +290,17 @@ fn signals_stop_the_race_save_it_and_give_their_exit_codes() {
 
 const TINY: &str = "tests/fixtures/tiny-experiment.ron";
 
+/// The tiny golden experiment raced headless in `dir`, saved to `out`.
+fn race_tiny(dir: &Path, out: &str) -> std::process::Output {
+    gradrace()
+        .current_dir(dir)
+        .arg("race")
+        .arg(std::fs::canonicalize(TINY).unwrap())
+        .args(["--headless", "--out", out])
+        .output()
+        .unwrap()
+}
+
 /// The tiny golden experiment, `steps` long, saved to `out` every second.
 fn tiny_race(out: &str, steps: &str) -> Vec<String> {
     let tiny = std::fs::canonicalize(TINY).unwrap();
@@ -439,14 +440,7 @@ fn sessions_checks_the_checkpoint_and_shows_sizes() {
         "{missing}"
     );
     // A session saved by this gradrace (with a checksum), then damaged.
-    let tiny = std::fs::canonicalize(TINY).unwrap();
-    let out = gradrace()
-        .current_dir(dir.path())
-        .arg("race")
-        .arg(&tiny)
-        .args(["--headless", "--out", "new.ron"])
-        .output()
-        .unwrap();
+    let out = race_tiny(dir.path(), "new.ron");
     assert!(out.status.success(), "{}", stderr(&out));
     let path = dir.path().join("new.ron");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -462,14 +456,7 @@ fn sessions_checks_the_checkpoint_and_shows_sizes() {
 #[test]
 fn damaged_documents_are_refused_and_deliberate_edits_read_with_ignore_checksum() {
     let dir = tempfile::tempdir().unwrap();
-    let tiny = std::fs::canonicalize(TINY).unwrap();
-    let out = gradrace()
-        .current_dir(dir.path())
-        .arg("race")
-        .arg(&tiny)
-        .args(["--headless", "--out", "d.ron"])
-        .output()
-        .unwrap();
+    let out = race_tiny(dir.path(), "d.ron");
     assert!(out.status.success(), "{}", stderr(&out));
     let path = dir.path().join("d.ron");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -544,15 +531,7 @@ fn damaged_documents_are_refused_and_deliberate_edits_read_with_ignore_checksum(
 fn unusable_places_to_save_are_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let tiny = std::fs::canonicalize(TINY).unwrap();
-    let race_to = |out: &str| {
-        gradrace()
-            .current_dir(dir.path())
-            .arg("race")
-            .arg(&tiny)
-            .args(["--headless", "--out", out])
-            .output()
-            .unwrap()
-    };
+    let race_to = |out: &str| race_tiny(dir.path(), out);
     let out = race_to("/dev/full/x.ron");
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
@@ -677,16 +656,9 @@ fn a_full_device_keeps_the_history_and_says_so() {
 #[test]
 fn prune_deletes_old_sessions_with_their_checkpoints_after_asking() {
     let dir = tempfile::tempdir().unwrap();
-    let tiny = std::fs::canonicalize(TINY).unwrap();
     let day = Duration::from_secs(86_400);
     for (name, age) in [("a.ron", 30), ("b.ron", 10), ("c.ron", 0)] {
-        let out = gradrace()
-            .current_dir(dir.path())
-            .arg("race")
-            .arg(&tiny)
-            .args(["--headless", "--out", name])
-            .output()
-            .unwrap();
+        let out = race_tiny(dir.path(), name);
         assert!(out.status.success(), "{}", stderr(&out));
         let f = std::fs::File::options()
             .write(true)

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::race::{apply_all, assert_same_state, context, data, experiment, metrics};
-use gradrace::engine::{Control, EngineEvent, Race};
+use gradrace::engine::{Control, EngineEvent, Race, RaceHandle};
 use gradrace::history::Recorder;
 use gradrace::session::{Session, SessionWriter, WriteHook, WriterOptions, save};
 
@@ -63,6 +63,29 @@ fn exact_resume(e: gradrace::config::Experiment) {
     assert_same_state(&one.checkpoint(), &resumed.checkpoint());
     // The probes, heat rows and evaluations really are there.
     assert!(straight.lanes[0].probes.len() >= 5 && straight.lanes[0].heat.len() >= 12);
+}
+
+/// A new race of `steps` steps on the test data, saved to `path` by a session writer with a
+/// checkpoint, every `autosave` (None: only when asked), each write going through `write_hook`.
+fn start_writing(
+    steps: u64,
+    path: &Path,
+    autosave: Option<Duration>,
+    write_hook: Option<WriteHook>,
+) -> (RaceHandle, SessionWriter) {
+    let (e, d) = (experiment(steps), data());
+    SessionWriter::start(
+        Race::new(&e, d.clone(), 1).unwrap(),
+        context(&e, &d),
+        Recorder::new(),
+        path.to_path_buf(),
+        WriterOptions {
+            autosave,
+            checkpoint: true,
+            replaces_sidecar: None,
+            write_hook,
+        },
+    )
 }
 
 /// Runs `race` through a session writer saving to `path`, stopping it (as Ctrl-C does) once the
@@ -184,23 +207,9 @@ fn a_race_stopped_saved_and_resumed_matches_one_never_stopped() {
 
 #[test]
 fn save_now_answers_with_the_current_state_while_running_and_after_the_end() {
-    let e = experiment(400);
-    let d = data();
-    let race = Race::new(&e, d.clone(), 1).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("now.ron");
-    let (handle, writer) = SessionWriter::start(
-        race,
-        context(&e, &d),
-        Recorder::new(),
-        path.clone(),
-        WriterOptions {
-            autosave: None,
-            checkpoint: true,
-            replaces_sidecar: None,
-            write_hook: None,
-        },
-    );
+    let (handle, writer) = start_writing(400, &path, None, None);
     handle.commands.send(Control::Pause).unwrap();
     let mut saver = writer.saver();
     let mut seen = Recorder::new();
@@ -294,8 +303,6 @@ fn names_in(dir: &Path) -> Vec<String> {
 #[test]
 fn a_device_with_room_for_one_checkpoint_keeps_the_race_resumable() {
     use std::sync::Arc;
-    let e = experiment(2 * N);
-    let d = data();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("one.ron");
     let watched = dir.path().to_path_buf();
@@ -310,18 +317,11 @@ fn a_device_with_room_for_one_checkpoint_keeps_the_race_resumable() {
             Ok(())
         }
     }));
-    let race = Race::new(&e, d.clone(), 1).unwrap();
-    let (handle, writer) = SessionWriter::start(
-        race,
-        context(&e, &d),
-        Recorder::new(),
-        path.clone(),
-        WriterOptions {
-            autosave: Some(Duration::from_millis(5)),
-            checkpoint: true,
-            replaces_sidecar: None,
-            write_hook: Some(room_for_one),
-        },
+    let (handle, writer) = start_writing(
+        2 * N,
+        &path,
+        Some(Duration::from_millis(5)),
+        Some(room_for_one),
     );
     let status = writer.status();
     for event in handle.events.iter() {
@@ -346,8 +346,6 @@ fn a_device_with_room_for_one_checkpoint_keeps_the_race_resumable() {
 fn a_failed_autosave_keeps_the_last_good_session_and_is_retried() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let e = experiment(4000);
-    let d = data();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("retry.ron");
     let full = Arc::new(AtomicBool::new(false));
@@ -359,19 +357,7 @@ fn a_failed_autosave_keeps_the_last_good_session_and_is_retried() {
             Ok(())
         }
     }));
-    let race = Race::new(&e, d.clone(), 1).unwrap();
-    let (handle, writer) = SessionWriter::start(
-        race,
-        context(&e, &d),
-        Recorder::new(),
-        path.clone(),
-        WriterOptions {
-            autosave: Some(Duration::from_millis(50)),
-            checkpoint: true,
-            replaces_sidecar: None,
-            write_hook: Some(hook),
-        },
-    );
+    let (handle, writer) = start_writing(4000, &path, Some(Duration::from_millis(50)), Some(hook));
     let status = writer.status();
     let events = handle.events.clone();
     let drain = std::thread::spawn(move || {
