@@ -119,12 +119,14 @@ pub fn rows_by_lane(recorder: &Recorder) -> Vec<(String, Vec<(u64, LaneSummary)>
 
 /// `mean ± half-width` of `values` in percent (the mean alone with one value; "–" with none).
 fn percent_interval(values: &[f64]) -> String {
-    match MeanInterval::of(values) {
-        Some(m) => match m.half_width {
-            Some(h) => format!("{:.2} ± {:.2}%", 100.0 * m.mean, 100.0 * h),
-            None => format!("{:.2}%", 100.0 * m.mean),
-        },
-        None => "–".into(),
+    MeanInterval::of(values).map_or_else(|| "–".into(), |m| percent_mean(&m))
+}
+
+/// A mean and its 95% interval as percentages: `12.34 ± 1.05%` (`12.34%` with one value).
+pub fn percent_mean(m: &MeanInterval) -> String {
+    match m.half_width {
+        Some(h) => format!("{:.2} ± {:.2}%", 100.0 * m.mean, 100.0 * h),
+        None => format!("{:.2}%", 100.0 * m.mean),
     }
 }
 

@@ -9,6 +9,7 @@ use crate::bench::BenchError;
 use crate::config::ConfigError;
 use crate::data::DataError;
 use crate::session::{SavedSession, SessionError};
+use crate::sweep::SweepError;
 use crate::tui::{Stop, TuiError};
 
 /// How a command that did not fail ended.
@@ -66,9 +67,18 @@ pub enum CliError {
     /// A measurement of `gradrace bench` failed (exit code 1).
     #[error(transparent)]
     Bench(#[from] BenchError),
+    /// A sweep's file is wrong (exit code 2), or its execution failed (exit code 1).
+    #[error(transparent)]
+    Sweep(Box<SweepError>),
     /// The command's result could not be written (exit code 1).
     #[error("cannot write to standard output: {0}")]
     Output(#[source] std::io::Error),
+}
+
+impl From<SweepError> for CliError {
+    fn from(e: SweepError) -> Self {
+        CliError::Sweep(Box::new(e))
+    }
 }
 
 impl CliError {
@@ -79,6 +89,13 @@ impl CliError {
             | CliError::Config(_)
             | CliError::Data(_)
             | CliError::Session(SessionError::BadFile(_)) => 2,
+            CliError::Sweep(e) => {
+                if e.is_bad_input() {
+                    2
+                } else {
+                    1
+                }
+            }
             CliError::Runtime(_)
             | CliError::Session(_)
             | CliError::Save(_)

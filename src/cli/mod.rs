@@ -14,6 +14,7 @@ pub mod race;
 pub mod replay;
 pub mod resume;
 pub mod sessions;
+pub mod sweep;
 
 use std::path::PathBuf;
 
@@ -58,6 +59,9 @@ Examples:
   gradrace probe toy                             # every estimator's bias and variance on the toy
   gradrace probe small                           # ... on a small net (exact gradient by enumeration)
   gradrace probe runs/paper.ron                  # ... on a saved race's network
+  gradrace sweep experiments/readme.sweep.ron    # a grid of races: its runs and their cost
+  gradrace sweep experiments/readme.sweep.ron --local    # ... raced here, merged into one table
+  gradrace sweep experiments/readme.sweep.ron --slurm    # ... as a Slurm job array
 
 ",
     exit_status!()
@@ -94,6 +98,9 @@ pub enum Command {
     /// Measure every estimator's bias, variance and mean squared error: on the one-gate toy,
     /// a small net with an exact gradient, or a saved race's network.
     Probe(probe::ProbeArgs),
+    /// A grid of races (estimators × settings × seeds) from a sweep file: its cost, raced here
+    /// or as a Slurm job array, merged into one table.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Arguments of `gradrace bench`.
@@ -275,6 +282,7 @@ pub fn run(cli: Cli) -> Result<Ended, CliError> {
         Some(Command::Sessions(args)) => done(sessions::run(&args)),
         Some(Command::Bench(args)) => done(bench::run(&args)),
         Some(Command::Probe(args)) => done(probe::run(&args)),
+        Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Experiments) => {
             let mut list = String::new();
             for (name, text) in crate::config::builtin::BUILTIN {
