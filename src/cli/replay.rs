@@ -8,13 +8,13 @@
 use std::io::IsTerminal;
 
 use super::common::load_sessions;
-use super::{CliError, ReplayArgs, console};
+use super::{CliError, Ended, ReplayArgs, console};
 use crate::export::Sessions;
 use crate::history::FIRING_WINDOW;
 use crate::report::{
     eval_timeline, lane_events, race_leaderboard, recent_metrics, trajectory_table,
 };
-use crate::session::Session;
+use crate::session::{LoadOptions, Session};
 
 /// Rows of the text timeline.
 const TIMELINE_ROWS: usize = 30;
@@ -98,10 +98,15 @@ pub fn text_of(sessions: &Sessions, summary: bool) -> String {
 
 /// Runs `gradrace replay`: the dashboard with a timeline when stdout is a terminal (unless
 /// `--summary` or `--text`), the text replay otherwise.
-pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
-    let sessions = load_sessions(&args.files, &args.labels.labels)?;
+pub fn run(args: &ReplayArgs) -> Result<Ended, CliError> {
+    let options = LoadOptions {
+        ignore_checksum: args.ignore_checksum,
+    };
+    let sessions = load_sessions(&args.files, &args.labels.labels, options)?;
     if !args.summary && !args.text && std::io::stdout().is_terminal() {
-        return Ok(crate::tui::run_replay(sessions.merged)?);
+        let stopped = crate::tui::run_replay(sessions.merged)?;
+        return Ok(Ended::from_stop(stopped));
     }
-    console::report(&text_of(&sessions, args.summary))
+    console::report(&text_of(&sessions, args.summary))?;
+    Ok(Ended::Completed)
 }

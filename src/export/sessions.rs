@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::history::{Recorder, merge, merge::letters};
-use crate::session::{DEFAULT_DIR, Session, SessionError, list_sessions};
+use crate::session::{DEFAULT_DIR, LoadOptions, Session, SessionError, list_sessions};
 
 /// Loaded sessions with their labels, and the race they make together.
 #[derive(Debug, Clone)]
@@ -50,20 +50,21 @@ pub struct Resolved {
 }
 
 impl Sessions {
-    /// Loads the sessions given on a command line, labelled by `labels` (A, B, … when empty).
-    /// An argument that is no session file but names an experiment (a built-in name or an
+    /// Loads the sessions given on a command line (read as `options` say), labelled by `labels`
+    /// (A, B, … when empty). An argument that is no session file but names an experiment (a built-in name or an
     /// experiment file) stands for that experiment's most recently saved race in `sessions/`
     /// (returned beside the sessions, so the caller can say which file was read); with none
     /// saved, it is refused with the command that makes one.
     pub fn load_given(
         paths: &[PathBuf],
         labels: &[String],
+        options: LoadOptions,
     ) -> Result<(Sessions, Vec<Resolved>), LoadError> {
         check_labels(labels, paths.len())?;
         let mut sessions = Vec::with_capacity(paths.len());
         let mut resolved = Vec::new();
         for p in paths {
-            match Session::load(p) {
+            match Session::load_with(p, options) {
                 Ok(s) => sessions.push(s),
                 Err(e) => {
                     let Some(experiment) = experiment_named(p) else {
@@ -73,7 +74,7 @@ impl Sessions {
                     let Some(latest) = latest_session(Path::new(DEFAULT_DIR), &experiment) else {
                         return Err(LoadError::NoSavedRace { given, experiment });
                     };
-                    sessions.push(Session::load(&latest)?);
+                    sessions.push(Session::load_with(&latest, options)?);
                     resolved.push(Resolved {
                         given,
                         session: latest,
