@@ -358,14 +358,15 @@ fn draw_empty(root: &DrawingArea<SVGBackend, Shift>, message: &str) -> Result<()
     .map_err(|e| e.to_string())
 }
 
-fn mesh<'a, Y: Ranged<ValueType = f64>>(
+/// The axes, grid, tick labels (y by `y_label`) and axis titles of a line chart.
+fn mesh<'a, Y>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, Y>>,
     x_desc: &str,
     y_desc: &str,
     y_label: &dyn Fn(&f64) -> String,
 ) -> Result<(), String>
 where
-    Y: plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
 {
     chart
         .configure_mesh()
