@@ -264,7 +264,7 @@ pub enum FigureFormat {
     /// SVG (vector; text drawn by the viewer's sans-serif font).
     #[default]
     Svg,
-    /// PNG at 3× (1440 × 1020), text in the embedded DejaVu Sans.
+    /// PNG at 3× (1440 pixels wide), text in the embedded DejaVu Sans.
     Png,
 }
 

@@ -1,12 +1,15 @@
 //! The figures of a race, drawn with plotters as SVG at a size meant for one column of a paper
-//! (480 × 340 units, axis titles with units, a legend, text about 7–8 pt once the figure is
-//! scaled to a 3.3-inch column) in the dashboard's colours: every lane keeps its Okabe–Ito colour
-//! (colour-blind safe; after eight lanes dashed, then dotted), firing rates use viridis.
+//! (480 units wide: a 480 × 340 chart, and under a line chart a key of its lanes; axis titles
+//! with units; text about 7–8 pt once the figure is scaled to a 3.3-inch column) in the
+//! dashboard's colours: every lane keeps its Okabe–Ito colour (colour-blind safe; after eight
+//! lanes dashed, then dotted; lines of the palette's yellow darkened to stand out on white),
+//! firing rates use viridis.
 //!
-//! Over seeds, a lane is drawn as the mean of its seeds at each step with a band for the 95%
-//! Student-t interval of that mean (no band with one seed); the estimator variance, which spans
-//! decades, is averaged on a log scale (the geometric mean, with the interval of the mean of
-//! log₁₀ variance).
+//! Over seeds, a lane is drawn as the mean of its seeds at each x with a band for the 95%
+//! Student-t interval of that mean, x̄ ± t₀.₉₇₅,ₙ₋₁·s/√n (no band with one seed). Quantities
+//! that span decades and are drawn on a log scale — the training loss, the estimator variance —
+//! are averaged as log₁₀: the geometric mean 10^(mean log₁₀ v), with the interval of the mean
+//! log₁₀ v mapped back.
 
 use std::sync::Once;
 

@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use resvg::{tiny_skia, usvg};
 
-use super::figures::FONT;
-
-/// Pixels per SVG unit: 480 × 340 figures become 1440 × 1020 pixels, about 440 dpi at a
+/// Pixels per SVG unit: 480-unit-wide figures become 1440 pixels wide, about 440 dpi at a
 /// 3.3-inch column.
 pub const SCALE: f32 = 3.0;
 
@@ -41,6 +39,5 @@ pub fn rasterise(svg: &str) -> Result<Vec<u8>, PngError> {
         tiny_skia::Transform::from_scale(SCALE, SCALE),
         &mut pixmap.as_mut(),
     );
-    let _ = FONT;
     pixmap.encode_png().map_err(|e| PngError(e.to_string()))
 }

@@ -111,6 +111,11 @@ mod tests {
             i.seeds = vec![9];
             i.seed = 9;
         }
+        // Lanes of a session from before races had seeds run with the race's seed.
+        for lane in &mut b.lanes {
+            lane.info.seed = None;
+        }
+        let first_seed = a.info.as_ref().unwrap().seed;
         let one = merge(vec![("A".into(), a.clone())]);
         assert_eq!(one, a, "one part: unchanged");
         let m = merge(vec![("A".into(), a.clone()), ("B".into(), b.clone())]);
@@ -127,9 +132,13 @@ mod tests {
                 "{names:?}"
             );
         }
-        // Histories untouched.
+        // Histories untouched; the part's race seed made explicit, a lane's own seed kept.
         assert_eq!(m.lanes[3].steps, b.lanes[0].steps);
         assert_eq!(m.lanes[3].info.seed, Some(9));
+        assert_eq!(
+            m.lanes[0].info.seed,
+            a.lanes[0].info.seed.or(Some(first_seed))
+        );
         let info = m.info.as_ref().unwrap();
         let first = a.info.as_ref().unwrap();
         assert_eq!(info.experiment, format!("{} + other", first.experiment));
