@@ -227,6 +227,31 @@ pub fn race(lanes: usize, steps: u64, units: usize) -> Recorder {
     r
 }
 
+/// Makes lane `lane` of `recorder` run away: its training loss is `loss` from step `from` on
+/// (and its held-out error 90%), finite — as a lane held there by the max-norm constraint.
+pub fn run_away(recorder: &mut Recorder, lane: usize, from: u64, loss: f32) {
+    let h = &mut recorder.lanes[lane];
+    let mut steps = crate::history::Downsampled::new(h.steps.capacity());
+    for p in h.steps.iter() {
+        let mut p = *p;
+        if p.step >= from {
+            p.cross_entropy = loss;
+        }
+        steps.push(p);
+    }
+    h.steps = steps;
+    let mut evals = crate::history::Downsampled::new(h.evals.capacity());
+    for e in h.evals.iter() {
+        let mut e = *e;
+        if e.step >= from {
+            e.error = 0.9;
+            e.loss = loss;
+        }
+        evals.push(e);
+    }
+    h.evals = evals;
+}
+
 /// A finished synthetic race with 64 gate units.
 pub fn recorder(lanes: usize, steps: u64) -> Recorder {
     race(lanes, steps, 64)

@@ -1,7 +1,9 @@
-//! The leaderboard: lane, estimator, step, loss, held-out error, firing rate, savings,
-//! examples/s and status; sorted by a chosen column, the focused lane highlighted. Clicking a
-//! row focuses its lane ([`lane_at`] maps a click to a lane with the same layout the drawing
-//! uses).
+//! The leaderboard: lane, estimator (with its current temperature τ when it has a schedule),
+//! step, loss, held-out error, firing rate, savings, examples/s, the budget (main-path
+//! evaluations per step and since the start) and status; sorted by a chosen column, the focused
+//! lane highlighted. Narrow screens drop the estimator, then the net saving, speed and budget
+//! columns. Clicking a row focuses its lane ([`lane_at`] maps a click to a lane with the same
+//! layout the drawing uses); when not every lane fits, the title says how many are shown.
 
 use std::cmp::Ordering;
 
@@ -13,9 +15,27 @@ use ratatui::widgets::{Cell, Row, Table};
 
 use super::{panel, percent, window_start};
 use crate::engine::LaneStatus;
-use crate::history::LaneSummary;
+use crate::estimators::Temperature;
+use crate::history::{LaneSummary, LaneView};
 use crate::tui::app::{App, SortColumn};
+use crate::tui::panels::legend;
+use crate::tui::plot;
 use crate::tui::theme;
+
+/// Widths from which the leaderboard shows more columns: the net saving, speed and budget; the
+/// estimator.
+const WIDE: (u16, u16) = (100, 140);
+
+/// The estimator's description, with the current temperature when it follows a schedule (a
+/// constant τ is part of the description already).
+pub fn estimator_text(l: &LaneView<'_>) -> String {
+    match l.info.settings.estimator.temperature() {
+        Some(t @ Temperature::Exponential { .. }) => {
+            format!("{} · τ now {:.3}", l.info.estimator, t.at(l.last_step()))
+        }
+        _ => l.info.estimator.clone(),
+    }
+}
 
 /// Lane indices in leaderboard order. Missing values sort last in either direction; ties keep
 /// lane order.
@@ -89,6 +109,7 @@ pub fn lane_at(app: &App, area: Rect, pos: Position) -> Option<usize> {
 fn status_cell(r: &LaneSummary) -> Cell<'static> {
     let style = match r.status {
         LaneStatus::Diverged { .. } => theme::error(),
+        _ if r.blowing_up => theme::error(),
         _ if r.off_target => theme::warning(),
         LaneStatus::Done => theme::ok(),
         LaneStatus::Stopped { .. } => theme::muted(),
@@ -99,7 +120,8 @@ fn status_cell(r: &LaneSummary) -> Cell<'static> {
 
 /// Draws the leaderboard.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let rows = app.view().summaries();
+    let view = app.view();
+    let rows = view.summaries();
     let arrow = if app.sort.reversed { "▲" } else { "▼" };
     let sort_name = match app.sort.column {
         SortColumn::Lane => "lane",
@@ -110,8 +132,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         SortColumn::Saved => "saved",
         SortColumn::Speed => "examples/s",
     };
-    let block = panel(format!(" Leaderboard · by {sort_name} {arrow} "));
-    let wide = area.width >= 130;
+    let shown = visible(app, area);
+    let mut title = format!(" Leaderboard · by {sort_name} {arrow} ");
+    if shown.len() < rows.len() && capacity(area) > 0 {
+        title.push_str(&format!(
+            "· {} of {} lanes (tab scrolls) ",
+            shown.len(),
+            rows.len()
+        ));
+    }
+    let block = panel(title);
+    let (more, wide) = (area.width >= WIDE.0, area.width >= WIDE.1);
     let mut header = vec![("#", None), ("lane", Some(SortColumn::Lane))];
     if wide {
         header.push(("estimator", None));
@@ -122,10 +153,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ("held-out", Some(SortColumn::Error)),
         ("firing", Some(SortColumn::Firing)),
         ("saved", Some(SortColumn::Saved)),
-        ("net", None),
-        ("ex/s", Some(SortColumn::Speed)),
-        ("status", None),
     ]);
+    if more {
+        header.extend([
+            ("net", None),
+            ("ex/s", Some(SortColumn::Speed)),
+            ("eval/step", None),
+            ("evals", None),
+        ]);
+    }
+    header.push(("status", None));
     let header_row = Row::new(header.iter().map(|(h, col)| {
         if *col == Some(app.sort.column) {
             Cell::from(Line::from(vec![
@@ -147,33 +184,40 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         widths.push(Constraint::Fill(1));
     }
     widths.extend([
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(9),
-        Constraint::Length(7),
         Constraint::Length(6),
         Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Min(8),
+        Constraint::Length(9),
+        Constraint::Length(6),
+        Constraint::Length(6),
     ]);
+    if more {
+        widths.extend([
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Length(9),
+            Constraint::Length(7),
+        ]);
+    }
+    // The status takes what is left, except beside the estimator, which takes the rest.
+    widths.push(if wide {
+        Constraint::Length(22)
+    } else {
+        Constraint::Min(8)
+    });
     let focus = app.focused();
-    let body: Vec<Row> = visible(app, area)
+    let body: Vec<Row> = shown
         .into_iter()
         .map(|i| {
             let r = &rows[i];
+            let lane = view.lane(i);
             let mut cells = vec![
-                Cell::from(Span::styled(
-                    if i < 9 {
-                        (i + 1).to_string()
-                    } else {
-                        String::new()
-                    },
-                    theme::muted(),
-                )),
+                Cell::from(Span::styled(legend::key_label(i), theme::muted())),
                 Cell::from(Span::styled(r.name.clone(), theme::lane_text(i))),
             ];
             if wide {
-                cells.push(Cell::from(r.estimator.clone()));
+                cells.push(Cell::from(
+                    lane.as_ref().map_or(r.estimator.clone(), estimator_text),
+                ));
             }
             cells.extend([
                 Cell::from(r.steps.to_string()),
@@ -181,13 +225,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 Cell::from(percent(r.heldout_error)),
                 Cell::from(percent(r.firing_rate)),
                 Cell::from(percent(r.compute_saved)),
-                Cell::from(percent(r.net_compute_saved)),
-                Cell::from(
-                    r.examples_per_second
-                        .map_or("–".into(), |v| format!("{v:.0}")),
-                ),
-                status_cell(r),
             ]);
+            if more {
+                let budget = lane.as_ref().and_then(LaneView::budget);
+                cells.extend([
+                    Cell::from(percent(r.net_compute_saved)),
+                    Cell::from(
+                        r.examples_per_second
+                            .map_or("–".into(), |v| format!("{v:.0}")),
+                    ),
+                    Cell::from(budget.map_or("–".into(), |b| format!("{:.1}", b.per_step))),
+                    Cell::from(budget.map_or("–".into(), |b| plot::compact(b.total.round()))),
+                ]);
+            }
+            cells.push(status_cell(r));
             let row = Row::new(cells);
             if i == focus {
                 row.style(theme::focused())
