@@ -177,7 +177,22 @@ fn progress_line(app: &App) -> Line<'static> {
 /// Draws the header (`compact`: without borders, one line of progress).
 pub fn render(frame: &mut Frame, area: Rect, app: &App, compact: bool) {
     if compact {
+        // One line: the state first, narrow separators.
         let mut progress = progress_line(app);
+        let state = app.state_label();
+        if let Some(i) = progress.spans.iter().position(|s| s.content == state) {
+            let word = progress.spans.remove(i);
+            if i < progress.spans.len() {
+                progress.spans.remove(i);
+            }
+            progress.spans.insert(0, sep());
+            progress.spans.insert(0, word);
+        }
+        for s in &mut progress.spans {
+            if s.content == sep().content {
+                *s = Span::styled(" · ", theme::muted());
+            }
+        }
         let experiment = app
             .recorder
             .info
@@ -249,7 +264,7 @@ mod tests {
         let buf = rendered(80, h, |f, a| super::render(f, a, &app, true));
         let ls = lines(&buf);
         assert!(
-            ls[0].starts_with("gradrace · synthetic · step 600/600"),
+            ls[0].starts_with("gradrace · synthetic · done · step 600/600"),
             "{ls:?}"
         );
         assert!(ls[1].contains("1 straight-through"), "{ls:?}");
