@@ -130,7 +130,10 @@ fn bottom_line<'a>(
         format!(" x: {} ", x_axis.name()),
         theme::muted(),
     )];
-    spans.extend(notes);
+    for n in notes {
+        spans.push(Span::styled("· ", theme::muted()));
+        spans.push(n);
+    }
     if !diverged.is_empty() {
         spans.push(Span::styled(
             format!("✕ diverged: {} ", names(diverged)),

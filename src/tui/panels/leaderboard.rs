@@ -22,16 +22,17 @@ use crate::tui::panels::legend;
 use crate::tui::plot;
 use crate::tui::theme;
 
-/// Widths from which the leaderboard shows more columns: the net saving, speed and budget; the
-/// estimator.
-const WIDE: (u16, u16) = (100, 140);
+/// Widths from which the leaderboard shows more columns: the net saving and the evaluations per
+/// step; the speed and the evaluations since the start; the estimator.
+const WIDE: (u16, u16, u16) = (100, 120, 140);
 
 /// The estimator's description, with the current temperature when it follows a schedule (a
 /// constant τ is part of the description already).
 pub fn estimator_text(l: &LaneView<'_>) -> String {
     match l.info.settings.estimator.temperature() {
         Some(t @ Temperature::Exponential { .. }) => {
-            format!("{} · τ now {:.3}", l.info.estimator, t.at(l.last_step()))
+            // First, so that a narrow column does not cut it off.
+            format!("τ now {:.3} · {}", t.at(l.last_step()), l.info.estimator)
         }
         _ => l.info.estimator.clone(),
     }
@@ -142,7 +143,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ));
     }
     let block = panel(title);
-    let (more, wide) = (area.width >= WIDE.0, area.width >= WIDE.1);
+    let (more, most, wide) = (
+        area.width >= WIDE.0,
+        area.width >= WIDE.1,
+        area.width >= WIDE.2,
+    );
     let mut header = vec![("#", None), ("lane", Some(SortColumn::Lane))];
     if wide {
         header.push(("estimator", None));
@@ -155,12 +160,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ("saved", Some(SortColumn::Saved)),
     ]);
     if more {
-        header.extend([
-            ("net", None),
-            ("ex/s", Some(SortColumn::Speed)),
-            ("eval/step", None),
-            ("evals", None),
-        ]);
+        header.extend([("net", None), ("eval/step", None)]);
+    }
+    if most {
+        header.extend([("ex/s", Some(SortColumn::Speed)), ("evals", None)]);
     }
     header.push(("status", None));
     let header_row = Row::new(header.iter().map(|(h, col)| {
@@ -191,12 +194,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(6),
     ]);
     if more {
-        widths.extend([
-            Constraint::Length(7),
-            Constraint::Length(6),
-            Constraint::Length(9),
-            Constraint::Length(7),
-        ]);
+        widths.extend([Constraint::Length(7), Constraint::Length(9)]);
+    }
+    if most {
+        widths.extend([Constraint::Length(6), Constraint::Length(7)]);
     }
     // The status takes what is left, except beside the estimator, which takes the rest.
     widths.push(if wide {
@@ -226,15 +227,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 Cell::from(percent(r.firing_rate)),
                 Cell::from(percent(r.compute_saved)),
             ]);
+            let budget = lane.as_ref().and_then(LaneView::budget);
             if more {
-                let budget = lane.as_ref().and_then(LaneView::budget);
                 cells.extend([
                     Cell::from(percent(r.net_compute_saved)),
+                    Cell::from(budget.map_or("–".into(), |b| format!("{:.1}", b.per_step))),
+                ]);
+            }
+            if most {
+                cells.extend([
                     Cell::from(
                         r.examples_per_second
                             .map_or("–".into(), |v| format!("{v:.0}")),
                     ),
-                    Cell::from(budget.map_or("–".into(), |b| format!("{:.1}", b.per_step))),
                     Cell::from(budget.map_or("–".into(), |b| plot::compact(b.total.round()))),
                 ]);
             }
@@ -379,5 +384,58 @@ mod tests {
         assert_eq!(order(&a, &rows), vec![1, 2, 0]);
         a.sort.reversed = true;
         assert_eq!(order(&a, &rows), vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn the_budget_the_temperature_and_a_blow_up() {
+        use crate::estimators::{EstimatorSpec, Temperature};
+        let mut a = app(3);
+        // Lane 1 evaluates its loss four times a step; lane 2 anneals its temperature.
+        let h = &mut a.recorder.lanes[1];
+        let mut steps = crate::history::Downsampled::new(h.steps.capacity());
+        for p in h.steps.iter() {
+            steps.push(crate::engine::StepPoint {
+                evaluations: 4.0,
+                ..*p
+            });
+        }
+        h.steps = steps;
+        a.recorder.lanes[2].info.settings.estimator = EstimatorSpec::GumbelRao {
+            samples: 10,
+            temperature: Temperature::Exponential {
+                start: 1.0,
+                rate: 0.001,
+                floor: 0.5,
+            },
+        };
+        crate::tui::synthetic::run_away(&mut a.recorder, 0, 100, 3000.0);
+        let t = text(&rendered(150, 8, |f, r| super::render(f, r, &a)));
+        let row = |i: usize| {
+            t.lines()
+                .find(|l| l.contains(&lane_name(i)))
+                .unwrap()
+                .to_string()
+        };
+        assert!(t.contains("eval/step") && t.contains("evals"), "{t}");
+        assert!(row(1).contains(" 4.0 ") && row(1).contains(" 1200 "), "{t}");
+        assert!(row(0).contains(" 1.0 ") && row(0).contains(" 300 "), "{t}");
+        // τ after 300 steps: e^(−0.3) = 0.741.
+        assert!(row(2).contains("τ now 0.741"), "{t}");
+        assert!(row(0).contains("blowing up"), "{t}");
+        // At 100 columns: evaluations per step, not the total; at 80 neither.
+        let t = text(&rendered(100, 8, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("eval/step") && !t.contains("evals "), "{t}");
+        let t = text(&rendered(80, 8, |f, r| super::render(f, r, &a)));
+        assert!(!t.contains("eval/step"), "{t}");
+        assert!(t.contains("blowing up"), "{t}");
+    }
+
+    #[test]
+    fn the_title_counts_the_lanes_shown() {
+        let a = app(12);
+        let t = text(&rendered(120, 8, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("5 of 12 lanes"), "{t}");
+        let t = text(&rendered(120, 20, |f, r| super::render(f, r, &a)));
+        assert!(!t.contains("of 12 lanes"), "{t}");
     }
 }
