@@ -128,9 +128,13 @@ pub fn plot_area(area: Rect, axes: &Axes, end_labels: &[EndLabel]) -> Option<(Re
     ))
 }
 
+/// The most y ticks a plot `rows` rows high gets.
+pub fn max_y_ticks(rows: u16) -> usize {
+    (rows / ROWS_PER_TICK + 1).clamp(2, 10) as usize
+}
+
 fn y_ticks(axes: &Axes, rows: u16) -> Vec<(f64, String)> {
-    let max = (rows / ROWS_PER_TICK + 1).clamp(2, 10) as usize;
-    plot::ticks(axes.y, axes.log_y, max)
+    plot::ticks(axes.y, axes.log_y, max_y_ticks(rows))
 }
 
 /// The cell column of x in `graph` (as the Braille canvas places it).

@@ -226,6 +226,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, spec: ChartSpec<'_>, curve
         message(frame, inner, spec.empty);
         return;
     };
+    // A linear axis ends on ticks.
+    let y = if spec.log {
+        y
+    } else {
+        plot::snap(y, chart::max_y_ticks(chart::plot_rows(inner)))
+    };
     let mut overlays: Vec<Overlay> = Vec::new();
     let (mut clipped, mut diverged) = (Vec::new(), Vec::new());
     for (c, &setter) in curves.iter_mut().zip(&setters) {

@@ -303,10 +303,10 @@ pub fn bounds<'a>(series: impl IntoIterator<Item = &'a [(f64, f64)]>) -> Option<
         (0.05 * lo.abs()).max(0.05)
     };
     // Non-negative data (losses, error rates) keep a non-negative axis, from zero when the
-    // data come within a tenth of the range of it.
+    // data come within a quarter of the range of it.
     let bottom = if lo >= 0.0 {
         let b = (lo - pad).max(0.0);
-        if b <= 0.1 * (hi + pad - b) { 0.0 } else { b }
+        if b <= 0.25 * (hi + pad - b) { 0.0 } else { b }
     } else {
         lo - pad
     };
@@ -381,6 +381,19 @@ pub fn nice_ticks(lo: f64, hi: f64, max: usize) -> (Vec<f64>, f64) {
         })
         .collect();
     (ticks, step)
+}
+
+/// `range` widened to the nearest multiples of the tick spacing that at most `max` ticks over
+/// it would have, so that both ends of a linear axis carry a tick (never below zero when the
+/// range is not).
+pub fn snap(range: [f64; 2], max: usize) -> [f64; 2] {
+    let (_, step) = nice_ticks(range[0], range[1], max);
+    if !(step > 0.0 && range[1] > range[0]) {
+        return range;
+    }
+    let lo = (range[0] / step + 1e-9).floor() * step;
+    let hi = (range[1] / step - 1e-9).ceil() * step;
+    [if range[0] >= 0.0 { lo.max(0.0) } else { lo }, hi]
 }
 
 /// Labels for linear ticks `step` apart, all in one notation chosen from the largest: plain
@@ -670,6 +683,14 @@ mod tests {
                 assert!(t.iter().all(|(v, _)| *v >= lo - 1e-12 && *v <= hi + 1e-12));
             }
         }
+    }
+
+    #[test]
+    fn snapping_puts_ticks_at_both_ends() {
+        assert_eq!(snap([5.45, 59.45], 5), [0.0, 60.0]);
+        assert_eq!(snap([0.0, 2.37], 6), [0.0, 2.5]);
+        assert_eq!(snap([-0.3, 0.7], 6), [-0.4, 0.8]);
+        assert_eq!(snap([1.0, 1.0], 6), [1.0, 1.0]);
     }
 
     #[test]
