@@ -279,24 +279,34 @@ pub fn render(
             .set_symbol(o.symbol)
             .set_fg(o.color);
     }
-    // Labels right of the plot, each on the row of its value, pushed apart to not overlap.
+    // Labels right of the plot, each on the row of its value, pushed apart to not overlap
+    // while keeping their order (the highest value on top).
     if area.x + area.width > right_end + 1 {
-        let mut labels: Vec<(u16, &EndLabel)> = end_labels
-            .iter()
-            .map(|l| (row(graph, axes.y, l.y), l))
-            .collect();
-        labels.sort_by_key(|(r, _)| *r);
-        let mut taken: Vec<u16> = Vec::new();
         let width = (area.x + area.width - right_end - 1) as usize;
-        for (r, l) in labels {
-            let free = (r..axis_y)
-                .chain((graph.y..r).rev())
-                .find(|y| !taken.contains(y));
-            let Some(y) = free else { break };
-            taken.push(y);
+        for (y, l) in label_rows(graph, axes.y, end_labels) {
             buf.set_stringn(right_end + 1, y, &l.text, width, Style::new().fg(l.color));
         }
     }
+}
+
+/// The row of each end label: its value's row, moved down just enough not to overlap the label
+/// above, then the stack moved up from the bottom where it ran past the plot. At most one label
+/// a row (those that do not fit are dropped).
+fn label_rows(graph: Rect, range: [f64; 2], labels: &[EndLabel]) -> Vec<(u16, &EndLabel)> {
+    let mut placed: Vec<(u16, &EndLabel)> =
+        labels.iter().map(|l| (row(graph, range, l.y), l)).collect();
+    placed.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.y.total_cmp(&a.1.y)));
+    placed.truncate(graph.height as usize);
+    let bottom = graph.y + graph.height - 1;
+    for i in 1..placed.len() {
+        placed[i].0 = placed[i].0.max(placed[i - 1].0 + 1);
+    }
+    let mut limit = bottom;
+    for p in placed.iter_mut().rev() {
+        p.0 = p.0.min(limit);
+        limit = p.0.saturating_sub(1);
+    }
+    placed
 }
 
 /// Rows of `area` a chart leaves to its plot (its height less the x axis and its labels).
@@ -400,6 +410,29 @@ mod tests {
             .collect();
         assert_eq!(rows.len(), 2, "{t}");
         assert!(lines(&buf)[rows[0]].ends_with("5.0%") || lines(&buf)[rows[0]].ends_with("5.1%"));
+    }
+
+    #[test]
+    fn end_labels_keep_the_order_of_their_values() {
+        let graph = Rect::new(0, 0, 20, 6);
+        let label = |y: f64| EndLabel {
+            y,
+            text: format!("{y}"),
+            color: Color::Red,
+        };
+        // Four values crowding the bottom rows: stacked upwards, highest on top.
+        let labels = [label(0.1), label(0.05), label(0.12), label(0.0)];
+        let rows: Vec<(u16, String)> = label_rows(graph, [0.0, 1.0], &labels)
+            .into_iter()
+            .map(|(r, l)| (r, l.text.clone()))
+            .collect();
+        let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(texts, ["0.12", "0.1", "0.05", "0"]);
+        let rs: Vec<u16> = rows.iter().map(|(r, _)| *r).collect();
+        assert_eq!(rs, [2, 3, 4, 5]);
+        // More labels than rows: the extra ones are dropped.
+        let many: Vec<EndLabel> = (0..10).map(|i| label(i as f64 / 10.0)).collect();
+        assert_eq!(label_rows(graph, [0.0, 1.0], &many).len(), 6);
     }
 
     #[test]

@@ -393,7 +393,13 @@ pub fn snap(range: [f64; 2], max: usize) -> [f64; 2] {
     }
     let lo = (range[0] / step + 1e-9).floor() * step;
     let hi = (range[1] / step - 1e-9).ceil() * step;
-    [if range[0] >= 0.0 { lo.max(0.0) } else { lo }, hi]
+    let snapped = [if range[0] >= 0.0 { lo.max(0.0) } else { lo }, hi];
+    // Not when the wider range would need coarser ticks.
+    if nice_ticks(snapped[0], snapped[1], max).1 == step {
+        snapped
+    } else {
+        range
+    }
 }
 
 /// Labels for linear ticks `step` apart, all in one notation chosen from the largest: plain
@@ -689,7 +695,9 @@ mod tests {
     fn snapping_puts_ticks_at_both_ends() {
         assert_eq!(snap([5.45, 59.45], 5), [0.0, 60.0]);
         assert_eq!(snap([0.0, 2.37], 6), [0.0, 2.5]);
-        assert_eq!(snap([-0.3, 0.7], 6), [-0.4, 0.8]);
+        // [0, 2.5] would need a tick every 1.0 with at most five: left as it is.
+        assert_eq!(snap([0.0, 2.4], 5), [0.0, 2.4]);
+        assert_eq!(snap([-0.3, 0.7], 8), [-0.4, 0.8]);
         assert_eq!(snap([1.0, 1.0], 6), [1.0, 1.0]);
     }
 
