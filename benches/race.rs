@@ -100,6 +100,31 @@ fn main() {
         two / one
     );
 
+    // Seeds: five seeds of the four lanes on two threads against one, and one seed's steps
+    // in the five-seed race against a single-seed race of the same lanes (both on one thread,
+    // so that the comparison is per step, not per core).
+    let mut seeds = e.clone();
+    seeds.seeds = Some(gradrace::config::Seeds::Count(5));
+    let seed_steps = (steps / 5).max(50);
+    seeds.training.length = Length::Steps(seed_steps);
+    let (two, one) = side_by_side((&seeds, 2), (&seeds, 1));
+    println!(
+        "5 seeds × {} lanes, {seed_steps} steps: 1 thread {one:.2} s, 2 threads {two:.2} s, ratio \
+         {:.2} (target ≤ 0.55)",
+        e.lanes.len(),
+        two / one
+    );
+    let mut single = seeds.clone();
+    single.seeds = None;
+    let (five, alone) = side_by_side((&seeds, 1), (&single, 1));
+    println!(
+        "  one seed's steps: {:.2} ms a lane-step in the 5-seed race, {:.2} ms alone (ratio {:.2}, \
+         target ≤ 1)",
+        1000.0 * five / (5.0 * seed_steps as f64 * e.lanes.len() as f64),
+        1000.0 * alone / (seed_steps as f64 * e.lanes.len() as f64),
+        (five / 5.0) / alone
+    );
+
     let mut with = e.clone();
     with.metrics = MetricsSpec::default();
     let mut without = e.clone();
@@ -109,16 +134,32 @@ fn main() {
         heat_every: 0,
         ..MetricsSpec::default()
     };
+    without.same_trajectory = None;
     let m = with.metrics;
+    let reference = with
+        .same_trajectory
+        .clone()
+        .expect("quick.ron has a same-trajectory probe");
     let (on, off) = side_by_side((&with, 2), (&without, 2));
     println!(
-        "metrics at the default intervals (held-out pass every {}, probe every {} with K = {}, \
-         heat row every {}), 2 threads: on {on:.2} s, off {off:.2} s, overhead {:.1}% \
-         (target ≤ 5%)",
+        "metrics at the default intervals (held-out pass every {}, probe every {} with K = {} \
+         at each lane's parameters and at {}'s against {} reference estimates, heat row every \
+         {}), 2 threads: on {on:.2} s, off {off:.2} s, overhead {:.1}% (target ≤ 5%)",
         m.eval_every,
         m.probe_every,
         m.probe_samples,
+        reference.reference_lane,
+        reference.reference_samples,
         m.heat_every,
+        100.0 * (on / off - 1.0)
+    );
+    let mut probe_only = without.clone();
+    probe_only.metrics.probe_every = m.probe_every;
+    probe_only.same_trajectory = Some(reference);
+    let (on, off) = side_by_side((&probe_only, 2), (&without, 2));
+    println!(
+        "  of which the same-trajectory probe (with the variance probe it rides on): on {on:.2} \
+         s, off {off:.2} s, overhead {:.1}%",
         100.0 * (on / off - 1.0)
     );
 }

@@ -5,6 +5,7 @@ use crate::engine::metrics::Metrics;
 use crate::engine::{LaneStatus, StepPoint};
 use crate::history::view::{BLOWUP_FACTOR, BLOWUP_WINDOW};
 use crate::history::{FIRING_WINDOW, LaneSummary, RaceEventKind, Recorder};
+use crate::stats::{MeanInterval, PairedDifference};
 
 fn opt(v: Option<f32>, f: impl Fn(f32) -> String) -> String {
     v.map_or_else(|| "–".to_string(), f)
@@ -92,6 +93,153 @@ pub fn leaderboard(rows: &[LaneSummary]) -> String {
     out
 }
 
+/// The leaderboard of `recorder`: lane by lane for a race of one seed ([`leaderboard`]); over the
+/// seeds for a race of several ([`leaderboard_over_seeds`]).
+pub fn race_leaderboard(recorder: &Recorder) -> String {
+    let seeds = recorder.info.as_ref().map_or(1, |i| i.seeds.len().max(1));
+    if seeds > 1 {
+        leaderboard_over_seeds(recorder)
+    } else {
+        leaderboard(&recorder.summaries())
+    }
+}
+
+/// A lane's leaderboard rows over its seeds, as (seed, row), in the race's lane order.
+pub fn rows_by_lane(recorder: &Recorder) -> Vec<(String, Vec<(u64, LaneSummary)>)> {
+    let race_seed = recorder.info.as_ref().map_or(0, |i| i.seed);
+    let mut groups: Vec<(String, Vec<(u64, LaneSummary)>)> = Vec::new();
+    for (lane, row) in recorder.lanes.iter().zip(recorder.summaries()) {
+        let seed = lane.info.seed_or(race_seed);
+        match groups.iter_mut().find(|(name, _)| *name == lane.info.name) {
+            Some((_, rows)) => rows.push((seed, row)),
+            None => groups.push((lane.info.name.clone(), vec![(seed, row)])),
+        }
+    }
+    groups
+}
+
+/// `mean ± half-width` of `values` in percent (the mean alone with one value; "–" with none).
+fn percent_interval(values: &[f64]) -> String {
+    match MeanInterval::of(values) {
+        Some(m) => match m.half_width {
+            Some(h) => format!("{:.2} ± {:.2}%", 100.0 * m.mean, 100.0 * h),
+            None => format!("{:.2}%", 100.0 * m.mean),
+        },
+        None => "–".into(),
+    }
+}
+
+/// The leaderboard of a race of several seeds: per lane, over its seeds, the mean and 95%
+/// confidence interval (Student's t, n − 1 degrees of freedom) of the latest held-out error,
+/// the firing rate and the compute saved, n, and the paired difference of held-out error
+/// against the reference lane (the same-trajectory probe's, else the first) over the seeds
+/// both ran, marked * where its interval excludes 0. Best mean held-out error first.
+pub fn leaderboard_over_seeds(recorder: &Recorder) -> String {
+    let groups = rows_by_lane(recorder);
+    let reference = recorder
+        .info
+        .as_ref()
+        .and_then(|i| i.reference_lane.clone())
+        .or_else(|| groups.first().map(|(name, _)| name.clone()))
+        .unwrap_or_default();
+    let errors = |rows: &[(u64, LaneSummary)]| -> Vec<(u64, f64)> {
+        rows.iter()
+            .filter_map(|(seed, r)| r.heldout_error.map(|e| (*seed, f64::from(e))))
+            .collect()
+    };
+    let reference_errors = groups
+        .iter()
+        .find(|(name, _)| *name == reference)
+        .map(|(_, rows)| errors(rows))
+        .unwrap_or_default();
+    let mut table: Vec<(f64, [String; 9])> = groups
+        .iter()
+        .map(|(name, rows)| {
+            let e = errors(rows);
+            let values = |f: &dyn Fn(&LaneSummary) -> Option<f32>| -> Vec<f64> {
+                rows.iter()
+                    .filter_map(|(_, r)| f(r).map(f64::from))
+                    .collect()
+            };
+            let error_values: Vec<f64> = e.iter().map(|p| p.1).collect();
+            let paired = if *name == reference {
+                "(reference)".to_string()
+            } else {
+                match PairedDifference::of(&e, &reference_errors) {
+                    Some(p) => match p.difference.half_width {
+                        Some(h) => format!(
+                            "{:+.2} ± {:.2}%{}",
+                            100.0 * p.difference.mean,
+                            100.0 * h,
+                            if p.significant { " *" } else { "" }
+                        ),
+                        None => format!("{:+.2}%", 100.0 * p.difference.mean),
+                    },
+                    None => "–".into(),
+                }
+            };
+            let mut statuses: Vec<(String, usize)> = Vec::new();
+            for (_, r) in rows {
+                let label = r.status_label();
+                match statuses.iter_mut().find(|(l, _)| *l == label) {
+                    Some((_, n)) => *n += 1,
+                    None => statuses.push((label, 1)),
+                }
+            }
+            let status = statuses
+                .iter()
+                .map(|(l, n)| format!("{n} {l}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sort_key = MeanInterval::of(&error_values).map_or(f64::INFINITY, |m| m.mean);
+            (
+                sort_key,
+                [
+                    name.clone(),
+                    rows.first()
+                        .map_or(String::new(), |(_, r)| r.estimator.clone()),
+                    rows.len().to_string(),
+                    percent_interval(&error_values),
+                    paired,
+                    percent_interval(&values(&|r| r.firing_rate)),
+                    percent_interval(&values(&|r| r.compute_saved)),
+                    opt(
+                        MeanInterval::of(&values(&|r| r.examples_per_second))
+                            .map(|m| m.mean as f32),
+                        |v| format!("{v:.0}"),
+                    ),
+                    status,
+                ],
+            )
+        })
+        .collect();
+    table.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let rows: Vec<[String; 9]> = table.into_iter().map(|(_, r)| r).collect();
+    let mut out = self::table(
+        &[
+            "lane",
+            "estimator",
+            "n",
+            "held-out err (95% CI)",
+            &format!("vs {reference} (paired)"),
+            "firing",
+            "saved",
+            "examples/s",
+            "status",
+        ],
+        &rows,
+    );
+    out.push_str(SEEDS_NOTE);
+    out.push_str(SAVINGS_NOTE);
+    out
+}
+
+/// What the intervals of [`leaderboard_over_seeds`] are, printed under it.
+pub const SEEDS_NOTE: &str = "Over the seeds: mean ± half-width of the 95% confidence interval, \
+Student's t with n − 1 degrees of freedom (the latest held-out evaluation of each seed); the \
+paired column is the mean difference of held-out error from the reference lane over the seeds \
+both ran (same initial parameters and minibatches), * where its interval excludes 0.\n";
+
 /// What the firing and savings columns mean, printed under the leaderboard.
 pub const SAVINGS_NOTE: &str = "firing: share of the gates not exactly zero over the last 500 \
 training steps (\"off target\": more than 2 points from the lane's target); saved: share of the \
@@ -101,6 +249,13 @@ expert: `gradrace bench`.\n";
 
 /// An aligned text table with every column left-aligned (trailing spaces trimmed).
 pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.to_vec()).collect();
+    aligned(header, N, false, &rows)
+}
+
+/// An aligned text table: the first `left` columns left-aligned, the others right-aligned,
+/// columns two spaces apart, trailing spaces trimmed; with `rule`, a line under the header.
+pub fn aligned(header: &[&str], left: usize, rule: bool, rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -110,15 +265,26 @@ pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String
     let line = |cells: &mut dyn Iterator<Item = &str>| -> String {
         let parts: Vec<String> = cells
             .zip(&widths)
-            .map(|(c, &w)| format!("{c:<w$}"))
+            .enumerate()
+            .map(|(i, (c, &w))| {
+                if i < left {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
             .collect();
-        parts.join("  ").trim_end().to_string()
+        parts.join("  ").trim_end().to_string() + "\n"
     };
     let mut out = line(&mut header.iter().copied());
-    out.push('\n');
+    if rule {
+        out.push_str(
+            &"─".repeat(widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1)),
+        );
+        out.push('\n');
+    }
     for row in rows {
         out.push_str(&line(&mut row.iter().map(String::as_str)));
-        out.push('\n');
     }
     out
 }
@@ -148,32 +314,48 @@ pub fn recent_metrics(recorder: &Recorder) -> String {
             row
         })
         .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    aligned(&header, 1, false, &rows)
+}
+
+/// The latest same-trajectory probe of every lane with gates: at the reference lane's
+/// parameters, cosine to the reference gradient, relative bias ± its standard error, total
+/// variance and signal-to-noise ratio (see [`crate::lab::measure`]); None without probes.
+pub fn trajectory_table(recorder: &Recorder) -> Option<String> {
+    let reference = recorder.info.as_ref()?.reference_lane.clone()?;
+    let rows: Vec<[String; 6]> = recorder
+        .lanes
+        .iter()
+        .filter_map(|l| {
+            let p = l.trajectory.last()?;
+            Some([
+                l.info.name.clone(),
+                p.step.to_string(),
+                format!("{:.3}", p.cosine),
+                format!("{:.3} ± {:.3}", p.relative_bias, p.relative_bias_se),
+                significant(p.total_variance),
+                significant(p.snr()),
+            ])
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
     }
-    let line = |cells: &[String]| -> String {
-        let parts: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, &w))| {
-                if i == 0 {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect();
-        parts.join("  ").trim_end().to_string() + "\n"
-    };
-    let mut out = line(&header);
-    for row in &rows {
-        out.push_str(&line(row));
-    }
-    out
+    let mut out = format!(
+        "at the parameters of \"{reference}\", against a reference gradient (DisARM, unbiased)\n\n"
+    );
+    out.push_str(&table(
+        &[
+            "lane",
+            "step",
+            "cosine",
+            "relative bias",
+            "total variance",
+            "SNR",
+        ],
+        &rows,
+    ));
+    Some(out)
 }
 
 /// `v` with four significant digits, in scientific notation when very large or small.

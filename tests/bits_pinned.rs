@@ -218,6 +218,7 @@ fn lane_hash(spec: EstimatorSpec, path: MainPathChoice, relu: bool) -> u64 {
         &RaceCheckpoint {
             lanes: vec![gradrace::engine::LaneCheckpoint {
                 name: String::new(),
+                seed: 3,
                 state: lane.checkpoint(),
                 status: Default::default(),
                 unit_fired: Vec::new(),
@@ -359,7 +360,7 @@ fn race_hash() -> String {
         }
     }
     let mut h = Fnv::new();
-    for (steps, evals, probes, heat, class, _) in common::race::metrics(&rec) {
+    for (steps, evals, probes, heat, class, _, _) in common::race::metrics(&rec) {
         for p in steps {
             h.u64(p.step);
             h.f32s([

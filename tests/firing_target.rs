@@ -35,7 +35,7 @@ fn rectifier_lanes_keep_their_firing_target_for_5000_steps() {
         e.metrics.eval_every = 0;
         e.metrics.probe_every = 0;
         e.metrics.heat_every = 0;
-        e.lanes.retain(|l| l.name.contains("rectifier"));
+        e.retain_lanes(|l| l.name.contains("rectifier"));
         assert_eq!(e.lanes.len(), 2);
         let mut race = Race::new(&e, data.clone(), 2).unwrap();
         let names: Vec<String> = race.lane_infos().into_iter().map(|l| l.name).collect();

@@ -1,4 +1,5 @@
-//! Every estimator learns: a short training run on the embedded digits ends with held-out error
+//! Every estimator learns — the paper's families, the later ones of the zoo and the reference lanes:
+//! a short training run on the embedded digits ends with held-out error
 //! (deterministic test-time gates, 10% firing) under 15%, and the dense baseline with rectifier
 //! experts under 8%. A net that did not learn would sit near 90% error.
 
@@ -101,6 +102,41 @@ fn every_estimator() -> Vec<(EstimatorSpec, Activation, f32)> {
         (
             StraightThrough {
                 variant: StraightThroughVariant::SigmoidAdjusted,
+            },
+            lin,
+            0.15,
+        ),
+        (ReinforceLeaveOneOut { samples: 2 }, lin, 0.15),
+        (ReinforceLeaveOneOut { samples: 4 }, lin, 0.15),
+        (Arm, lin, 0.15),
+        (DisArm, lin, 0.15),
+        (
+            BinaryConcrete {
+                variant: ConcreteVariant::StraightThrough,
+                temperature: None,
+            },
+            lin,
+            0.15,
+        ),
+        (
+            BinaryConcrete {
+                variant: ConcreteVariant::Relaxed,
+                temperature: None,
+            },
+            lin,
+            0.15,
+        ),
+        (
+            GumbelRao {
+                samples: 10,
+                temperature: Temperature::Constant(1.0),
+            },
+            lin,
+            0.15,
+        ),
+        (
+            ReinMax {
+                temperature: Temperature::Constant(1.0),
             },
             lin,
             0.15,

@@ -16,6 +16,7 @@ Experiment(
     network: (gater_hidden: 12, experts: 24),
     training: (batch_size: 16, length: Steps(60)),
     metrics: (eval_every: 20, probe_every: 15, probe_samples: 4, probe_batch: 16, heat_every: 5, chunk_steps: 7),
+    same_trajectory: (reference_lane: "st", reference_samples: 8),
     lanes: [
         (name: "st", estimator: StraightThrough(variant: Identity)),
         (name: "sts", estimator: StochasticTimesSmooth(bernoulli: SqrtP, beta_noise: (mode: 0.1, beta: 40.0))),
@@ -67,12 +68,13 @@ fn history(rec: &Recorder, lane: &str) -> String {
         .map(|p| StepPoint { seconds: 0.0, ..*p })
         .collect();
     format!(
-        "{steps:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "{steps:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
         h.evals.to_vec(),
         h.probes.to_vec(),
         h.heat.to_vec(),
         h.class_firing,
-        h.status
+        h.status,
+        h.trajectory.to_vec()
     )
 }
 
@@ -95,12 +97,104 @@ fn same_config_and_seed_give_identical_histories_with_one_or_two_threads() {
         assert_eq!(l.status, LaneStatus::Done);
         if l.info.name != "dense" {
             assert_eq!(l.probes.len(), 4, "{}", l.info.name);
+            // Same-trajectory probes at steps 15, 30, 45 and 60, whatever the chunks (7 steps).
+            let at: Vec<u64> = l.trajectory.iter().map(|p| p.step).collect();
+            assert_eq!(at, [15, 30, 45, 60], "{}", l.info.name);
         }
     }
     let mut other = e.clone();
     other.seed = 6;
     let d = run(&other, 2);
     assert_ne!(history(&a, "st"), history(&d, "st"), "the seed matters");
+}
+
+/// Seeds as a race dimension: a race of three seeds gives, for each seed, exactly the numbers of
+/// a single-seed race with that seed (every lane, every metric, same-trajectory probes included,
+/// on two threads against one), and its lanes carry their seeds.
+#[test]
+fn a_three_seed_race_is_three_single_seed_races() {
+    let mut three = tiny();
+    three.seeds = Some(gradrace::config::Seeds::List(vec![5, 9, 2]));
+    let together = run(&three, 2);
+    assert_eq!(together.lanes.len(), 3 * three.lanes.len());
+    assert_eq!(together.info.as_ref().unwrap().seeds, [5, 9, 2]);
+    for (k, seed) in [5u64, 9, 2].into_iter().enumerate() {
+        let mut single = tiny();
+        single.seed = seed;
+        let alone = run(&single, 1);
+        for (i, lane) in alone.lanes.iter().enumerate() {
+            let name = &lane.info.name;
+            let mut group = Recorder::new();
+            group.lanes = vec![together.lanes[k * single.lanes.len() + i].clone()];
+            assert_eq!(group.lanes[0].info.seed, Some(seed), "{name}");
+            let mut one = Recorder::new();
+            one.lanes = vec![lane.clone()];
+            assert_eq!(
+                history(&group, name),
+                history(&one, name),
+                "{name}, seed {seed}"
+            );
+        }
+    }
+    // The count form: seed, seed + 1, seed + 2.
+    let counted: Experiment = parse_experiment(
+        &TINY.replace("seed: 5,", "seed: 5,\n    seeds: 3,"),
+        "counted",
+    )
+    .unwrap();
+    assert_eq!(counted.seed_list(), [5, 6, 7]);
+    let listed: Experiment = parse_experiment(
+        &TINY.replace("seed: 5,", "seed: 5,\n    seeds: [4, 1],"),
+        "listed",
+    )
+    .unwrap();
+    assert_eq!(listed.seed_list(), [4, 1]);
+    assert!(
+        parse_experiment(
+            &TINY.replace("seed: 5,", "seed: 5,\n    seeds: [4, 4],"),
+            "twice"
+        )
+        .is_err()
+    );
+}
+
+/// The same-trajectory probe measures the lanes without touching them: with it on and off,
+/// every lane trains to the same bits.
+#[test]
+fn the_same_trajectory_probe_changes_no_lane() {
+    let on = tiny();
+    let mut off = on.clone();
+    off.same_trajectory = None;
+    let finish = |e: &Experiment| {
+        let mut race = Race::new(e, data(), 2).unwrap();
+        let mut rec = Recorder::new();
+        for ev in race.opening_events() {
+            rec.apply(ev);
+        }
+        while !race.is_finished() {
+            for ev in race.advance(11) {
+                rec.apply(ev);
+            }
+        }
+        (rec, race.checkpoint())
+    };
+    let (with, with_state) = finish(&on);
+    let (without, without_state) = finish(&off);
+    assert!(without.lanes.iter().all(|l| l.trajectory.is_empty()));
+    assert!(with.lanes[0].trajectory.len() == 4);
+    for (a, b) in with.lanes.iter().zip(&without.lanes) {
+        let name = &a.info.name;
+        let mut a_history = history(&with, name);
+        let b_history = history(&without, name);
+        // Everything but the trajectory probes themselves (the last line).
+        a_history.truncate(a_history.rfind('\n').unwrap());
+        assert!(
+            b_history.starts_with(&a_history),
+            "{name}: training changed"
+        );
+        assert_eq!(b.trajectory.len(), 0);
+    }
+    assert!(with_state == without_state, "the final parameters differ");
 }
 
 #[test]
@@ -130,8 +224,9 @@ fn a_race_runs_on_at_most_one_thread_per_lane() {
 #[test]
 fn a_lane_is_unchanged_when_other_lanes_are_added_or_removed() {
     let full = tiny();
+    // (With the reference lane of the same-trajectory probe, so that it still runs.)
     let mut alone = full.clone();
-    alone.lanes.retain(|l| l.name == "sts");
+    alone.lanes.retain(|l| l.name == "sts" || l.name == "st");
     let mut more = full.clone();
     more.lanes.insert(
         0,

@@ -14,7 +14,18 @@ const N: u64 = 45;
 
 #[test]
 fn n_steps_save_resume_n_steps_equals_2n_steps_in_one_go() {
-    let e = experiment(2 * N);
+    exact_resume(experiment(2 * N));
+}
+
+/// The same for every estimator of the zoo: REINFORCE leave-one-out (four draws), ARM and DisARM
+/// (antithetic pairs), the binary Concrete with a temperature schedule, Gumbel-Rao, ReinMax.
+#[test]
+fn every_estimator_of_the_zoo_resumes_exactly() {
+    exact_resume(common::race::zoo_experiment(2 * N));
+}
+
+/// N steps, save, load, resume, N steps: the metrics and the final state of 2N steps in one go.
+fn exact_resume(e: gradrace::config::Experiment) {
     let d = data();
 
     let mut one = Race::new(&e, d.clone(), 2).unwrap();

@@ -42,6 +42,9 @@ pub struct LaneResult {
     pub main_path: String,
     /// Fraction of timed steps that used the gated kernels.
     pub gated_steps: f32,
+    /// Main-path evaluations (forward passes) per step: the number of gate vectors the
+    /// estimator draws.
+    pub evaluations_per_step: f32,
     /// Seconds per training step as the engine runs the lane.
     pub seconds_per_step: f64,
     /// Examples per second as the engine runs the lane.
@@ -205,6 +208,8 @@ pub fn measure(
         experts_used,
         main_path,
         gated_steps,
+        evaluations_per_step: (timed.iter().map(|s| f64::from(s.evaluations)).sum::<f64>() / n)
+            as f32,
         seconds_per_step: engine_s,
         examples_per_second: batch as f64 / engine_s,
         dense_seconds_per_step: dense_s,

@@ -270,6 +270,7 @@ impl BenchReport {
                     format!("{:.1}%", 100.0 * l.firing_rate),
                     format!("{:.0}%", 100.0 * l.experts_used),
                     l.main_path.clone(),
+                    format!("{:.0}", l.evaluations_per_step),
                     ms(l.seconds_per_step),
                     format!("{:.0}", l.examples_per_second),
                     ms(l.dense_seconds_per_step),
@@ -285,6 +286,7 @@ impl BenchReport {
                 "firing",
                 "experts used",
                 "main path",
+                "evals",
                 "ms/step",
                 "examples/s",
                 "every expert ms",
@@ -347,36 +349,8 @@ impl BenchReport {
     }
 }
 
-/// An aligned table: the first `left` columns left-aligned, the others right-aligned.
+/// An aligned table under a rule: the first `left` columns left-aligned, the others
+/// right-aligned.
 fn render(header: &[&str], left: usize, rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| -> String {
-        let parts: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, &w))| {
-                if i < left {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect();
-        parts.join("  ").trim_end().to_string()
-    };
-    let mut out = line(&header.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-    out.push('\n');
-    out.push_str(&"─".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
-    out.push('\n');
-    for row in rows {
-        out.push_str(&line(row));
-        out.push('\n');
-    }
-    out
+    crate::report::aligned(header, left, true, rows)
 }

@@ -10,7 +10,7 @@ use crate::config::builtin::resolve;
 use crate::config::{DataSpec, Experiment};
 use crate::data::{DataSource, DataSplit, load};
 use crate::history::Recorder;
-use crate::report::leaderboard;
+use crate::report::race_leaderboard;
 use crate::session::{SessionContext, SessionWriter, WriterOptions};
 
 /// The experiment named `name` (a file, or a built-in experiment), on the data set in `data`
@@ -92,7 +92,7 @@ pub fn finish(recorder: Recorder, writer: Option<SessionWriter>) -> Result<Recor
             recorder.step()
         );
     }
-    text += &leaderboard(&recorder.summaries());
+    text += &race_leaderboard(&recorder);
     // Saved whether or not the leaderboard could be shown.
     let shown = report(&text);
     if let Some(w) = writer {

@@ -180,9 +180,13 @@ pub struct RaceArgs {
     /// t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte), replacing the experiment's data set.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// Seed of every random stream (replaces the experiment's).
+    /// Seed of every random stream (replaces the experiment's; with several seeds, the first).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Run every lane with N seeds: the seed, seed + 1, …, seed + N − 1 (replaces the
+    /// experiment's seeds).
+    #[arg(long, value_name = "N")]
+    pub seeds: Option<usize>,
     /// Train this many minibatch steps.
     #[arg(long, value_name = "N", conflicts_with = "epochs")]
     pub steps: Option<u64>,

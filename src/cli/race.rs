@@ -6,8 +6,9 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use super::common::{self, data_for, save_plan};
+use super::console::note;
 use super::{CliError, RaceArgs, dashboard, headless};
-use crate::config::{Experiment, Length};
+use crate::config::{Experiment, Length, Seeds};
 use crate::engine::Race;
 use crate::history::Recorder;
 use crate::session::clock::now_iso8601;
@@ -18,6 +19,18 @@ fn experiment_for(args: &RaceArgs) -> Result<Experiment, CliError> {
     let mut e = common::experiment(&args.experiment, args.data.as_deref())?;
     if let Some(seed) = args.seed {
         e.seed = seed;
+        // A list of seeds gives way to the one asked for (a count counts from it).
+        if matches!(e.seeds, Some(Seeds::List(_))) {
+            e.seeds = None;
+        }
+    }
+    if let Some(n) = args.seeds {
+        if !(1..=1000).contains(&n) {
+            return Err(CliError::BadInput(format!(
+                "--seeds {n}: must be in 1..=1000"
+            )));
+        }
+        e.seeds = Some(Seeds::Count(n));
     }
     if let Some(steps) = args.steps {
         if steps == 0 {
@@ -40,7 +53,15 @@ fn experiment_for(args: &RaceArgs) -> Result<Experiment, CliError> {
                 known.join(", ")
             )));
         }
-        e.lanes.retain(|l| wanted.contains(&l.name));
+        let reference = e.same_trajectory.clone();
+        if e.retain_lanes(|l| wanted.contains(&l.name))
+            && let Some(t) = reference
+        {
+            note!(
+                "gradrace: no same-trajectory probe: its reference lane \"{}\" is not raced",
+                t.reference_lane
+            );
+        }
     }
     Ok(e)
 }

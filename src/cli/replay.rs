@@ -8,7 +8,9 @@ use std::io::IsTerminal;
 
 use super::{CliError, ReplayArgs, console};
 use crate::history::FIRING_WINDOW;
-use crate::report::{eval_timeline, lane_events, leaderboard, recent_metrics};
+use crate::report::{
+    eval_timeline, lane_events, race_leaderboard, recent_metrics, trajectory_table,
+};
 use crate::session::Session;
 
 /// Rows of the text timeline.
@@ -44,12 +46,16 @@ pub fn text(session: &Session, summary: bool) -> String {
         ));
     }
     out.push('\n');
-    out.push_str(&leaderboard(&r.summaries()));
+    out.push_str(&race_leaderboard(r));
     if !summary {
         out.push_str(&format!(
             "\nTraining metrics over the last {FIRING_WINDOW} steps\n\n"
         ));
         out.push_str(&recent_metrics(r));
+        if let Some(t) = trajectory_table(r) {
+            out.push_str("\nSame-trajectory probe (latest)\n\n");
+            out.push_str(&t);
+        }
         out.push_str("\nHeld-out error over the race\n\n");
         out.push_str(&eval_timeline(r, TIMELINE_ROWS));
         let events = lane_events(r);

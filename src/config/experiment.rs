@@ -162,9 +162,13 @@ pub struct Experiment {
     /// The data set.
     #[serde(default)]
     pub data: DataSpec,
-    /// Seed of every random stream of the race.
+    /// Seed of every random stream of the race (the first seed when there are several).
     #[serde(default)]
     pub seed: u64,
+    /// Seeds to run every lane with: a count (`seeds: 5`: `seed`, `seed` + 1, …) or a list
+    /// (`seeds: [1, 2, 7]`); absent: `seed` alone.
+    #[serde(default)]
+    pub seeds: Option<Seeds>,
     /// Network sizes.
     pub network: NetConfig,
     /// Optimisation settings shared by the lanes.
@@ -172,8 +176,40 @@ pub struct Experiment {
     /// Measurement intervals.
     #[serde(default)]
     pub metrics: MetricsSpec,
+    /// The same-trajectory probe (none when absent).
+    #[serde(default)]
+    pub same_trajectory: Option<SameTrajectorySpec>,
     /// The lanes.
     pub lanes: Vec<LaneSpec>,
+}
+
+/// The seeds of a race (see [`Experiment::seeds`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Seeds {
+    /// `seed`, `seed` + 1, … : this many.
+    Count(usize),
+    /// These seeds.
+    List(Vec<u64>),
+}
+
+/// The same-trajectory probe: at every probe step (`metrics.probe_every`), every lane's
+/// estimator is measured at the parameters of one reference lane — on the probe minibatch,
+/// `metrics.probe_samples` estimates each — against a reference gradient estimated there, so
+/// that lanes differ by their estimators alone, not by their trajectories.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SameTrajectorySpec {
+    /// The lane whose parameters every estimator is measured at (a lane with gates).
+    pub reference_lane: String,
+    /// Estimates of the reference gradient per probe point (DisARM, unbiased; two evaluations
+    /// each).
+    #[serde(default = "default_reference_samples")]
+    pub reference_samples: usize,
+}
+
+fn default_reference_samples() -> usize {
+    32
 }
 
 impl LaneSpec {
@@ -193,6 +229,38 @@ impl LaneSpec {
 }
 
 impl Experiment {
+    /// The seeds every lane runs with, in order: `seed` alone, `seed` to `seed` + n − 1 for a
+    /// count, or the list.
+    pub fn seed_list(&self) -> Vec<u64> {
+        match &self.seeds {
+            None => vec![self.seed],
+            Some(Seeds::Count(n)) => (0..*n as u64).map(|k| self.seed.wrapping_add(k)).collect(),
+            Some(Seeds::List(list)) => list.clone(),
+        }
+    }
+
+    /// The runs of the race, in order: every lane for the first seed, then every lane for the
+    /// next, …, as (seed, lane).
+    pub fn runs(&self) -> impl Iterator<Item = (u64, &LaneSpec)> + '_ {
+        self.seed_list()
+            .into_iter()
+            .flat_map(move |seed| self.lanes.iter().map(move |lane| (seed, lane)))
+    }
+
+    /// Keeps the lanes for which `keep` holds; the same-trajectory probe goes with its reference
+    /// lane (returns true when it went).
+    pub fn retain_lanes(&mut self, keep: impl Fn(&LaneSpec) -> bool) -> bool {
+        self.lanes.retain(|l| keep(l));
+        let orphan = self
+            .same_trajectory
+            .as_ref()
+            .is_some_and(|t| !self.lanes.iter().any(|l| l.name == t.reference_lane));
+        if orphan {
+            self.same_trajectory = None;
+        }
+        orphan
+    }
+
     /// The settings lane `spec` trains with: the paper's defaults for its family, the
     /// experiment's shared settings, then the lane's own overrides.
     pub fn lane_settings(&self, spec: &LaneSpec) -> LaneSettings {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ron::extensions::Extensions;
 
-use super::experiment::{Experiment, LaneSpec, Length};
+use super::experiment::{Experiment, LaneSpec, Length, Seeds};
 use crate::estimators::SparsityForm;
 use crate::file_error::FileError;
 use crate::net::sparsity::{L1_LAMBDA_MAX, L1_LAMBDA_MIN};
@@ -265,6 +265,52 @@ pub fn validate_experiment(e: &Experiment) -> Result<(), InvalidSetting> {
                 ),
             )?;
         }
+    }
+    match &e.seeds {
+        Some(Seeds::Count(n)) => check(
+            (1..=1000).contains(n),
+            None,
+            "seeds",
+            format!("seeds = {n} must be in 1..=1000"),
+        )?,
+        Some(Seeds::List(list)) => {
+            let mut sorted = list.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            check(
+                !list.is_empty() && list.len() <= 1000 && sorted.len() == list.len(),
+                None,
+                "seeds",
+                format!("seeds = {list:?} must list 1 to 1000 different seeds"),
+            )?;
+        }
+        None => {}
+    }
+    if let Some(t) = &e.same_trajectory {
+        let lane = e.lanes.iter().find(|l| l.name == t.reference_lane);
+        check(
+            lane.is_some_and(|l| l.estimator.build().is_gated()),
+            None,
+            "reference_lane",
+            format!(
+                "same_trajectory.reference_lane = {:?} must name a lane with gates (lanes: {})",
+                t.reference_lane,
+                e.lanes
+                    .iter()
+                    .map(|l| l.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )?;
+        check(
+            (2..=100_000).contains(&t.reference_samples),
+            None,
+            "reference_samples",
+            format!(
+                "same_trajectory.reference_samples = {} must be in 2..=100000",
+                t.reference_samples
+            ),
+        )?;
     }
     Ok(())
 }

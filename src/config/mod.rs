@@ -6,6 +6,8 @@ pub mod experiment;
 pub mod lane;
 pub mod load;
 
-pub use experiment::{DataSpec, Experiment, LaneSpec, Length, MetricsSpec, TrainingSpec};
+pub use experiment::{
+    DataSpec, Experiment, LaneSpec, Length, MetricsSpec, SameTrajectorySpec, Seeds, TrainingSpec,
+};
 pub use lane::{GaterReduction, LaneSettings};
 pub use load::{ConfigError, InvalidSetting, parse_experiment, validate_experiment};

@@ -51,6 +51,8 @@ pub struct LaneState {
 pub struct LaneCheckpoint {
     /// Lane name (checked against the experiment on resume).
     pub name: String,
+    /// The seed the lane runs with (checked likewise).
+    pub seed: u64,
     /// Training state.
     pub state: LaneState,
     /// Status when the checkpoint was taken.

@@ -181,6 +181,12 @@ impl Lane {
         self.net.parameter_count()
     }
 
+    /// The network's parameters when no update is held back (as after [`Self::parameters`]),
+    /// for readers that share the lane.
+    pub fn current_parameters(&self) -> Option<&GatedNet> {
+        self.updater.is_current().then_some(&self.net)
+    }
+
     /// The network's parameters, up to date.
     pub fn parameters(&mut self) -> &GatedNet {
         self.updater.catch_up(&mut self.net);

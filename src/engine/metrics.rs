@@ -206,11 +206,69 @@ macro_rules! probe_metrics {
     };
 }
 
-pub(crate) use {eval_metrics, probe_metrics, step_metrics};
+/// The same-trajectory probe's metrics, declared once (see [`step_metrics`]).
+macro_rules! trajectory_metrics {
+    ($then:ident) => {
+        $then! {
+            /// The same-trajectory probe of one lane's estimator: `metrics.probe_samples`
+            /// estimates of ∂L/∂a on the probe minibatch at the reference lane's parameters,
+            /// against the reference gradient there (see [`crate::lab::measure`]).
+            TrajectoryPoint / TrajectoryColumns {
+                /// cosine(E ĝ, g).
+                cosine: f64 => Mean, "cosine to the reference gradient", "";
+                /// ‖E ĝ − g‖ / ‖g‖, the noise of both means removed.
+                relative_bias: f64 => Mean, "relative bias", "of ‖g‖";
+                /// Its standard error.
+                relative_bias_se: f64 => Mean, "standard error of the relative bias", "of ‖g‖";
+                /// tr Σ, the total variance of one estimate.
+                total_variance: f64 => Mean, "total variance", "tr Σ";
+                /// ‖E ĝ‖², the noise of the mean removed (the signal of the SNR).
+                signal: f64 => Mean, "squared norm of the mean estimate", "";
+                /// ‖g‖ of the reference gradient.
+                reference_norm: f64 => Mean, "norm of the reference gradient", "";
+            }
+        }
+    };
+}
+
+pub(crate) use {eval_metrics, probe_metrics, step_metrics, trajectory_metrics};
 
 step_metrics!(declare_points);
 eval_metrics!(declare_points);
 probe_metrics!(declare_points);
+trajectory_metrics!(declare_points);
+
+impl TrajectoryPoint {
+    /// The measurement of a lane's estimates (see [`crate::lab::BiasVariance`]).
+    pub fn of(step: u64, m: &crate::lab::BiasVariance) -> Self {
+        TrajectoryPoint {
+            step,
+            count: 1,
+            cosine: m.cosine,
+            relative_bias: m.relative_bias,
+            relative_bias_se: m.relative_bias_se,
+            total_variance: m.total_variance,
+            signal: m.signal,
+            reference_norm: m.reference_norm,
+        }
+    }
+
+    /// Signal-to-noise ratio ‖E ĝ‖² / tr Σ: both sums run over every coordinate, so it does not
+    /// grow with the layer's size (∞ for a noiseless estimator).
+    pub fn snr(&self) -> f64 {
+        if self.total_variance > 0.0 {
+            self.signal / self.total_variance
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// √tr Σ / ‖g‖: the noise of one estimate relative to the reference gradient's size (the
+    /// y of the bias–variance picture, as the relative bias is its x).
+    pub fn relative_noise(&self) -> f64 {
+        self.total_variance.sqrt() / self.reference_norm
+    }
+}
 
 impl ProbePoint {
     /// Signal-to-noise ratio ‖E ĝ‖² / mean per-coordinate variance (∞ for a noiseless gate).

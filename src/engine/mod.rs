@@ -10,13 +10,16 @@ pub mod protocol;
 pub mod race;
 mod runner;
 mod scheduler;
+mod trajectory;
 pub mod updater;
 
 pub use crate::net::MainPathChoice;
 pub use checkpoint::{LaneCheckpoint, LaneState, RaceCheckpoint};
 pub use error::{RaceError, RestoreError};
 pub use lane::{Evaluation, Lane, ProbeBuffers, StepStats};
-pub use metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
+pub use metrics::{
+    ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint, TrajectoryPoint,
+};
 pub use protocol::{Control, EngineEvent, LaneInfo, RaceInfo};
 pub use race::{Race, RaceHandle};
 pub use updater::Updater;

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::RaceCheckpoint;
-use super::metrics::{ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint};
+use super::metrics::{
+    ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint, TrajectoryPoint,
+};
 use crate::config::LaneSettings;
 use crate::estimators::Family;
 
@@ -38,10 +40,17 @@ pub struct RaceInfo {
     pub total_steps: u64,
     /// Steps per epoch.
     pub steps_per_epoch: u64,
-    /// Seed.
+    /// Seed (the first, when the lanes run with several).
     pub seed: u64,
+    /// Every seed the lanes run with, in order (empty in sessions written before races had
+    /// several seeds: `seed` alone).
+    #[serde(default)]
+    pub seeds: Vec<u64>,
     /// Target firing rate.
     pub sparsity_target: f32,
+    /// The lane whose parameters the same-trajectory probe measures every estimator at.
+    #[serde(default)]
+    pub reference_lane: Option<String>,
 }
 
 /// One lane's identity.
@@ -55,6 +64,17 @@ pub struct LaneInfo {
     pub family: Family,
     /// The settings it trains with.
     pub settings: LaneSettings,
+    /// The seed it runs with (None in sessions written before races had several seeds: the
+    /// race's seed).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+impl LaneInfo {
+    /// The seed the lane runs with, `race_seed` when the lane does not say.
+    pub fn seed_or(&self, race_seed: u64) -> u64 {
+        self.seed.unwrap_or(race_seed)
+    }
 }
 
 /// A control sent to a running race.
@@ -106,6 +126,13 @@ pub enum EngineEvent {
         lane: usize,
         /// The result.
         point: ProbePoint,
+    },
+    /// A same-trajectory probe: the lane's estimator at the reference lane's parameters.
+    Trajectory {
+        /// Lane index.
+        lane: usize,
+        /// The result.
+        point: TrajectoryPoint,
     },
     /// Per-unit firing rates over the last window.
     Heat {

@@ -36,8 +36,15 @@ pub struct Race {
     data: Arc<DataSplit>,
     lanes: Vec<LaneRunner>,
     pool: rayon::ThreadPool,
-    probe_x: Array2<f32>,
-    probe_y: Vec<u8>,
+    /// Per seed: the fixed probe minibatch.
+    probes: Vec<(Array2<f32>, Vec<u8>)>,
+    /// Lanes of the experiment (the runners are every lane for each seed in turn).
+    lanes_per_seed: usize,
+    /// The same-trajectory probe: the reference lane's index (among one seed's lanes) and the
+    /// reference gradient's estimates.
+    same_trajectory: Option<(usize, usize)>,
+    /// The reference lane's step at the last same-trajectory probe (or at the start).
+    trajectory_probed_at: u64,
     /// Continues from a checkpoint: `run` opens with `Resumed` and these status changes.
     resumed: Option<Vec<EngineEvent>>,
     final_checkpoint: bool,
@@ -63,40 +70,44 @@ impl Race {
         data: Arc<DataSplit>,
         threads: usize,
     ) -> Result<Race, RaceError> {
-        let seed = experiment.seed;
+        let seeds = experiment.seed_list();
         let input_dim = data.train.input_dim();
         let batch = experiment.training.batch_size;
         if data.train.is_empty() || data.heldout.is_empty() {
             return Err(RaceError::EmptyData);
         }
-        let init = GatedNet::init(
-            input_dim,
-            CLASSES,
-            &experiment.network,
-            &mut rng_for(seed, "init"),
-        );
         let total_steps = experiment.total_steps(data.train.len());
-        let schedule =
-            MinibatchSchedule::new(data.train.len(), batch, derive_seed(seed, "minibatches"));
         let units = experiment.network.experts;
-        let lanes: Vec<LaneRunner> = experiment
-            .lanes
-            .iter()
-            .enumerate()
-            .map(|(index, spec)| {
+        let mut lanes = Vec::with_capacity(seeds.len() * experiment.lanes.len());
+        let mut probes = Vec::with_capacity(seeds.len());
+        // Seed by seed: the common initialisation, minibatch order and probe minibatch of that
+        // seed, then every lane with its own gate noise — exactly a single-seed race with it.
+        for (seed_index, &seed) in seeds.iter().enumerate() {
+            let init = GatedNet::init(
+                input_dim,
+                CLASSES,
+                &experiment.network,
+                &mut rng_for(seed, "init"),
+            );
+            let schedule =
+                MinibatchSchedule::new(data.train.len(), batch, derive_seed(seed, "minibatches"));
+            for spec in &experiment.lanes {
                 let settings = experiment.lane_settings(spec);
                 let lane = Lane::new(
                     init.clone(),
                     settings,
                     rng_for(seed, &format!("lane/{}", spec.name)),
                 );
-                LaneRunner {
-                    index,
+                lanes.push(LaneRunner {
+                    index: lanes.len(),
+                    seed,
+                    seed_index,
                     info: LaneInfo {
                         name: spec.name.clone(),
                         estimator: lane.estimator().describe(),
                         family: spec.estimator.family(),
                         settings,
+                        seed: Some(seed),
                     },
                     lane,
                     schedule: schedule.clone(),
@@ -112,12 +123,13 @@ impl Race {
                     class_fired: vec![0; units * CLASSES],
                     class_seen: [0; CLASSES],
                     probe_buffers: ProbeBuffers::default(),
-                }
-            })
-            .collect();
-        let probe_n = experiment.metrics.probe_batch.min(data.train.len());
-        let order = permutation(data.train.len(), &mut rng_for(seed, "probe-batch"));
-        let (probe_x, probe_y) = data.train.gather(&order[..probe_n]);
+                });
+            }
+            let probe_n = experiment.metrics.probe_batch.min(data.train.len());
+            let order = permutation(data.train.len(), &mut rng_for(seed, "probe-batch"));
+            probes.push(data.train.gather(&order[..probe_n]));
+        }
+        let schedule = MinibatchSchedule::new(data.train.len(), batch, 0);
         let threads = match threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -139,8 +151,13 @@ impl Race {
             batch_size: batch,
             total_steps,
             steps_per_epoch: schedule.steps_per_epoch(),
-            seed,
+            seed: seeds[0],
+            seeds: seeds.clone(),
             sparsity_target: experiment.training.sparsity_target,
+            reference_lane: experiment
+                .same_trajectory
+                .as_ref()
+                .map(|t| t.reference_lane.clone()),
         };
         Ok(Race {
             info,
@@ -148,8 +165,16 @@ impl Race {
             data,
             lanes,
             pool,
-            probe_x,
-            probe_y,
+            probes,
+            lanes_per_seed: experiment.lanes.len(),
+            same_trajectory: experiment.same_trajectory.as_ref().and_then(|t| {
+                let lane = experiment
+                    .lanes
+                    .iter()
+                    .position(|l| l.name == t.reference_lane)?;
+                Some((lane, t.reference_samples))
+            }),
+            trajectory_probed_at: 0,
             resumed: None,
             final_checkpoint: false,
             recycled: crossbeam_channel::unbounded(),
@@ -178,11 +203,11 @@ impl Race {
         let mut opening = Vec::new();
         for (runner, saved) in race.lanes.iter_mut().zip(checkpoint.lanes) {
             let name = &runner.info.name;
-            if saved.name != *name {
+            if saved.name != *name || saved.seed != runner.seed {
                 return Err(RaceError::LaneName {
                     index: runner.index + 1,
-                    saved: saved.name,
-                    name: name.clone(),
+                    saved: format!("{} (seed {})", saved.name, saved.seed),
+                    name: format!("{name} (seed {})", runner.seed),
                 });
             }
             let units = runner.unit_fired.len();
@@ -220,6 +245,10 @@ impl Race {
                 });
             }
         }
+        // The probe at the checkpoint's step, if any, ran before the checkpoint was taken.
+        race.trajectory_probed_at = race
+            .same_trajectory
+            .map_or(0, |(lane, _)| race.lanes[lane].lane.steps());
         race.resumed = Some(opening);
         Ok(race)
     }
@@ -243,6 +272,7 @@ impl Race {
                         .par_iter_mut()
                         .map(|r| LaneCheckpoint {
                             name: r.info.name.clone(),
+                            seed: r.seed,
                             state: r.lane.checkpoint(),
                             status: r.status,
                             unit_fired: r.unit_fired.clone(),
@@ -260,6 +290,7 @@ impl Race {
                 .zip(self.lanes.par_iter_mut())
                 .for_each(|(c, r)| {
                     c.name.clone_from(&r.info.name);
+                    c.seed = r.seed;
                     r.lane.checkpoint_into(&mut c.state);
                     c.status = r.status;
                     c.unit_fired.clone_from(&r.unit_fired);
@@ -350,17 +381,100 @@ impl Race {
     }
 
     /// Advances every running lane by up to `steps` steps, in parallel on the race's pool (see
-    /// [`super::scheduler`]); returns the events in lane order.
+    /// [`super::scheduler`]); returns the events in lane order. With a same-trajectory probe,
+    /// the steps stop at every probe step for it, so that it happens at the same steps however
+    /// the race is cut into chunks.
     pub fn advance(&mut self, steps: u64) -> Vec<EngineEvent> {
-        let ctx = Context {
-            data: &self.data,
-            metrics: self.metrics,
-            total_steps: self.info.total_steps,
-            seed: self.info.seed,
-            probe_x: &self.probe_x,
-            probe_y: &self.probe_y,
+        let mut events = Vec::new();
+        let mut left = steps;
+        while left > 0 {
+            let n = match self.next_trajectory_probe() {
+                Some(at) => left.min(at.saturating_sub(self.reference_steps()).max(1)),
+                None => left,
+            };
+            let ctx = Context {
+                data: &self.data,
+                metrics: self.metrics,
+                total_steps: self.info.total_steps,
+                probes: &self.probes,
+            };
+            events.extend(scheduler::advance(&self.pool, &mut self.lanes, n, &ctx));
+            left -= n;
+            if self.next_trajectory_probe() == Some(self.reference_steps()) {
+                events.extend(self.probe_same_trajectory());
+            }
+        }
+        events
+    }
+
+    /// Steps the reference lane of the same-trajectory probe has taken (0 without one).
+    fn reference_steps(&self) -> u64 {
+        self.same_trajectory
+            .map_or(0, |(lane, _)| self.lanes[lane].lane.steps())
+    }
+
+    /// The reference lane's next probe step, while it runs and a probe is due.
+    fn next_trajectory_probe(&self) -> Option<u64> {
+        let (lane, _) = self.same_trajectory?;
+        let every = self.metrics.probe_every;
+        // A lane that just finished is probed at its last step; a diverged or stopped one not.
+        let status = self.lanes[lane].status;
+        if every == 0 || !(status.is_running() || status == LaneStatus::Done) {
+            return None;
+        }
+        let steps = self.lanes[lane].lane.steps();
+        if steps > self.trajectory_probed_at && steps.is_multiple_of(every) {
+            return Some(steps);
+        }
+        Some((steps / every + 1) * every)
+    }
+
+    /// The same-trajectory probe at the reference lane's current step (see
+    /// [`super::trajectory`]), one event per lane with gates.
+    fn probe_same_trajectory(&mut self) -> Vec<EngineEvent> {
+        let Some((reference, samples)) = self.same_trajectory else {
+            return Vec::new();
         };
-        scheduler::advance(&self.pool, &mut self.lanes, steps, &ctx)
+        let step = self.lanes[reference].lane.steps();
+        self.trajectory_probed_at = step;
+        let per_seed = self.lanes_per_seed.max(1);
+        let mut events = Vec::new();
+        // Seed by seed: that seed's lanes at that seed's reference lane's parameters.
+        for (group, (probe_x, probe_y)) in self.probes.iter().enumerate() {
+            let lanes = &mut self.lanes[group * per_seed..(group + 1) * per_seed];
+            if lanes[reference].lane.steps() != step {
+                continue;
+            }
+            lanes[reference].lane.parameters();
+            let lanes = &*lanes;
+            let net = lanes[reference]
+                .lane
+                .current_parameters()
+                .expect("brought up to date above");
+            let runners: Vec<&super::lane::Lane> = lanes.iter().map(|r| &r.lane).collect();
+            let names: Vec<&str> = lanes.iter().map(|r| r.info.name.as_str()).collect();
+            let seed = lanes[reference].seed;
+            let points = self.pool.install(|| {
+                super::trajectory::probe(
+                    net,
+                    &runners,
+                    probe_x.view(),
+                    probe_y,
+                    self.metrics.probe_samples,
+                    samples,
+                    seed,
+                    step,
+                    &names,
+                )
+            });
+            events.extend(points.into_iter().enumerate().filter_map(|(lane, point)| {
+                point.map(|point| EngineEvent::Trajectory {
+                    lane: group * per_seed + lane,
+                    point,
+                })
+            }));
+        }
+        events
     }
 
     /// Marks every running lane as stopped.

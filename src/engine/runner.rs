@@ -21,9 +21,8 @@ pub(super) struct Context<'a> {
     pub(super) data: &'a DataSplit,
     pub(super) metrics: MetricsSpec,
     pub(super) total_steps: u64,
-    pub(super) seed: u64,
-    pub(super) probe_x: &'a Array2<f32>,
-    pub(super) probe_y: &'a [u8],
+    /// Per seed (in the race's order): the fixed probe minibatch.
+    pub(super) probes: &'a [(Array2<f32>, Vec<u8>)],
 }
 
 /// What a lane produced during one chunk.
@@ -37,6 +36,9 @@ pub(super) struct ChunkOutput {
 
 /// A lane plus what the race keeps for it.
 pub(super) struct LaneRunner {
+    /// The seed it runs with, and its place in the race's seeds.
+    pub(super) seed: u64,
+    pub(super) seed_index: usize,
     pub(super) index: usize,
     pub(super) info: LaneInfo,
     pub(super) lane: Lane,
@@ -258,10 +260,11 @@ impl LaneRunner {
     }
 
     fn probe(&mut self, step: u64, ctx: &Context<'_>) -> Option<ProbePoint> {
-        let mut rng = rng_for(ctx.seed, &format!("probe/{}/{step}", self.info.name));
+        let mut rng = rng_for(self.seed, &format!("probe/{}/{step}", self.info.name));
+        let (probe_x, probe_y) = &ctx.probes[self.seed_index];
         let (variance, signal) = self.lane.probe_with(
-            ctx.probe_x.view(),
-            ctx.probe_y,
+            probe_x.view(),
+            probe_y,
             ctx.metrics.probe_samples,
             &mut rng,
             &mut self.probe_buffers,

@@ -12,11 +12,8 @@
 
 use ndarray::{Array2, ArrayView2, Axis, Zip};
 
-use super::{
-    Evaluations, GateEstimator, GateGradient, GateSample, SparsityForm,
-    sigmoid_firing_probabilities, spec::Family,
-};
-use crate::nn::math::{sigmoid, sigmoid_branch_free, sigmoids_into};
+use super::{Evaluations, GateEstimator, GateGradient, GateSample, spec::Family};
+use crate::nn::math::{sigmoid_branch_free, sigmoids_into};
 use crate::sampling::bernoulli::{CHUNK, fill_uniforms};
 use crate::sampling::on_slices;
 use crate::seed::Rng;
@@ -102,25 +99,6 @@ impl GateEstimator for Arm {
             .and_broadcast(&d)
             .for_each(|g, &u, &d| *g = d * (u - 0.5));
     }
-
-    /// Firing with probability p: the test-time gate is 1.
-    fn test_gate(&self, _a: f32) -> f32 {
-        1.0
-    }
-
-    fn sparsity(&self) -> SparsityForm {
-        SparsityForm::FiringRateCrossEntropy
-    }
-
-    /// q = σ(a).
-    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
-        let p = sigmoid(a);
-        Some((p, p * (1.0 - p)))
-    }
-
-    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
-        sigmoid_firing_probabilities(a, q, dq);
-    }
 }
 
 #[cfg(test)]
@@ -137,7 +115,7 @@ mod tests {
         let mut pair = [GateSample::zeros(n / 4, 4), GateSample::zeros(n / 4, 4)];
         Arm.sample(a.view(), &mut rng_for(2, "arm"), &mut pair);
         for i in 0..4 {
-            let p = sigmoid(a[[0, i]]) as f64;
+            let p = crate::nn::math::sigmoid(a[[0, i]]) as f64;
             let se = (p * (1.0 - p) / (n / 4) as f64).sqrt();
             for d in &pair {
                 let f = d.h.column(i).sum() as f64 / (n / 4) as f64;

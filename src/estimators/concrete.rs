@@ -13,7 +13,7 @@ use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use super::temperature::Temperature;
-use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
+use super::{GateEstimator, GateSample, spec::Family};
 use crate::nn::math::{sigmoid, sigmoid_branch_free};
 use crate::sampling::bernoulli::CHUNK;
 use crate::sampling::logistic::fill_logistic;
@@ -125,19 +125,5 @@ impl GateEstimator for BinaryConcrete {
             }
             ConcreteVariant::StraightThrough => 1.0,
         }
-    }
-
-    fn sparsity(&self) -> SparsityForm {
-        SparsityForm::FiringRateCrossEntropy
-    }
-
-    /// q = σ(a), the probability that the hard gate fires.
-    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
-        let p = sigmoid(a);
-        Some((p, p * (1.0 - p)))
-    }
-
-    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
-        sigmoid_firing_probabilities(a, q, dq);
     }
 }

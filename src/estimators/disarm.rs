@@ -13,11 +13,7 @@
 use ndarray::{Array2, ArrayView2, Zip};
 
 use super::arm::{antithetic_pair, loss_differences};
-use super::{
-    Evaluations, GateEstimator, GateGradient, GateSample, SparsityForm,
-    sigmoid_firing_probabilities, spec::Family,
-};
-use crate::nn::math::sigmoid;
+use super::{Evaluations, GateEstimator, GateGradient, GateSample, spec::Family};
 use crate::seed::Rng;
 
 /// The DisARM estimator.
@@ -61,24 +57,5 @@ impl GateEstimator for DisArm {
             .for_each(|g, &b, &b_anti, &s, &d| {
                 *g = d * (1.0 - 2.0 * b) * (b_anti - b).abs() * s;
             });
-    }
-
-    /// Firing with probability p: the test-time gate is 1.
-    fn test_gate(&self, _a: f32) -> f32 {
-        1.0
-    }
-
-    fn sparsity(&self) -> SparsityForm {
-        SparsityForm::FiringRateCrossEntropy
-    }
-
-    /// q = σ(a).
-    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
-        let p = sigmoid(a);
-        Some((p, p * (1.0 - p)))
-    }
-
-    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
-        sigmoid_firing_probabilities(a, q, dq);
     }
 }

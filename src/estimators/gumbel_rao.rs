@@ -11,8 +11,8 @@
 use ndarray::ArrayView2;
 
 use super::temperature::Temperature;
-use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
-use crate::nn::math::{sigmoid, sigmoid_branch_free, sigmoids_into};
+use super::{GateEstimator, GateSample, spec::Family};
+use crate::nn::math::{sigmoid_branch_free, sigmoids_into};
 use crate::sampling::bernoulli::{CHUNK, fill_uniforms};
 use crate::sampling::logistic::logit;
 use crate::sampling::on_slices;
@@ -96,24 +96,5 @@ impl GateEstimator for GumbelRao {
                 aux.iter_mut().for_each(|g| *g *= inv_m);
             }
         });
-    }
-
-    /// Firing with probability p: the test-time gate is 1.
-    fn test_gate(&self, _a: f32) -> f32 {
-        1.0
-    }
-
-    fn sparsity(&self) -> SparsityForm {
-        SparsityForm::FiringRateCrossEntropy
-    }
-
-    /// q = σ(a).
-    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
-        let p = sigmoid(a);
-        Some((p, p * (1.0 - p)))
-    }
-
-    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
-        sigmoid_firing_probabilities(a, q, dq);
     }
 }

@@ -357,23 +357,33 @@ pub trait GateEstimator: Send + Sync {
     fn observe(&mut self, _draws: &[GateSample], _evals: &Evaluations<'_>) {}
 
     /// Deterministic test-time gate value for pre-activation `a` (noise replaced by its mean).
-    fn test_gate(&self, a: f32) -> f32;
+    /// The default is that of a binary gate firing with probability σ(a): 1 (whether it fires is
+    /// decided by the threshold that keeps the target share of gates).
+    fn test_gate(&self, _a: f32) -> f32 {
+        1.0
+    }
 
-    /// How sparsity is encouraged.
-    fn sparsity(&self) -> SparsityForm;
+    /// How sparsity is encouraged; by default the cross-entropy penalty on the firing
+    /// probability.
+    fn sparsity(&self) -> SparsityForm {
+        SparsityForm::FiringRateCrossEntropy
+    }
 
     /// The gate's firing probability q(a) = P(h ≠ 0) and dq/da, used by the cross-entropy
-    /// sparsity penalty (`None` for estimators whose sparsity is not of that form).
-    fn firing_probability(&self, a: f32) -> Option<(f32, f32)>;
+    /// sparsity penalty (`None` for estimators whose sparsity is not of that form). The default
+    /// is a binary gate firing with probability σ(a): q = σ(a), dq/da = σ(a)(1 − σ(a)).
+    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
+        let p = crate::nn::math::sigmoid(a);
+        Some((p, p * (1.0 - p)))
+    }
 
     /// [`Self::firing_probability`] over a slice: `q[k]`, `dq[k]` = q(a[k]), dq/da(a[k]) (0 for
     /// estimators without a firing probability). One call per unit of the penalty instead of
-    /// one dynamic call per gate; the sigmoid-type estimators override it with a loop that
-    /// vectorises (equal to the scalar form within a few units in the last place).
+    /// one dynamic call per gate. The default is the vectorised σ(a) of the default firing
+    /// probability (equal to the scalar form within a few units in the last place): an
+    /// estimator that overrides [`Self::firing_probability`] overrides this too.
     fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
-        for ((&a, q), dq) in a.iter().zip(q).zip(dq) {
-            (*q, *dq) = self.firing_probability(a).unwrap_or((0.0, 0.0));
-        }
+        sigmoid_firing_probabilities(a, q, dq);
     }
 
     /// Baseline state to checkpoint (empty for stateless estimators).

@@ -13,11 +13,7 @@
 
 use ndarray::{Array2, ArrayView2, Axis, Zip};
 
-use super::{
-    Evaluations, GateEstimator, GateGradient, GateSample, SparsityForm,
-    sigmoid_firing_probabilities, spec::Family,
-};
-use crate::nn::math::sigmoid;
+use super::{Evaluations, GateEstimator, GateGradient, GateSample, spec::Family};
 use crate::sampling::bernoulli::sigmoid_bernoulli;
 use crate::seed::Rng;
 
@@ -71,25 +67,6 @@ impl GateEstimator for ReinforceLeaveOneOut {
                 .and_broadcast(&centred)
                 .for_each(|g, &h, &p, &c| *g += c * (h - p));
         }
-    }
-
-    /// Firing the gate with probability p: the test-time gate is 1.
-    fn test_gate(&self, _a: f32) -> f32 {
-        1.0
-    }
-
-    fn sparsity(&self) -> SparsityForm {
-        SparsityForm::FiringRateCrossEntropy
-    }
-
-    /// q = σ(a), dq/da = σ(a)(1 − σ(a)).
-    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
-        let p = sigmoid(a);
-        Some((p, p * (1.0 - p)))
-    }
-
-    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
-        sigmoid_firing_probabilities(a, q, dq);
     }
 }
 

@@ -14,8 +14,8 @@
 use ndarray::{ArrayView2, Zip};
 
 use super::temperature::Temperature;
-use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
-use crate::nn::math::{sigmoid, sigmoid_branch_free};
+use super::{GateEstimator, GateSample, spec::Family};
+use crate::nn::math::sigmoid_branch_free;
 use crate::sampling::bernoulli::sigmoid_bernoulli;
 use crate::seed::Rng;
 
@@ -64,24 +64,5 @@ impl GateEstimator for ReinMax {
                 let q = 0.5 * (b + sigmoid_branch_free(a * inv_tau));
                 *aux = 2.0 * q * (1.0 - q) - 0.5 * p * (1.0 - p);
             });
-    }
-
-    /// Firing with probability p: the test-time gate is 1.
-    fn test_gate(&self, _a: f32) -> f32 {
-        1.0
-    }
-
-    fn sparsity(&self) -> SparsityForm {
-        SparsityForm::FiringRateCrossEntropy
-    }
-
-    /// q = σ(a).
-    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
-        let p = sigmoid(a);
-        Some((p, p * (1.0 - p)))
-    }
-
-    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
-        sigmoid_firing_probabilities(a, q, dq);
     }
 }

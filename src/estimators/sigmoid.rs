@@ -3,7 +3,7 @@
 
 use ndarray::ArrayView2;
 
-use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
+use super::{GateEstimator, GateSample, sigmoid_firing_probabilities, spec::Family};
 use crate::nn::math::{sigmoid, sigmoid_branch_free};
 use crate::sampling::gaussian::gates_with_noise;
 use crate::sampling::on_slices;
@@ -43,22 +43,9 @@ impl GateEstimator for SigmoidGate {
         }
     }
 
-    /// σ(a).
+    /// σ(a). (The sparsity penalty is the default one, on σ(a): for these gates, never exactly
+    /// zero, the gate's mean value plays the role of the firing rate.)
     fn test_gate(&self, a: f32) -> f32 {
         sigmoid(a)
-    }
-
-    fn sparsity(&self) -> SparsityForm {
-        SparsityForm::FiringRateCrossEntropy
-    }
-
-    /// The gate's mean value p = σ(a) plays the role of the firing rate.
-    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
-        let p = sigmoid(a);
-        Some((p, p * (1.0 - p)))
-    }
-
-    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
-        sigmoid_firing_probabilities(a, q, dq);
     }
 }

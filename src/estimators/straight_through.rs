@@ -6,8 +6,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use super::{GateEstimator, GateSample, SparsityForm, sigmoid_firing_probabilities, spec::Family};
-use crate::nn::math::sigmoid;
+use super::{GateEstimator, GateSample, spec::Family};
 use crate::sampling::bernoulli::sigmoid_bernoulli;
 use crate::seed::Rng;
 
@@ -56,23 +55,5 @@ impl GateEstimator for StraightThrough {
             StraightThroughVariant::SigmoidAdjusted => out.aux.mapv_inplace(|p| p * (1.0 - p)),
             StraightThroughVariant::Identity => out.aux.fill(1.0),
         }
-    }
-
-    fn test_gate(&self, _a: f32) -> f32 {
-        1.0
-    }
-
-    fn sparsity(&self) -> SparsityForm {
-        SparsityForm::FiringRateCrossEntropy
-    }
-
-    /// q = σ(a).
-    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
-        let p = sigmoid(a);
-        Some((p, p * (1.0 - p)))
-    }
-
-    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
-        sigmoid_firing_probabilities(a, q, dq);
     }
 }

@@ -7,11 +7,7 @@
 use ndarray::{Array2, ArrayView2, Zip};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Evaluations, GateEstimator, GateGradient, GateSample, SparsityForm,
-    sigmoid_firing_probabilities, spec::Family,
-};
-use crate::nn::math::sigmoid;
+use super::{Evaluations, GateEstimator, GateGradient, GateSample, spec::Family};
 use crate::sampling::bernoulli::sigmoid_bernoulli;
 use crate::seed::Rng;
 
@@ -161,25 +157,6 @@ impl GateEstimator for UnbiasedBinary {
             s.denominator[i] = d * s.denominator[i] + (1.0 - d) * den * inv;
         }
         s.observed += 1;
-    }
-
-    /// Firing the gate with probability p: the test-time gate is 1.
-    fn test_gate(&self, _a: f32) -> f32 {
-        1.0
-    }
-
-    fn sparsity(&self) -> SparsityForm {
-        SparsityForm::FiringRateCrossEntropy
-    }
-
-    /// q = σ(a), dq/da = σ(a)(1 − σ(a)).
-    fn firing_probability(&self, a: f32) -> Option<(f32, f32)> {
-        let p = sigmoid(a);
-        Some((p, p * (1.0 - p)))
-    }
-
-    fn firing_probabilities(&self, a: &[f32], q: &mut [f32], dq: &mut [f32]) {
-        sigmoid_firing_probabilities(a, q, dq);
     }
 
     fn baseline_state(&self) -> Option<BaselineState> {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::series::Downsampled;
 use crate::engine::{
     ClassFiring, EngineEvent, EvalPoint, HeatRow, LaneInfo, LaneStatus, ProbePoint, RaceInfo,
-    StepPoint,
+    StepPoint, TrajectoryPoint,
 };
 
 /// Stored step points per lane before the resolution halves.
@@ -59,6 +59,8 @@ pub struct LaneHistory {
     pub evals: Downsampled<EvalPoint>,
     /// Estimator-variance probes.
     pub probes: Downsampled<ProbePoint>,
+    /// Same-trajectory probes (at the reference lane's parameters).
+    pub trajectory: Downsampled<TrajectoryPoint>,
     /// Per-unit firing rates over time.
     pub heat: Downsampled<HeatRow>,
     /// The latest per-class firing snapshot.
@@ -77,6 +79,7 @@ impl LaneHistory {
             steps: Downsampled::new(STEP_CAPACITY),
             evals: Downsampled::new(SPARSE_CAPACITY),
             probes: Downsampled::new(SPARSE_CAPACITY),
+            trajectory: Downsampled::new(SPARSE_CAPACITY),
             heat: Downsampled::new(HEAT_CAPACITY),
             class_firing: None,
             status: LaneStatus::Running,
@@ -199,6 +202,11 @@ impl Recorder {
                     h.probes.push(point);
                 }
             }
+            EngineEvent::Trajectory { lane, point } => {
+                if let Some(h) = self.lanes.get_mut(lane) {
+                    h.trajectory.push(point);
+                }
+            }
             EngineEvent::Heat { lane, row } => {
                 if let Some(h) = self.lanes.get_mut(lane) {
                     h.heat.push(row);
@@ -234,11 +242,9 @@ impl Recorder {
             }
             EngineEvent::Resumed { info, lanes } => {
                 let same = self.lanes.len() == lanes.len()
-                    && self
-                        .lanes
-                        .iter()
-                        .zip(&lanes)
-                        .all(|(h, l)| h.info.name == l.name);
+                    && self.lanes.iter().zip(&lanes).all(|(h, l)| {
+                        h.info.name == l.name && h.info.seed_or(info.seed) == l.seed_or(info.seed)
+                    });
                 if same {
                     for (h, l) in self.lanes.iter_mut().zip(lanes) {
                         h.info = l;

@@ -6,6 +6,7 @@ use super::recorder::{LaneHistory, LaneSummary, Recorder};
 use super::series::{Merge, Prefix};
 use crate::engine::{
     ClassFiring, EvalPoint, HeatRow, LaneInfo, LaneStatus, ProbePoint, RaceInfo, StepPoint,
+    TrajectoryPoint,
 };
 
 /// The race as recorded up to step `until` (inclusive).
@@ -28,6 +29,8 @@ pub struct LaneView<'a> {
     pub evals: Prefix<'a, EvalPoint>,
     /// Estimator-variance probes.
     pub probes: Prefix<'a, ProbePoint>,
+    /// Same-trajectory probes.
+    pub trajectory: Prefix<'a, TrajectoryPoint>,
     /// Per-unit firing rates over time.
     pub heat: Prefix<'a, HeatRow>,
     /// Raw steps per stored training point.
@@ -108,6 +111,7 @@ impl LaneHistory {
             steps: self.steps.prefix(|p| p.step <= until),
             evals: self.evals.prefix(|p| p.step <= until),
             probes: self.probes.prefix(|p| p.step <= until),
+            trajectory: self.trajectory.prefix(|p| p.step <= until),
             heat: self.heat.prefix(|p| p.step <= until),
             stride: self.steps.stride(),
             class_firing: self.class_firing.as_ref().filter(|c| c.step <= until),
@@ -416,6 +420,7 @@ mod tests {
             settings: LaneSettings::paper(EstimatorSpec::StraightThrough {
                 variant: StraightThroughVariant::Identity,
             }),
+            seed: Some(1),
         }
     }
 

@@ -15,9 +15,10 @@ use super::column::Column;
 use super::error::{DataMismatch, RecordError};
 use crate::config::Experiment;
 use crate::data::DataSplit;
-use crate::engine::metrics::{eval_metrics, probe_metrics, step_metrics};
+use crate::engine::metrics::{eval_metrics, probe_metrics, step_metrics, trajectory_metrics};
 use crate::engine::{
     ClassFiring, EvalPoint, HeatRow, LaneInfo, LaneStatus, ProbePoint, RaceInfo, StepPoint,
+    TrajectoryPoint,
 };
 use crate::estimators::BaselineState;
 use crate::history::recorder::LaneEvent;
@@ -200,6 +201,7 @@ macro_rules! point_columns {
 step_metrics!(point_columns);
 eval_metrics!(point_columns);
 probe_metrics!(point_columns);
+trajectory_metrics!(point_columns);
 
 /// Heat rows: steps, counts, and every row's `units` firing rates one after the other.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -380,8 +382,15 @@ pub struct LaneRecord {
     pub probes: Series<ProbeColumns>,
     /// Per-unit firing rates over time.
     pub heat: Series<HeatColumns>,
+    /// Same-trajectory probes (absent in older sessions).
+    #[serde(default = "empty_series")]
+    pub trajectory: Series<TrajectoryColumns>,
     /// The latest per-class firing snapshot.
     pub class_firing: Option<ClassFiringRecord>,
+}
+
+fn empty_series<C: PointColumns>() -> Series<C> {
+    Series(Downsampled::new(crate::history::recorder::SPARSE_CAPACITY))
 }
 
 impl LaneRecord {
@@ -395,6 +404,7 @@ impl LaneRecord {
             evals: Series(h.evals.clone()),
             probes: Series(h.probes.clone()),
             heat: Series(h.heat.clone()),
+            trajectory: Series(h.trajectory.clone()),
             class_firing: h.class_firing.as_ref().map(ClassFiringRecord::from),
         }
     }
@@ -407,6 +417,7 @@ impl LaneRecord {
             evals: self.evals.0,
             probes: self.probes.0,
             heat: self.heat.0,
+            trajectory: self.trajectory.0,
             class_firing: self
                 .class_firing
                 .map(ClassFiringRecord::into_snapshot)
@@ -487,6 +498,10 @@ impl From<BaselineRecord> for BaselineState {
 pub struct LaneStateRecord {
     /// Lane name.
     pub name: String,
+    /// The seed the lane runs with (absent in sessions written before races had several
+    /// seeds: the race's seed).
+    #[serde(default)]
+    pub seed: Option<u64>,
     /// Steps taken.
     pub steps: u64,
     /// Status when the checkpoint was taken.

@@ -134,6 +134,7 @@ fn lane_state_record(lane: &LaneCheckpoint) -> LaneStateRecord {
     ];
     LaneStateRecord {
         name: lane.name.clone(),
+        seed: Some(lane.seed),
         steps: s.steps,
         status: lane.status,
         layers: LAYERS
@@ -382,6 +383,7 @@ impl Session {
     /// Reads and verifies the sidecar and returns the full checkpoint.
     pub fn load_checkpoint(&self) -> Result<RaceCheckpoint, SessionError> {
         let shown = self.path.display().to_string();
+        let race_seed = self.recorder.info.as_ref().map_or(0, |i| i.seed);
         let Some(c) = &self.checkpoint else {
             return Err(SessionError::bad(
                 &shown,
@@ -445,6 +447,7 @@ impl Session {
                 })?;
                 Ok(LaneCheckpoint {
                     name: l.name.clone(),
+                    seed: l.seed.unwrap_or(race_seed),
                     state: LaneState {
                         net: GatedNet {
                             gater_hidden: gh,
@@ -530,19 +533,20 @@ mod migrate {
     pub fn from_current(file: SessionFile, path: &Path) -> Result<Session, DocumentError> {
         crate::config::validate_experiment(&file.experiment).map_err(DocumentError::Experiment)?;
         let race = &file.race;
-        let lanes = &file.experiment.lanes;
-        if file.lanes.len() != lanes.len() {
+        // One history per lane and seed, every lane for the first seed, then the next, ….
+        let runs: Vec<(u64, &crate::config::LaneSpec)> = file.experiment.runs().collect();
+        if file.lanes.len() != runs.len() {
             return Err(DocumentError::LaneCount {
                 histories: file.lanes.len(),
-                lanes: lanes.len(),
+                lanes: runs.len(),
             });
         }
-        for (index, (h, spec)) in file.lanes.iter().zip(lanes).enumerate() {
-            if h.info.name != spec.name {
+        for (index, (h, (seed, spec))) in file.lanes.iter().zip(&runs).enumerate() {
+            if h.info.name != spec.name || h.info.seed_or(race.seed) != *seed {
                 return Err(DocumentError::LaneName {
                     index,
-                    history: h.info.name.clone(),
-                    expected: spec.name.clone(),
+                    history: format!("{} (seed {})", h.info.name, h.info.seed_or(race.seed)),
+                    expected: format!("{} (seed {seed})", spec.name),
                 });
             }
         }

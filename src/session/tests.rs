@@ -26,8 +26,7 @@ fn small_race(steps: u64) -> (SessionContext, Recorder, RaceCheckpoint) {
         heat_every: 4,
         chunk_steps: 5,
     };
-    e.lanes
-        .retain(|l| l.name == "unbiased" || l.name == "noisy-rectifier" || l.name == "sts");
+    e.retain_lanes(|l| l.name == "unbiased" || l.name == "noisy-rectifier" || l.name == "sts");
     let all = embedded();
     let idx: Vec<usize> = (0..300).collect();
     let data = Arc::new(DataSplit {

@@ -112,7 +112,9 @@ pub fn events(lanes: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
         total_steps: steps,
         steps_per_epoch: 250,
         seed: 1,
+        seeds: vec![1],
         sparsity_target: 0.1,
+        reference_lane: None,
     };
     let infos = (0..lanes)
         .map(|i| {
@@ -122,6 +124,7 @@ pub fn events(lanes: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
                 estimator: LANES[i % LANES.len()].1.to_string(),
                 family: spec.family(),
                 settings: LaneSettings::paper(spec),
+                seed: Some(1),
             }
         })
         .collect();

@@ -9,6 +9,7 @@ use gradrace::config::{Experiment, Length, MetricsSpec, builtin::resolve};
 use gradrace::data::{DataSplit, embedded};
 use gradrace::engine::{
     ClassFiring, EngineEvent, EvalPoint, HeatRow, ProbePoint, RaceCheckpoint, StepPoint,
+    TrajectoryPoint,
 };
 use gradrace::history::{LaneHistory, Recorder};
 use gradrace::session::{DataFingerprint, SessionContext};
@@ -28,6 +29,26 @@ pub fn experiment(steps: u64) -> Experiment {
         heat_every: 7,
         chunk_steps: 8,
     };
+    e
+}
+
+/// The zoo's lanes (every estimator, `experiments/zoo.ron`) on the network and intervals of
+/// [`experiment`], `steps` long, with the binary Concrete's temperature on a schedule.
+pub fn zoo_experiment(steps: u64) -> Experiment {
+    let mut e = experiment(steps);
+    let mut zoo = resolve("zoo").unwrap();
+    for lane in &mut zoo.lanes {
+        if let gradrace::estimators::EstimatorSpec::BinaryConcrete { temperature, .. } =
+            &mut lane.estimator
+        {
+            *temperature = Some(gradrace::estimators::Temperature::Exponential {
+                start: 1.0,
+                rate: 0.01,
+                floor: 0.5,
+            });
+        }
+    }
+    e.lanes = zoo.lanes;
     e
 }
 
@@ -61,6 +82,7 @@ pub type Metrics = (
     Vec<HeatRow>,
     Option<ClassFiring>,
     (u64, u64, u64, u64),
+    Vec<TrajectoryPoint>,
 );
 
 pub fn metrics(r: &Recorder) -> Vec<Metrics> {
@@ -82,6 +104,7 @@ pub fn metrics(r: &Recorder) -> Vec<Metrics> {
                     h.heat.stride(),
                     h.heat.filled(),
                 ),
+                h.trajectory.to_vec(),
             )
         })
         .collect()
