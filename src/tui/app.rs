@@ -13,6 +13,7 @@ use super::heatgrid::HeatCache;
 use super::keys::Action;
 use super::layout::{self, Panel};
 use super::panels::{header, heatmap, leaderboard, legend, tabs};
+use super::seeds::{self, SeedView};
 use super::timeline::Timeline;
 use super::xaxis::XAxis;
 use crate::engine::{Control, EngineEvent};
@@ -257,6 +258,11 @@ pub struct App {
     pub x_axis: XAxis,
     /// The first digit of a two-digit lane number and when it was typed.
     pub digit: Option<(usize, Instant)>,
+    /// How the charts draw a lane that ran with several seeds.
+    pub seeds: SeedView,
+    /// The bias–variance panel shows cosines to the reference gradient over training (false:
+    /// lanes as points in the bias–noise plane).
+    pub cosine: bool,
 }
 
 impl App {
@@ -291,6 +297,8 @@ impl App {
             zoomed: false,
             x_axis: XAxis::Steps,
             digit: None,
+            seeds: SeedView::Band,
+            cosine: false,
         }
     }
 
@@ -348,9 +356,45 @@ impl App {
         self.recorder.view_until(self.until())
     }
 
-    /// Number of lanes.
+    /// The lanes as the dashboard shows them: each lane's runs (indices into the recorder's
+    /// lanes), one per seed (see [`super::seeds`]).
+    pub fn lanes(&self) -> Vec<Vec<usize>> {
+        seeds::lanes(&self.recorder)
+    }
+
+    /// Number of lanes (a lane run with several seeds counts once).
     pub fn lane_count(&self) -> usize {
-        self.recorder.lanes.len()
+        self.lanes().len()
+    }
+
+    /// The runs of lane `i` (empty when there is no such lane).
+    pub fn runs(&self, i: usize) -> Vec<usize> {
+        self.lanes().into_iter().nth(i).unwrap_or_default()
+    }
+
+    /// The name of lane `i` ("" when there is no such lane).
+    pub fn lane_name(&self, i: usize) -> String {
+        self.runs(i)
+            .first()
+            .map_or_else(String::new, |&r| self.recorder.lanes[r].info.name.clone())
+    }
+
+    /// The most seeds any lane runs with (1 for a race of one seed, 0 with no lane).
+    pub fn seed_count(&self) -> usize {
+        self.lanes().iter().map(Vec::len).max().unwrap_or(0)
+    }
+
+    /// A run's name in a notice: the lane's, with its seed when the race has several.
+    fn run_name(&self, run: usize) -> String {
+        let Some(h) = self.recorder.lanes.get(run) else {
+            return String::new();
+        };
+        if self.seed_count() > 1 {
+            let race_seed = self.recorder.info.as_ref().map_or(0, |i| i.seed);
+            format!("{} (seed {})", h.info.name, h.info.seed_or(race_seed))
+        } else {
+            h.info.name.clone()
+        }
     }
 
     /// The focused lane, clamped to the lanes there are.
@@ -494,7 +538,7 @@ impl App {
             return;
         }
         live.blowing_up[lane] = now;
-        let name = h.info.name.clone();
+        let name = self.run_name(lane);
         match span {
             Some(s) if now => self.notify(
                 format!(
@@ -529,8 +573,8 @@ impl App {
         if std::mem::replace(&mut live.off_target[lane], off) == off {
             return;
         }
-        let name = h.info.name.clone();
         let target = 100.0 * h.info.settings.sparsity_target;
+        let name = self.run_name(lane);
         let text = match span {
             Some(s) if off => format!(
                 "{name} is off target: firing {:.1}% over the last {FIRING_WINDOW} steps, target {target:.0}%",
@@ -617,6 +661,18 @@ impl App {
             Action::Smoothing => self.loss.smoothed = !self.loss.smoothed,
             Action::Window => self.loss.recent = !self.loss.recent,
             Action::VarianceMode => self.snr = !self.snr,
+            Action::BiasView => self.cosine = !self.cosine,
+            Action::SeedView => {
+                self.seeds = self.seeds.next();
+                if self.seed_count() > 1 {
+                    self.notify(format!("lanes over seeds: {}", self.seeds.name()), false);
+                } else {
+                    self.notify(
+                        "one seed: every lane is one run (e matters with --seeds)",
+                        false,
+                    );
+                }
+            }
             Action::HeatMode => self.heat.by_class = !self.heat.by_class,
             Action::UnitOrder => {
                 self.heat.order = self.heat.order.next();

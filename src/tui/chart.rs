@@ -69,6 +69,8 @@ pub struct Axes {
     pub y: [f64; 2],
     /// The y axis is log10.
     pub log_y: bool,
+    /// The x axis is log10 (its range in log10 of the values).
+    pub log_x: bool,
     /// Style of axes and labels.
     pub style: Style,
 }
@@ -80,7 +82,72 @@ impl Axes {
             x,
             y,
             log_y,
+            log_x: false,
             style: super::theme::muted(),
+        }
+    }
+}
+
+/// A shaded band behind a lane's line: the cells between `lo` and `hi` get a dark shade of
+/// the lane's colour as background, the line and points drawn over it keep theirs.
+#[derive(Debug, Clone, Copy)]
+pub struct Band<'a> {
+    /// (x, lo, hi) in chart coordinates, sorted by x; between two points the band is
+    /// interpolated linearly, column by column.
+    pub points: &'a [(f64, f64, f64)],
+    /// The background colour.
+    pub color: Color,
+}
+
+/// A lane colour darkened for a band's background: a third of its intensity (other colours:
+/// dark grey).
+pub fn band_color(color: Color) -> Color {
+    match color {
+        Color::Rgb(r, g, b) => {
+            let d = |c: u8| (f32::from(c) * 0.33).round() as u8;
+            Color::Rgb(d(r), d(g), d(b))
+        }
+        _ => Color::DarkGray,
+    }
+}
+
+/// Shades `bands` into the plot of a chart drawn by [`render`] in `area` with the same `axes`
+/// and `end_labels` (call it after [`render`], whose canvas clears the backgrounds).
+pub fn shade(
+    frame: &mut Frame,
+    area: Rect,
+    axes: &Axes,
+    end_labels: &[EndLabel],
+    bands: &[Band<'_>],
+) {
+    let Some((graph, _)) = plot_area(area, axes, end_labels) else {
+        return;
+    };
+    let buf = frame.buffer_mut();
+    for band in bands {
+        let cells: Vec<(u16, f64, f64)> = band
+            .points
+            .iter()
+            .filter(|p| p.0.is_finite() && p.1.is_finite() && p.2.is_finite())
+            .map(|&(x, lo, hi)| (column(graph, axes.x, x), lo, hi))
+            .collect();
+        let mut fill = |c: u16, lo: f64, hi: f64| {
+            let (top, bottom) = (
+                row(graph, axes.y, hi.max(lo)),
+                row(graph, axes.y, lo.min(hi)),
+            );
+            for y in top..=bottom {
+                buf[(c, y)].set_bg(band.color);
+            }
+        };
+        for (i, &(c, lo, hi)) in cells.iter().enumerate() {
+            fill(c, lo, hi);
+            if let Some(&(c1, lo1, hi1)) = cells.get(i + 1) {
+                for k in c + 1..c1 {
+                    let t = f64::from(k - c) / f64::from(c1 - c);
+                    fill(k, lo + t * (lo1 - lo), hi + t * (hi1 - hi));
+                }
+            }
         }
     }
 }
@@ -201,7 +268,7 @@ pub fn render(
     }
     // x ticks: labels centred on their column, dropped where they would collide.
     let max_x = (graph.width / COLUMNS_PER_TICK + 1).clamp(2, 12) as usize;
-    let x_ticks = plot::ticks(axes.x, false, max_x);
+    let x_ticks = plot::ticks(axes.x, axes.log_x, max_x);
     let mut free_from = graph.x;
     let right_end = graph.x + graph.width;
     for (v, label) in &x_ticks {
@@ -324,6 +391,7 @@ mod tests {
             x: [0.0, 10.0],
             y: [0.0, 1.0],
             log_y: false,
+            log_x: false,
             style: Style::new(),
         }
     }

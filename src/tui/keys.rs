@@ -60,6 +60,10 @@ pub enum Action {
     ScrollUnitsUp,
     /// Switch the variance chart to signal-to-noise and back.
     VarianceMode,
+    /// Switch the bias–variance panel between the bias–noise plane and cosines over training.
+    BiasView,
+    /// Lanes over seeds: mean with a band, every seed, or the mean alone.
+    SeedView,
     /// Sort the leaderboard by the next column.
     SortNext,
     /// Reverse the leaderboard's sort order.
@@ -317,6 +321,20 @@ pub static BINDINGS: &[Binding] = &[
         "v",
         A::VarianceMode,
         "variance / signal-to-noise",
+        Both,
+    ),
+    bind(
+        &[Char('b')],
+        "b",
+        A::BiasView,
+        "bias: bias–noise / cosine",
+        Both,
+    ),
+    bind(
+        &[Char('e')],
+        "e",
+        A::SeedView,
+        "seeds: band / each / mean",
         Both,
     ),
     bind(

@@ -15,9 +15,10 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 
 use super::app::App;
-use super::chart::{self, Axes, EndLabel, Overlay, Series};
+use super::chart::{self, Axes, Band, EndLabel, Overlay, Series};
 use super::panels::{message, panel};
 use super::plot;
+use super::seeds::{self, SeedView};
 use super::theme;
 use super::xaxis::{XAxis, XMap};
 use crate::engine::LaneStatus;
@@ -38,15 +39,31 @@ pub fn axis_name<P>(metric: &Metric<P>) -> String {
     }
 }
 
+/// One run's curve (a lane with one seed, or one seed of a lane), before scaling.
+#[derive(Debug, Clone, Default)]
+pub struct RunCurve {
+    /// The line, in (x, value) with values on the data's own scale.
+    pub line: Vec<(f64, f64)>,
+    /// Points marked on their own (held-out evaluations).
+    pub dots: Vec<(f64, f64)>,
+    /// The value labelled at the right end.
+    pub last: Option<f64>,
+}
+
 /// One lane's curve, before scaling.
 #[derive(Debug, Clone, Default)]
 pub struct LaneCurve {
     /// The lane.
     pub lane: usize,
-    /// The line, in (x, value) with values on the data's own scale.
+    /// The line, in (x, value) with values on the data's own scale: the run's, or with several
+    /// seeds their mean (none when every seed is drawn, see `seeds`).
     pub line: Vec<(f64, f64)>,
     /// Points marked on their own (held-out evaluations).
     pub dots: Vec<(f64, f64)>,
+    /// With several seeds: the band around the mean, (x, lo, hi).
+    pub band: Vec<(f64, f64, f64)>,
+    /// With several seeds shown one by one: every seed's line.
+    pub seeds: Vec<Vec<(f64, f64)>>,
     /// Kept from setting the y range (diverged or blowing up).
     pub excluded: bool,
     /// Where the lane diverged, on the x axis.
@@ -122,7 +139,7 @@ fn bottom_line<'a>(
     let names = |lanes: &[usize]| {
         lanes
             .iter()
-            .map(|&i| app.recorder.lanes[i].info.name.clone())
+            .map(|&i| app.lane_name(i))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -146,6 +163,13 @@ fn bottom_line<'a>(
             theme::warning(),
         ));
     }
+    let seeds = app.seed_count();
+    if seeds > 1 {
+        spans.push(Span::styled(
+            format!("· {} of {seeds} seeds (e) ", app.seeds.name()),
+            theme::muted(),
+        ));
+    }
     let (shown, all) = (app.visible_count(), app.lane_count());
     if shown < all {
         spans.push(Span::styled(
@@ -154,6 +178,84 @@ fn bottom_line<'a>(
         ));
     }
     Line::from(spans)
+}
+
+/// Every visible lane's curve: `run` gives each of its runs' curve (run index, its view), and
+/// a lane of several seeds is combined as [`crate::tui::seeds`] says — per column of
+/// `columns` over `x`, the mean (a geometric mean on a `log` axis), a band of ± one standard
+/// deviation, or every seed's line. A lane is kept from setting the scale when any of its runs
+/// is ([`runaway`]); its ✕ is at the first divergence.
+pub fn lane_curves(
+    app: &App,
+    view: &RaceView<'_>,
+    x: &XFrame,
+    columns: usize,
+    log: bool,
+    run: impl Fn(usize, &LaneView<'_>) -> RunCurve,
+) -> Vec<LaneCurve> {
+    let to = |v: f64| if log { plot::scale(v, true) } else { v };
+    let back = |v: f64| if log { 10f64.powf(v) } else { v };
+    app.lanes()
+        .into_iter()
+        .enumerate()
+        .filter(|(lane, _)| app.is_visible(*lane))
+        .map(|(lane, runs)| {
+            let mut curves = Vec::new();
+            let (mut excluded, mut diverged_at) = (false, None::<f64>);
+            for &r in &runs {
+                let Some(l) = view.lane(r) else { continue };
+                let Some(map) = x.maps.get(r) else { continue };
+                curves.push(run(r, &l));
+                let (ex, at) = runaway(&l, map);
+                excluded |= ex;
+                diverged_at = match (diverged_at, at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            let mut out = LaneCurve {
+                lane,
+                excluded,
+                diverged_at,
+                ..LaneCurve::default()
+            };
+            if curves.len() == 1 {
+                let c = curves.pop().unwrap_or_default();
+                (out.line, out.dots, out.last) = (c.line, c.dots, c.last);
+                return out;
+            }
+            let lasts: Vec<f64> = curves
+                .iter()
+                .filter_map(|c| c.last.filter(|v| v.is_finite()).map(to))
+                .collect();
+            out.last =
+                (!lasts.is_empty()).then(|| back(lasts.iter().sum::<f64>() / lasts.len() as f64));
+            if app.seeds == SeedView::All {
+                out.seeds = curves.iter().map(|c| c.line.clone()).collect();
+                out.dots = curves.iter().flat_map(|c| c.dots.iter().copied()).collect();
+                return out;
+            }
+            let scaled = |f: &dyn Fn(&RunCurve) -> &Vec<(f64, f64)>| -> Vec<Vec<(f64, f64)>> {
+                curves
+                    .iter()
+                    .map(|c| f(c).iter().map(|&(x, y)| (x, to(y))).collect())
+                    .collect()
+            };
+            let line = seeds::across(&scaled(&|c| &c.line), x.range[0], x.range[1], columns);
+            out.line = line.iter().map(|a| (a.x, back(a.mean))).collect();
+            let dots = seeds::across(&scaled(&|c| &c.dots), x.range[0], x.range[1], columns);
+            out.dots = dots.iter().map(|a| (a.x, back(a.mean))).collect();
+            if app.seeds == SeedView::Band {
+                out.band = line
+                    .iter()
+                    .chain(dots.iter())
+                    .filter_map(|a| a.sd.map(|sd| (a.x, back(a.mean - sd), back(a.mean + sd))))
+                    .collect();
+                out.band.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+            out
+        })
+        .collect()
 }
 
 /// A chart's options.
@@ -188,7 +290,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, spec: ChartSpec<'_>, curve
         c.line
             .iter()
             .chain(&c.dots)
+            .chain(c.seeds.iter().flatten())
             .map(|p| p.1)
+            .chain(c.band.iter().map(|b| b.2))
             .filter(|v| v.is_finite() && (!spec.log || *v > 0.0))
             .reduce(f64::max)
     };
@@ -211,16 +315,39 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, spec: ChartSpec<'_>, curve
     // On the axis's scale from here on.
     let mut curves = curves;
     for c in &mut curves {
-        for p in c.line.iter_mut().chain(c.dots.iter_mut()) {
+        for p in c
+            .line
+            .iter_mut()
+            .chain(c.dots.iter_mut())
+            .chain(c.seeds.iter_mut().flatten())
+        {
             p.1 = plot::scale(p.1, spec.log);
         }
+        for b in &mut c.band {
+            (b.1, b.2) = (plot::scale(b.1, spec.log), plot::scale(b.2, spec.log));
+        }
     }
+    // The band's edges count for the range like points (as (x, lo) and (x, hi)).
+    let edges: Vec<Vec<(f64, f64)>> = curves
+        .iter()
+        .map(|c| {
+            c.band
+                .iter()
+                .flat_map(|b| [(b.0, b.1), (b.0, b.2)])
+                .collect()
+        })
+        .collect();
     let Some(y) = plot::bounds(
         curves
             .iter()
+            .zip(&edges)
             .zip(&setters)
             .filter(|(_, s)| **s)
-            .flat_map(|(c, _)| [c.line.as_slice(), c.dots.as_slice()]),
+            .flat_map(|((c, e), _)| {
+                [c.line.as_slice(), c.dots.as_slice(), e.as_slice()]
+                    .into_iter()
+                    .chain(c.seeds.iter().map(Vec::as_slice))
+            }),
     ) else {
         frame.render_widget(block, area);
         message(frame, inner, spec.empty);
@@ -236,9 +363,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, spec: ChartSpec<'_>, curve
     let (mut clipped, mut diverged) = (Vec::new(), Vec::new());
     for (c, &setter) in curves.iter_mut().zip(&setters) {
         let color = theme::lane(c.lane).color;
+        for b in &mut c.band {
+            (b.1, b.2) = (b.1.clamp(y[0], y[1]), b.2.clamp(y[0], y[1]));
+        }
         if !setter {
             let mut starts = plot::clip(&mut c.line, y);
             starts.extend(plot::clip(&mut c.dots, y));
+            for line in &mut c.seeds {
+                starts.extend(plot::clip(line, y));
+            }
             if !starts.is_empty() {
                 clipped.push(c.lane);
             }
@@ -251,6 +384,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, spec: ChartSpec<'_>, curve
         }
         c.line.retain(|p| p.1.is_finite());
         c.dots.retain(|p| p.1.is_finite());
+        for line in &mut c.seeds {
+            line.retain(|p| p.1.is_finite());
+        }
+        c.band.retain(|b| b.1.is_finite() && b.2.is_finite());
         if let Some(x) = c.diverged_at {
             diverged.push(c.lane);
             overlays.push(Overlay {
@@ -265,12 +402,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, spec: ChartSpec<'_>, curve
     let mut order: Vec<&LaneCurve> = curves.iter().filter(|c| c.lane != focus).collect();
     order.extend(curves.iter().filter(|c| c.lane == focus));
     let style = |c: &LaneCurve| theme::lane(c.lane);
-    let lines = order.iter().map(|c| Series {
-        points: &c.line,
-        color: style(c).color,
-        marker: Marker::Braille,
-        line: true,
-        glyph: style(c).glyph,
+    let lines = order.iter().flat_map(|c| {
+        std::iter::once(&c.line)
+            .chain(&c.seeds)
+            .map(move |points| Series {
+                points,
+                color: style(c).color,
+                marker: Marker::Braille,
+                line: true,
+                glyph: style(c).glyph,
+            })
     });
     let dots = order.iter().map(|c| Series {
         points: &c.dots,
@@ -297,12 +438,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, spec: ChartSpec<'_>, curve
         app, app.x_axis, spec.notes, &clipped, &diverged,
     ));
     frame.render_widget(block, area);
-    chart::render(
-        frame,
-        inner,
-        &series,
-        &Axes::new(spec.x, y, spec.log),
-        &overlays,
-        &end_labels,
-    );
+    let axes = Axes::new(spec.x, y, spec.log);
+    chart::render(frame, inner, &series, &axes, &overlays, &end_labels);
+    let bands: Vec<Band> = order
+        .iter()
+        .filter(|c| !c.band.is_empty())
+        .map(|c| Band {
+            points: &c.band,
+            color: chart::band_color(style(c).color),
+        })
+        .collect();
+    chart::shade(frame, inner, &axes, &end_labels, &bands);
 }

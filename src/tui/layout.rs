@@ -2,9 +2,9 @@
 //! both to draw and to find what a mouse click hit.
 //!
 //! The layout degrades with the terminal instead of squeezing every panel:
-//! - Large (from about 150×40): every panel at once — training loss, held-out error and
-//!   variance side by side, the gate heatmap and compute savings under them, the leaderboard
-//!   below.
+//! - Large (from 150 columns and about 40 rows): every panel at once — training loss, held-out
+//!   error and variance side by side, bias–variance, the gate heatmap and compute savings under
+//!   them, the leaderboard below.
 //! - Medium: the leaderboard stays; the panels above it are shown a page at a time, as many
 //!   side by side as there are [`MIN_PANEL_WIDTH`] columns, with a tab strip naming every panel.
 //! - Small (under [`COMPACT_BELOW`] rows, e.g. 80×24): a one-line header, one panel at a time
@@ -42,6 +42,8 @@ pub enum Panel {
     Error,
     /// Estimator variance.
     Variance,
+    /// Bias and noise against the reference gradient (the same-trajectory probe).
+    BiasVariance,
     /// Gate heatmap.
     Gates,
     /// Compute savings.
@@ -52,10 +54,11 @@ pub enum Panel {
 
 impl Panel {
     /// Every panel, in the order of the tab strip and of `[` / `]`.
-    pub const ALL: [Panel; 6] = [
+    pub const ALL: [Panel; 7] = [
         Panel::Loss,
         Panel::Error,
         Panel::Variance,
+        Panel::BiasVariance,
         Panel::Gates,
         Panel::Compute,
         Panel::Leaderboard,
@@ -67,22 +70,26 @@ impl Panel {
             Panel::Loss => "Loss",
             Panel::Error => "Error",
             Panel::Variance => "Variance",
+            Panel::BiasVariance => "Bias",
             Panel::Gates => "Gates",
             Panel::Compute => "Compute",
             Panel::Leaderboard => "Leaderboard",
         }
     }
 
-    /// True for the three line charts.
+    /// True for the charts (with a y axis and plot rows).
     pub fn is_chart(self) -> bool {
-        matches!(self, Panel::Loss | Panel::Error | Panel::Variance)
+        matches!(
+            self,
+            Panel::Loss | Panel::Error | Panel::Variance | Panel::BiasVariance
+        )
     }
 
     /// The least height at which the panel is useful: 8 plot rows for a chart, 6 lines of
     /// units for the heatmap, a few lanes for the tables.
     pub fn min_height(self) -> u16 {
         match self {
-            Panel::Loss | Panel::Error | Panel::Variance => MIN_CHART_HEIGHT,
+            Panel::Loss | Panel::Error | Panel::Variance | Panel::BiasVariance => MIN_CHART_HEIGHT,
             Panel::Gates => 9,
             Panel::Compute => 6,
             Panel::Leaderboard => 5,
@@ -193,24 +200,15 @@ pub fn areas(screen: Rect, app: &App) -> Option<Areas> {
     .areas(screen);
     let cols = (screen.width / MIN_PANEL_WIDTH).clamp(1, 3);
     let everything =
-        !app.zoomed && board_h.is_some() && cols >= 2 && middle.height >= 2 * MIN_CHART_HEIGHT;
+        !app.zoomed && board_h.is_some() && cols >= 3 && middle.height >= 2 * MIN_CHART_HEIGHT;
     let mut panels = Vec::new();
     let (pages, page, tabs) = if everything {
         let [top, bottom] =
             Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(middle);
-        let (first, second): (&[Panel], &[Panel]) = if cols >= 3 {
-            (
-                &[Panel::Loss, Panel::Error, Panel::Variance],
-                &[Panel::Gates, Panel::Compute],
-            )
-        } else {
-            (
-                &[Panel::Loss, Panel::Error],
-                &[Panel::Variance, Panel::Gates, Panel::Compute],
-            )
-        };
-        panels.extend(side_by_side(top, first));
-        panels.extend(side_by_side(bottom, second));
+        let first = [Panel::Loss, Panel::Error, Panel::Variance];
+        let second = [Panel::BiasVariance, Panel::Gates, Panel::Compute];
+        panels.extend(side_by_side(top, &first));
+        panels.extend(side_by_side(bottom, &second));
         panels.push((Panel::Leaderboard, board));
         (vec![Panel::ALL.to_vec()], 0, None)
     } else {
@@ -341,7 +339,7 @@ mod tests {
         let small = areas(Rect::new(0, 0, 80, 24), &app).unwrap();
         assert!(small.compact && small.tabs.is_some());
         assert_eq!(small.panels.len(), 1);
-        assert_eq!(small.pages.len(), 6, "{:?}", small.pages);
+        assert_eq!(small.pages.len(), 7, "{:?}", small.pages);
         // 8 plot rows at least (the chart's height less borders and the x axis).
         let loss = small.get(Panel::Loss).unwrap();
         assert!(loss.height >= 18, "{loss:?}");
@@ -350,7 +348,7 @@ mod tests {
         assert!(medium.get(Panel::Leaderboard).is_some());
         let large = areas(Rect::new(0, 0, 160, 48), &app).unwrap();
         assert!(large.tabs.is_none());
-        assert_eq!(large.panels.len(), 6);
+        assert_eq!(large.panels.len(), 7);
         app.zoomed = true;
         app.panel = Panel::Gates;
         let zoomed = areas(Rect::new(0, 0, 160, 48), &app).unwrap();

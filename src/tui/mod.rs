@@ -15,6 +15,7 @@ pub mod lanechart;
 pub mod layout;
 pub mod panels;
 pub mod plot;
+pub mod seeds;
 pub mod synthetic;
 pub mod terminal;
 pub mod theme;

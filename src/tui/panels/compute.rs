@@ -18,6 +18,7 @@ use crate::estimators::{Family, GateGradient};
 use crate::history::{LaneSummary, LaneView};
 use crate::net::SPARSE_CROSSOVER;
 use crate::tui::app::App;
+use crate::tui::seeds;
 use crate::tui::theme;
 
 /// One lane's bar: `width` cells, '█' for the net saving, '░' for the part the gater eats.
@@ -125,7 +126,17 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 /// Draws the compute panel.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let view = app.view();
-    let rows: Vec<LaneSummary> = view.summaries();
+    // One row per lane: over its seeds, the mean of each value.
+    let all = view.summaries();
+    let lanes = app.lanes();
+    let firsts: Vec<LaneView<'_>> = lanes.iter().filter_map(|runs| view.lane(runs[0])).collect();
+    let rows: Vec<LaneSummary> = lanes
+        .iter()
+        .filter_map(|runs| {
+            let rs: Vec<&LaneSummary> = runs.iter().filter_map(|&r| all.get(r)).collect();
+            seeds::summary(&rs)
+        })
+        .collect();
     let mut block = panel(" Compute savings · main-path multiply-adds skipped ");
     let inner = block.inner(area);
     if rows.is_empty() || rows.iter().all(|r| r.compute_saved.is_none()) {
@@ -133,18 +144,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         message(frame, inner, "no steps yet");
         return;
     }
-    let dense = view
-        .lanes()
+    let dense = firsts
+        .iter()
         .position(|l| l.info.family == Family::Dense)
         .and_then(|i| rows[i].seconds_per_step.map(|s| (i, s)))
         .filter(|(_, s)| *s > 0.0);
     // The notes, numbered in order of first appearance.
     let mut notes: Vec<Shortfall> = Vec::new();
-    let note_of: Vec<Option<usize>> = view
-        .lanes()
+    let note_of: Vec<Option<usize>> = firsts
+        .iter()
         .zip(&rows)
         .map(|(l, r)| {
-            let w = why(l.info, r, &l)?;
+            let w = why(l.info, r, l)?;
             Some(match notes.iter().position(|n| *n == w) {
                 Some(k) => k,
                 None => {

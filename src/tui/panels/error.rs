@@ -10,7 +10,7 @@ use ratatui::text::Line;
 use crate::engine::EvalPoint;
 use crate::engine::metrics::Metrics;
 use crate::tui::app::App;
-use crate::tui::lanechart::{self, ChartSpec, LaneCurve, XFrame};
+use crate::tui::lanechart::{self, ChartSpec, RunCurve, XFrame};
 use crate::tui::plot::{self, Reduce};
 use crate::tui::theme;
 
@@ -33,38 +33,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     );
     let x = XFrame::new(app, &view);
     let columns = 2 * area.width.saturating_sub(10) as usize;
-    let curves: Vec<LaneCurve> = view
-        .lanes()
-        .enumerate()
-        .filter(|(lane, _)| app.is_visible(*lane))
-        .map(|(lane, l)| {
-            let map = &x.maps[lane];
-            let points: Vec<(f64, f64)> = l
-                .evals
-                .iter()
-                .filter(|e| e.step >= x.from_step[lane])
-                .map(|e| (map.at(e.step), 100.0 * f64::from(e.error)))
-                .collect();
-            let last = points.last().map(|p| p.1);
-            // Few evaluations: each one marked; many: the line alone, reduced to the columns.
-            let (line, dots) = if points.len() * 3 <= columns {
-                (points.clone(), points)
-            } else {
-                let line =
-                    plot::downsample(&points, x.range[0], x.range[1], columns, Reduce::MinMax);
-                (line, Vec::new())
-            };
-            let (excluded, diverged_at) = lanechart::runaway(&l, map);
-            LaneCurve {
-                lane,
-                line,
-                dots,
-                excluded,
-                diverged_at,
-                last,
-            }
-        })
-        .collect();
+    let curves = lanechart::lane_curves(app, &view, &x, columns, false, |run, l| {
+        let map = &x.maps[run];
+        let points: Vec<(f64, f64)> = l
+            .evals
+            .iter()
+            .filter(|e| e.step >= x.from_step[run])
+            .map(|e| (map.at(e.step), 100.0 * f64::from(e.error)))
+            .collect();
+        let last = points.last().map(|p| p.1);
+        // Few evaluations: each one marked; many: the line alone, reduced to the columns.
+        let (line, dots) = if points.len() * 3 <= columns {
+            (points.clone(), points)
+        } else {
+            let line = plot::downsample(&points, x.range[0], x.range[1], columns, Reduce::MinMax);
+            (line, Vec::new())
+        };
+        RunCurve { line, dots, last }
+    });
     lanechart::draw(
         frame,
         area,
@@ -176,5 +162,33 @@ mod tests {
             survives_tiny_areas(&a, super::render);
         }
         survives_tiny_areas(&app(0, 0), super::render);
+    }
+
+    #[test]
+    fn several_seeds_a_mean_with_a_band_every_seed_or_the_mean() {
+        use crate::tui::chart::band_color;
+        use crate::tui::seeds::SeedView;
+        let mut a = App::live(Instant::now());
+        a.recorder = crate::tui::synthetic::seeded(2, 3, 2000);
+        let banded = |a: &App| {
+            let buf = rendered(100, 20, |f, r| super::render(f, r, a));
+            let bg = band_color(crate::tui::theme::lane(0).color);
+            (
+                buf.content().iter().filter(|c| c.bg == bg).count(),
+                text(&buf),
+            )
+        };
+        let (cells, t) = banded(&a);
+        assert!(cells > 10, "{cells}:\n{t}");
+        assert!(t.contains("mean ± sd over seeds of 3 seeds"), "{t}");
+        // The mean of the three seeds' latest errors (×1, ×1.1, ×1.2) is labelled.
+        let e = 1.1 * f64::from(error(0, 2000)) * 100.0;
+        assert!(t.contains(&format!("{e:.1}%")), "{e:.1} in {t}");
+        a.act(Action::SeedView);
+        assert_eq!(a.seeds, SeedView::All);
+        assert_eq!(banded(&a).0, 0);
+        a.act(Action::SeedView);
+        assert_eq!(banded(&a).0, 0);
+        survives_tiny_areas(&a, super::render);
     }
 }

@@ -33,14 +33,21 @@ pub fn unit_rows(area: Rect) -> usize {
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let view = app.view();
     let focus = app.focused();
-    let Some(lane) = view.lane(focus) else {
+    // A lane of several seeds: its first seed's gates.
+    let runs = app.runs(focus);
+    let Some(lane) = runs.first().and_then(|&r| view.lane(r)) else {
         let block = panel(" Gates ");
         let inner = block.inner(area);
         frame.render_widget(block, area);
         message(frame, inner, "no lane yet");
         return;
     };
-    let name = lane.info.name.clone();
+    let name = if runs.len() > 1 {
+        let race_seed = view.info().map_or(0, |i| i.seed);
+        format!("{} (seed {})", lane.info.name, lane.info.seed_or(race_seed))
+    } else {
+        lane.info.name.clone()
+    };
     let by_class = app.heat.by_class;
     // Ordering by selectivity needs the per-class snapshot.
     let order = match (app.heat.order, lane.class_firing) {

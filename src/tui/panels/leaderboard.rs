@@ -2,7 +2,11 @@
 //! step, loss, held-out error, firing rate, savings, examples/s, the budget (main-path
 //! evaluations per step and since the start) and status; sorted by a chosen column, the focused
 //! lane highlighted. Narrow screens drop the estimator, then the net saving, speed and budget
-//! columns. Clicking a row focuses its lane ([`lane_at`] maps a click to a lane with the same
+//! columns. In a race of several seeds a row is a lane over its seeds: n, the mean ± the
+//! half-width of the 95% confidence interval (Student's t, n − 1 degrees of freedom) of
+//! held-out error, firing and savings, and the paired difference of held-out error against the
+//! reference lane over the seeds both ran (see [`crate::stats`]), the other columns means.
+//! Clicking a row focuses its lane ([`lane_at`] maps a click to a lane with the same
 //! layout the drawing uses); when not every lane fits, the title says how many are shown.
 
 use std::cmp::Ordering;
@@ -17,9 +21,11 @@ use super::{panel, percent, window_start};
 use crate::engine::LaneStatus;
 use crate::estimators::Temperature;
 use crate::history::{LaneSummary, LaneView};
+use crate::stats::PairedDifference;
 use crate::tui::app::{App, SortColumn};
 use crate::tui::panels::legend;
 use crate::tui::plot;
+use crate::tui::seeds;
 use crate::tui::theme;
 
 /// Widths from which the leaderboard shows more columns: the net saving and the evaluations per
@@ -75,6 +81,66 @@ pub fn order(app: &App, rows: &[LaneSummary]) -> Vec<usize> {
     idx
 }
 
+/// Every lane's row (over its seeds, the mean of each value; see [`seeds::summary`]) and its
+/// runs' rows, in lane order.
+pub fn lane_rows(app: &App) -> Vec<(LaneSummary, Vec<(u64, LaneSummary)>)> {
+    let view = app.view();
+    let all = view.summaries();
+    let race_seed = view.info().map_or(0, |i| i.seed);
+    app.lanes()
+        .iter()
+        .filter_map(|runs| {
+            let rs: Vec<(u64, LaneSummary)> = runs
+                .iter()
+                .filter_map(|&r| {
+                    let seed = view.lane(r)?.info.seed_or(race_seed);
+                    Some((seed, all.get(r)?.clone()))
+                })
+                .collect();
+            let refs: Vec<&LaneSummary> = rs.iter().map(|(_, r)| r).collect();
+            Some((seeds::summary(&refs)?, rs))
+        })
+        .collect()
+}
+
+/// "3.5±0.4%": the mean and 95% half-width of `f` over the runs in percent ("3.5%" with one
+/// value, "–" with none).
+fn percent_interval(
+    runs: &[(u64, LaneSummary)],
+    f: impl Fn(&LaneSummary) -> Option<f32>,
+) -> String {
+    let rs: Vec<&LaneSummary> = runs.iter().map(|(_, r)| r).collect();
+    match seeds::interval(&rs, f) {
+        Some(m) => match m.half_width {
+            Some(h) => format!("{:.1}±{:.1}%", 100.0 * m.mean, 100.0 * h),
+            None => format!("{:.1}%", 100.0 * m.mean),
+        },
+        None => "–".into(),
+    }
+}
+
+/// The paired difference of held-out error of `runs` against the reference lane's runs over the
+/// seeds both ran, in points: "+0.3±0.5" (with " *" where its interval excludes 0).
+fn paired(runs: &[(u64, LaneSummary)], reference: &[(u64, LaneSummary)]) -> String {
+    let errors = |rs: &[(u64, LaneSummary)]| -> Vec<(u64, f64)> {
+        rs.iter()
+            .filter_map(|(s, r)| r.heldout_error.map(|e| (*s, f64::from(e))))
+            .collect()
+    };
+    match PairedDifference::of(&errors(runs), &errors(reference)) {
+        Some(p) => match p.difference.half_width {
+            Some(h) => format!(
+                "{:+.1}±{:.1}{}",
+                100.0 * p.difference.mean,
+                100.0 * h,
+                if p.significant { " *" } else { "" }
+            ),
+            None => format!("{:+.1}", 100.0 * p.difference.mean),
+        },
+        None => "–".into(),
+    }
+}
+
 /// Data rows that fit in `area` (borders and the column header take three lines).
 fn capacity(area: Rect) -> usize {
     area.height.saturating_sub(3) as usize
@@ -82,7 +148,7 @@ fn capacity(area: Rect) -> usize {
 
 /// The lanes on screen, top to bottom, in leaderboard order.
 fn visible(app: &App, area: Rect) -> Vec<usize> {
-    let rows = app.view().summaries();
+    let rows: Vec<LaneSummary> = lane_rows(app).into_iter().map(|r| r.0).collect();
     let ordered = order(app, &rows);
     let focus_pos = ordered
         .iter()
@@ -122,7 +188,17 @@ fn status_cell(r: &LaneSummary) -> Cell<'static> {
 /// Draws the leaderboard.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let view = app.view();
-    let rows = view.summaries();
+    let lanes = app.lanes();
+    let per_lane = lane_rows(app);
+    let rows: Vec<LaneSummary> = per_lane.iter().map(|r| r.0.clone()).collect();
+    // Several seeds: intervals, n and the paired difference against the reference lane (the
+    // same-trajectory probe's, else the first).
+    let seeded = app.seed_count() > 1;
+    let reference = view
+        .info()
+        .and_then(|i| i.reference_lane.clone())
+        .and_then(|name| rows.iter().position(|r| r.name == name))
+        .unwrap_or(0);
     let arrow = if app.sort.reversed { "▲" } else { "▼" };
     let sort_name = match app.sort.column {
         SortColumn::Lane => "lane",
@@ -135,6 +211,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     };
     let shown = visible(app, area);
     let mut title = format!(" Leaderboard · by {sort_name} {arrow} ");
+    if seeded {
+        title.push_str(&format!(
+            "· {} seeds: mean ± 95% CI (Student's t); Δ: paired vs {}, * excludes 0 ",
+            app.seed_count(),
+            rows.get(reference).map_or("", |r| r.name.as_str())
+        ));
+    }
     if shown.len() < rows.len() && capacity(area) > 0 {
         title.push_str(&format!(
             "· {} of {} lanes (tab scrolls) ",
@@ -143,12 +226,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ));
     }
     let block = panel(title);
+    // The intervals and the paired column take about 30 more cells.
+    let extra = if seeded { 30 } else { 0 };
     let (more, most, wide) = (
         area.width >= WIDE.0,
-        area.width >= WIDE.1,
-        area.width >= WIDE.2,
+        area.width >= WIDE.1 + extra,
+        area.width >= WIDE.2 + extra,
     );
     let mut header = vec![("#", None), ("lane", Some(SortColumn::Lane))];
+    if seeded {
+        header.push(("n", None));
+    }
     if wide {
         header.push(("estimator", None));
     }
@@ -159,6 +247,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ("firing", Some(SortColumn::Firing)),
         ("saved", Some(SortColumn::Saved)),
     ]);
+    if seeded && more {
+        header.push(("Δ vs ref", None));
+    }
     if more {
         header.extend([("net", None), ("eval/step", None)]);
     }
@@ -183,16 +274,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .unwrap_or(4)
         .clamp(4, 20) as u16;
     let mut widths = vec![Constraint::Length(2), Constraint::Length(name_w)];
+    if seeded {
+        widths.push(Constraint::Length(2));
+    }
     if wide {
         widths.push(Constraint::Fill(1));
     }
+    // With intervals, "12.3±10.4%".
+    let (error_w, share_w) = if seeded { (11, 10) } else { (9, 6) };
     widths.extend([
         Constraint::Length(6),
         Constraint::Length(7),
-        Constraint::Length(9),
-        Constraint::Length(6),
-        Constraint::Length(6),
+        Constraint::Length(error_w),
+        Constraint::Length(share_w),
+        Constraint::Length(share_w),
     ]);
+    if seeded && more {
+        widths.push(Constraint::Length(12));
+    }
     if more {
         widths.extend([Constraint::Length(7), Constraint::Length(9)]);
     }
@@ -210,11 +309,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .into_iter()
         .map(|i| {
             let r = &rows[i];
-            let lane = view.lane(i);
+            let runs = &per_lane[i].1;
+            let lane = lanes.get(i).and_then(|rs| view.lane(*rs.first()?));
             let mut cells = vec![
                 Cell::from(Span::styled(legend::key_label(i), theme::muted())),
                 Cell::from(Span::styled(r.name.clone(), theme::lane_text(i))),
             ];
+            if seeded {
+                cells.push(Cell::from(runs.len().to_string()));
+            }
             if wide {
                 cells.push(Cell::from(
                     lane.as_ref().map_or(r.estimator.clone(), estimator_text),
@@ -223,10 +326,33 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             cells.extend([
                 Cell::from(r.steps.to_string()),
                 Cell::from(r.train_loss.map_or("–".into(), |v| format!("{v:.4}"))),
-                Cell::from(percent(r.heldout_error)),
-                Cell::from(percent(r.firing_rate)),
-                Cell::from(percent(r.compute_saved)),
             ]);
+            if seeded {
+                cells.extend([
+                    Cell::from(percent_interval(runs, |r| r.heldout_error)),
+                    Cell::from(percent_interval(runs, |r| r.firing_rate)),
+                    Cell::from(percent_interval(runs, |r| r.compute_saved)),
+                ]);
+            } else {
+                cells.extend([
+                    Cell::from(percent(r.heldout_error)),
+                    Cell::from(percent(r.firing_rate)),
+                    Cell::from(percent(r.compute_saved)),
+                ]);
+            }
+            if seeded && more {
+                cells.push(if i == reference {
+                    Cell::from(Span::styled("(reference)", theme::muted()))
+                } else {
+                    let text = paired(runs, &per_lane[reference].1);
+                    let style = if text.ends_with('*') {
+                        theme::warning()
+                    } else {
+                        Style::new()
+                    };
+                    Cell::from(Span::styled(text, style))
+                });
+            }
             let budget = lane.as_ref().and_then(LaneView::budget);
             if more {
                 cells.extend([
@@ -437,5 +563,30 @@ mod tests {
         assert!(t.contains("5 of 12 lanes"), "{t}");
         let t = text(&rendered(120, 20, |f, r| super::render(f, r, &a)));
         assert!(!t.contains("of 12 lanes"), "{t}");
+    }
+
+    #[test]
+    fn several_seeds_give_intervals_n_and_the_paired_difference() {
+        let mut a = App::live(Instant::now());
+        a.recorder = crate::tui::synthetic::seeded(3, 3, 600);
+        let t = text(&rendered(150, 8, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("3 seeds: mean ± 95% CI"), "{t}");
+        assert!(t.contains("paired vs straight-through"), "{t}");
+        assert!(t.contains("Δ vs ref"), "{t}");
+        let row = |i: usize| {
+            t.lines()
+                .find(|l| l.contains(&format!(" {} ", lane_name(i))))
+                .unwrap()
+                .to_string()
+        };
+        // Seed k's error is seed 1's × (1 + 0.1(k − 1)): mean ×1.1, s = 0.1·e, t₂ = 4.303.
+        let e = f64::from(crate::tui::synthetic::error(1, 600));
+        let (m, h) = (1.1 * e, 4.303 * 0.1 * e / 3f64.sqrt());
+        let cell = format!("{:.1}±{:.1}%", 100.0 * m, 100.0 * h);
+        assert!(row(1).contains(&cell), "{cell} in {}", row(1));
+        assert!(row(0).contains("(reference)"), "{t}");
+        assert!(row(1).contains(" 3 "), "n: {}", row(1));
+        assert_eq!(shown(&t, 3).len(), 3, "one row per lane: {t}");
+        survives_tiny_areas(&a, super::render);
     }
 }

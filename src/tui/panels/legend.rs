@@ -40,7 +40,7 @@ fn parts(app: &App, i: usize) -> (String, String, String) {
     (
         format!("{symbol} "),
         format!("{} ", key_label(i)),
-        app.recorder.lanes[i].info.name.clone(),
+        app.lane_name(i),
     )
 }
 
@@ -49,7 +49,7 @@ pub fn items(app: &App, width: u16) -> Vec<Item> {
     let width = width.max(1);
     let mut out = Vec::new();
     let (mut line, mut used) = (0usize, 0u16);
-    for i in 0..app.recorder.lanes.len() {
+    for i in 0..app.lane_count() {
         let (a, b, c) = parts(app, i);
         let w = (a.chars().count() + b.chars().count() + c.chars().count()) as u16;
         if used > 0 && used + w > width {

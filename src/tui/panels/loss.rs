@@ -12,7 +12,7 @@ use ratatui::text::Line;
 use crate::engine::StepPoint;
 use crate::engine::metrics::Metrics;
 use crate::tui::app::App;
-use crate::tui::lanechart::{self, ChartSpec, LaneCurve, XFrame};
+use crate::tui::lanechart::{self, ChartSpec, RunCurve, XFrame};
 use crate::tui::plot::{self, Columns, Reduce, Smoother};
 use crate::tui::theme;
 use crate::tui::xaxis::XMap;
@@ -49,67 +49,58 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         Reduce::MinMax
     };
-    let curves: Vec<LaneCurve> = view
-        .lanes()
-        .enumerate()
-        .filter(|(lane, _)| app.is_visible(*lane))
-        .map(|(lane, l)| {
-            let map = &x.maps[lane];
-            let start = l.steps.partition_point(|p| p.step < x.from_step[lane]);
-            let mut cols = Columns::new(x.range[0], x.range[1], columns, reduce);
-            let y = |p: &StepPoint| f64::from(p.cross_entropy);
-            match map {
-                XMap::Linear(f) => {
-                    let f = *f;
-                    for run in l.steps.skip(start).slices() {
-                        cols.extend_sorted(run, |p| p.step as f64 * f, y, |p| p.count);
-                    }
-                }
-                XMap::Knots(_) => {
-                    let pts: Vec<(f64, f64, u32)> = l
-                        .steps
-                        .iter()
-                        .enumerate()
-                        .skip(start)
-                        .map(|(i, p)| (map.of_point(i, p.step), y(p), p.count))
-                        .collect();
-                    cols.extend_sorted(&pts, |p| p.0, |p| p.1, |p| p.2);
+    let curves = lanechart::lane_curves(app, &view, &x, columns, o.log, |run, l| {
+        let map = &x.maps[run];
+        let start = l.steps.partition_point(|p| p.step < x.from_step[run]);
+        let mut cols = Columns::new(x.range[0], x.range[1], columns, reduce);
+        let y = |p: &StepPoint| f64::from(p.cross_entropy);
+        match map {
+            XMap::Linear(f) => {
+                let f = *f;
+                for run in l.steps.skip(start).slices() {
+                    cols.extend_sorted(run, |p| p.step as f64 * f, y, |p| p.count);
                 }
             }
-            // Each column's mean (or min and max) first, then the smoothing over the columns,
-            // each weighted by the steps it stands for: the cost per stored point is one
-            // comparison and two additions.
-            let mut smoother = Smoother::new(SMOOTHING_DECAY);
-            let line: Vec<(f64, f64)> = cols
-                .finish_counted()
-                .into_iter()
-                .map(|(x, y, count)| {
-                    (
-                        x,
-                        if o.smoothed {
-                            smoother.push(y, count)
-                        } else {
-                            y
-                        },
-                    )
-                })
-                .collect();
-            let (excluded, diverged_at) = lanechart::runaway(&l, map);
-            let last = if o.smoothed {
-                line.last().map(|p| p.1)
-            } else {
-                l.recent(10).map(|p| f64::from(p.cross_entropy))
-            };
-            LaneCurve {
-                lane,
-                line,
-                dots: Vec::new(),
-                excluded,
-                diverged_at,
-                last,
+            XMap::Knots(_) => {
+                let pts: Vec<(f64, f64, u32)> = l
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .skip(start)
+                    .map(|(i, p)| (map.of_point(i, p.step), y(p), p.count))
+                    .collect();
+                cols.extend_sorted(&pts, |p| p.0, |p| p.1, |p| p.2);
             }
-        })
-        .collect();
+        }
+        // Each column's mean (or min and max) first, then the smoothing over the columns,
+        // each weighted by the steps it stands for: the cost per stored point is one
+        // comparison and two additions.
+        let mut smoother = Smoother::new(SMOOTHING_DECAY);
+        let line: Vec<(f64, f64)> = cols
+            .finish_counted()
+            .into_iter()
+            .map(|(x, y, count)| {
+                (
+                    x,
+                    if o.smoothed {
+                        smoother.push(y, count)
+                    } else {
+                        y
+                    },
+                )
+            })
+            .collect();
+        let last = if o.smoothed {
+            line.last().map(|p| p.1)
+        } else {
+            l.recent(10).map(|p| f64::from(p.cross_entropy))
+        };
+        RunCurve {
+            line,
+            dots: Vec::new(),
+            last,
+        }
+    });
     let empty = if view.step() == 0 {
         "waiting for the first steps"
     } else {

@@ -1,6 +1,7 @@
 //! The panels, one per file. Each draws the state it is given (`&App`) into an area of the
 //! frame and touches nothing else; [`draw`] lays them out on the whole screen.
 
+pub mod bias_variance;
 pub mod compute;
 pub mod error;
 pub mod header;
@@ -50,6 +51,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             Panel::Loss => loss::render(frame, r, app),
             Panel::Error => error::render(frame, r, app),
             Panel::Variance => variance::render(frame, r, app),
+            Panel::BiasVariance => bias_variance::render(frame, r, app),
             Panel::Gates => heatmap::render(frame, r, app),
             Panel::Compute => compute::render(frame, r, app),
             Panel::Leaderboard => leaderboard::render(frame, r, app),
@@ -246,10 +248,11 @@ mod tests {
             .count()
     }
 
-    const TITLES: [(Panel, &str); 6] = [
+    const TITLES: [(Panel, &str); 7] = [
         (Panel::Loss, "Training loss (nats)"),
         (Panel::Error, "Held-out error (%)"),
         (Panel::Variance, "Estimator variance"),
+        (Panel::BiasVariance, "┌ Bias"),
         (Panel::Gates, "┌ Gates"),
         (Panel::Compute, "┌ Compute savings"),
         (Panel::Leaderboard, "┌ Leaderboard ·"),

@@ -14,7 +14,7 @@ use crate::engine::ProbePoint;
 use crate::engine::metrics::Metrics;
 use crate::estimators::Family;
 use crate::tui::app::App;
-use crate::tui::lanechart::{self, ChartSpec, LaneCurve, XFrame};
+use crate::tui::lanechart::{self, ChartSpec, RunCurve, XFrame};
 use crate::tui::plot::{self, Reduce};
 use crate::tui::theme;
 
@@ -32,10 +32,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     );
     // Lanes with nothing drawn, and why: said in the bottom line.
     let visible = || {
-        view.lanes()
+        app.lanes()
+            .into_iter()
             .enumerate()
             .filter(|(i, _)| app.is_visible(*i))
-            .map(|(_, l)| l)
+            .filter_map(|(_, runs)| view.lane(*runs.first()?))
     };
     let no_gates: Vec<String> = visible()
         .filter(|l| l.info.family == Family::Dense)
@@ -60,42 +61,33 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     let x = XFrame::new(app, &view);
     let columns = 2 * area.width.saturating_sub(Y_AXIS_CELLS + 2) as usize;
-    let curves: Vec<LaneCurve> = view
-        .lanes()
-        .enumerate()
-        .filter(|(lane, _)| app.is_visible(*lane))
-        .map(|(lane, l)| {
-            let map = &x.maps[lane];
-            let pts: Vec<(f64, f64)> = l
-                .probes
-                .iter()
-                .filter(|p| p.step >= x.from_step[lane])
-                .map(|p| {
-                    let v = if app.snr { p.snr() } else { p.variance };
-                    (map.at(p.step), v)
-                })
-                .collect();
-            let last = pts.last().map(|p| p.1);
-            // Means of the log values per column (the chart's scale), back to values.
-            let logs: Vec<(f64, f64)> = pts
-                .iter()
-                .map(|&(x, v)| (x, plot::scale(v, true)))
-                .collect();
-            let line = plot::downsample(&logs, x.range[0], x.range[1], columns, Reduce::Mean)
-                .into_iter()
-                .map(|(x, l)| (x, 10f64.powf(l)))
-                .collect();
-            let (excluded, diverged_at) = lanechart::runaway(&l, map);
-            LaneCurve {
-                lane,
-                line,
-                dots: Vec::new(),
-                excluded,
-                diverged_at,
-                last,
-            }
-        })
-        .collect();
+    let curves = lanechart::lane_curves(app, &view, &x, columns, true, |run, l| {
+        let map = &x.maps[run];
+        let pts: Vec<(f64, f64)> = l
+            .probes
+            .iter()
+            .filter(|p| p.step >= x.from_step[run])
+            .map(|p| {
+                let v = if app.snr { p.snr() } else { p.variance };
+                (map.at(p.step), v)
+            })
+            .collect();
+        let last = pts.last().map(|p| p.1);
+        // Means of the log values per column (the chart's scale), back to values.
+        let logs: Vec<(f64, f64)> = pts
+            .iter()
+            .map(|&(x, v)| (x, plot::scale(v, true)))
+            .collect();
+        let line = plot::downsample(&logs, x.range[0], x.range[1], columns, Reduce::Mean)
+            .into_iter()
+            .map(|(x, l)| (x, 10f64.powf(l)))
+            .collect();
+        RunCurve {
+            line,
+            dots: Vec::new(),
+            last,
+        }
+    });
     lanechart::draw(
         frame,
         area,
