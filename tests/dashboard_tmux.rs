@@ -13,7 +13,12 @@ use std::time::Duration;
 use common::tmux::{Tmux, plot_rows};
 
 /// The titles of the three charts.
-const CHARTS: [&str; 3] = ["Training loss", "Held-out error", "Estimator variance"];
+const CHARTS: [&str; 4] = [
+    "Training loss",
+    "Held-out error",
+    "Estimator variance",
+    "Bias and noise",
+];
 
 /// The header's progress line (the one with the state word).
 fn progress_line(screen: &str) -> String {
@@ -50,6 +55,7 @@ fn the_dashboard_runs_and_hands_the_terminal_back() {
         "Training loss",
         "Held-out error",
         "Estimator variance",
+        "Bias and noise",
         "Gates",
         "Compute savings",
         "Leaderboard",
@@ -67,7 +73,7 @@ fn the_dashboard_runs_and_hands_the_terminal_back() {
             && progress_line(s).contains("running")
     });
     assert!(screen.contains("Gates · straight-through"), "{screen}");
-    // At 160×48 the three charts are on screen at once, each with a useful plot.
+    // At 160×48 the four charts are on screen at once, each with a useful plot.
     let screen = tmux.wait_for("plots in every chart", Duration::from_secs(60), |s| {
         CHARTS.iter().all(|c| plot_rows(s, c) >= 8)
     });
@@ -215,7 +221,11 @@ fn at_80x24_every_chart_has_plot_rows() {
         !screen.contains("Held-out error ("),
         "one chart at a time:\n{screen}"
     );
-    for (chart, min) in [("Held-out error", 8), ("Estimator variance", 8)] {
+    for (chart, min) in [
+        ("Held-out error", 8),
+        ("Estimator variance", 8),
+        ("Bias and noise", 8),
+    ] {
         tmux.keys(&["]"]);
         let screen = tmux.wait_for(chart, Duration::from_secs(90), |s| {
             plot_rows(s, chart) >= min

@@ -109,6 +109,16 @@ fn replay_at_80x24_shows_every_chart_with_plot_rows() {
         plot_rows(s, "Estimator variance") >= 8
     });
     assert!(screen.contains("no gates: dense"), "{screen}");
+    // The same-trajectory probe's bias–noise plane, then the cosines (b).
+    tmux.keys(&["]"]);
+    let screen = tmux.wait_for("the bias–variance chart", Duration::from_secs(20), |s| {
+        plot_rows(s, "Bias and noise") >= 8
+    });
+    assert!(screen.contains("at straight-through's"), "{screen}");
+    tmux.keys(&["b"]);
+    tmux.wait_for("the cosine chart", Duration::from_secs(20), |s| {
+        plot_rows(s, "Cosine to the reference") >= 8
+    });
     tmux.keys(&["q"]);
     tmux.wait_for("the exit code", Duration::from_secs(30), |s| {
         s.lines().any(|l| l.trim().ends_with("EXIT=0"))

@@ -665,7 +665,7 @@ impl App {
             Action::SeedView => {
                 self.seeds = self.seeds.next();
                 if self.seed_count() > 1 {
-                    self.notify(format!("lanes over seeds: {}", self.seeds.name()), false);
+                    self.notify(format!("charts over seeds: {}", self.seeds.name()), false);
                 } else {
                     self.notify(
                         "one seed: every lane is one run (e matters with --seeds)",

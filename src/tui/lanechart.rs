@@ -166,7 +166,7 @@ fn bottom_line<'a>(
     let seeds = app.seed_count();
     if seeds > 1 {
         spans.push(Span::styled(
-            format!("· {} of {seeds} seeds (e) ", app.seeds.name()),
+            format!("· {seeds} seeds: {} (e) ", app.seeds.name()),
             theme::muted(),
         ));
     }

@@ -148,13 +148,13 @@ impl Areas {
     }
 }
 
-/// Splits `area` into side-by-side areas for `panels` (the heatmap a little wider).
+/// Splits `area` into side-by-side areas for `panels` (the compute table a little wider).
 fn side_by_side(area: Rect, panels: &[Panel]) -> Vec<(Panel, Rect)> {
     let weights: Vec<Constraint> = panels
         .iter()
         .map(|p| match p {
-            Panel::Gates => Constraint::Fill(11),
-            Panel::Compute => Constraint::Fill(9),
+            Panel::Gates | Panel::BiasVariance => Constraint::Fill(9),
+            Panel::Compute => Constraint::Fill(11),
             _ => Constraint::Fill(10),
         })
         .collect();

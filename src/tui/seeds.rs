@@ -38,9 +38,9 @@ impl SeedView {
     /// Its name, for the notice and the charts' bottom line.
     pub fn name(self) -> &'static str {
         match self {
-            SeedView::Band => "mean ± sd over seeds",
+            SeedView::Band => "mean ± sd",
             SeedView::All => "every seed",
-            SeedView::Mean => "mean over seeds",
+            SeedView::Mean => "mean",
         }
     }
 }

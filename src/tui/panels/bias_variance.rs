@@ -117,12 +117,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         let block = panel(" Bias and noise ");
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let text = if view.info().is_none() {
-            "waiting for the race to start"
+        if view.info().is_none() {
+            message(frame, inner, "waiting for the race to start");
         } else {
-            "no same-trajectory probe in this race (same_trajectory in the experiment)"
-        };
-        message(frame, inner, text);
+            let y = inner.y + inner.height.saturating_sub(1) / 2;
+            let line = |y: u16| Rect {
+                y,
+                height: 1,
+                ..inner
+            };
+            message(frame, line(y), "no same-trajectory probe in this race");
+            if y + 1 < inner.y + inner.height {
+                message(
+                    frame,
+                    line(y + 1),
+                    "(same_trajectory in the experiment file)",
+                );
+            }
+        }
         return;
     };
     let lanes: Vec<(usize, Vec<LaneView<'_>>)> = app
@@ -198,10 +210,7 @@ fn plane(
     lanes: &[(usize, Vec<LaneView<'_>>)],
     notes: Vec<Span<'_>>,
 ) {
-    let title = Line::styled(
-        " Bias (x) and noise (y) relative to ‖g‖ · log–log · b: cosine ",
-        theme::title(),
-    );
+    let title = Line::styled(" Bias and noise · log–log · b: cosine ", theme::title());
     let mut block = panel(title);
     let inner = block.inner(area);
     let focus = app.focused();
@@ -238,7 +247,7 @@ fn plane(
         })
     };
     let mut spans = vec![Span::styled(
-        " x: ‖Eĝ−g‖/‖g‖ · y: √trΣ/‖g‖ ",
+        " x: bias ‖Eĝ−g‖/‖g‖ · y: noise √trΣ/‖g‖ ",
         theme::muted(),
     )];
     for n in notes {
@@ -325,7 +334,7 @@ mod tests {
         let a = app(5);
         let buf = rendered(140, 20, |f, r| super::render(f, r, &a));
         let t = text(&buf);
-        assert!(t.contains("Bias (x) and noise (y)"), "{t}");
+        assert!(t.contains("Bias and noise · log–log"), "{t}");
         assert!(t.contains("no gates: dense"), "{t}");
         assert!(t.contains("at straight-through's parameters"), "{t}");
         // Synthetic noise runs from 10^-0.4 (lane 3, step 100) to 10^0.75 (lane 0, step 1000):

@@ -173,7 +173,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .min(18);
     // "saved  90.0%  net  71.2%   12.34 ms  ×0.52", then "  (1) ∂L/∂h: all fwd" on the rows
     // that have a note (its words where they fit).
-    let numbers_w = if dense.is_some() { 44 } else { 37 };
+    // Narrow: the words "saved" and "net" go (the first line names the columns instead).
+    let full_w = if dense.is_some() { 44 } else { 37 };
+    let tight = (inner.width as usize) < name_w + 1 + full_w;
+    let numbers_w = if tight { full_w - 10 } else { full_w };
     let note_w = if notes.is_empty() {
         0
     } else {
@@ -189,6 +192,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let bar_w = if bar_w >= 6 { bar_w.min(40) } else { 0 };
     let mut lines = vec![Line::from(Span::styled(
         match dense {
+            Some((i, _)) if tight => format!(
+                "saved · net of the gater · time per step, ×{} = 1",
+                rows[i].name
+            ),
+            None if tight => "saved · net of the gater · time per step".into(),
             Some((i, _)) => format!(
                 "█ net saving  ░ gater's cost  ·  time per step, ×{} = 1",
                 rows[i].name
@@ -231,9 +239,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Style::new()
         };
         spans.extend([
-            Span::styled("saved ", theme::label()),
+            Span::styled(if tight { "" } else { "saved " }, theme::label()),
             Span::raw(pct(r.compute_saved)),
-            Span::styled("  net ", theme::label()),
+            Span::styled(if tight { " " } else { "  net " }, theme::label()),
             Span::styled(pct(r.net_compute_saved), net_style),
         ]);
         if let Some(s) = r.seconds_per_step {

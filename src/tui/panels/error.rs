@@ -180,7 +180,7 @@ mod tests {
         };
         let (cells, t) = banded(&a);
         assert!(cells > 10, "{cells}:\n{t}");
-        assert!(t.contains("mean ± sd over seeds of 3 seeds"), "{t}");
+        assert!(t.contains("3 seeds: mean ± sd (e)"), "{t}");
         // The mean of the three seeds' latest errors (×1, ×1.1, ×1.2) is labelled.
         let e = 1.1 * f64::from(error(0, 2000)) * 100.0;
         assert!(t.contains(&format!("{e:.1}%")), "{e:.1} in {t}");

@@ -2,7 +2,8 @@
 //! per-coordinate variance of the gater gradient across K gate resamples on a fixed probe
 //! minibatch. Toggles to the signal-to-noise ratio ‖E ĝ‖² / variance. The dense lane has no
 //! gates, so nothing to probe: the panel says so rather than waiting for a probe that never
-//! comes. Variances differ between estimators by orders of magnitude by nature, so only a
+//! comes; nor has a deterministic estimator any variance to draw on a log axis (it is named
+//! instead). Variances differ between estimators by orders of magnitude by nature, so only a
 //! diverged or blowing-up lane is kept from setting the scale here.
 
 use ratatui::Frame;
@@ -42,6 +43,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .filter(|l| l.info.family == Family::Dense)
         .map(|l| l.info.name.clone())
         .collect();
+    let noiseless: Vec<String> = visible()
+        .filter(|l| {
+            l.info.family != Family::Dense
+                && !l.probes.is_empty()
+                && l.probes.iter().all(|p| p.variance <= 0.0)
+        })
+        .map(|l| l.info.name.clone())
+        .collect();
     let waiting: Vec<String> = visible()
         .filter(|l| l.info.family != Family::Dense && l.probes.is_empty())
         .map(|l| l.info.name.clone())
@@ -50,6 +59,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if !no_gates.is_empty() {
         notes.push(Span::styled(
             format!("no gates: {} ", no_gates.join(", ")),
+            theme::muted(),
+        ));
+    }
+    if !noiseless.is_empty() {
+        notes.push(Span::styled(
+            format!("no noise (variance 0): {} ", noiseless.join(", ")),
             theme::muted(),
         ));
     }
@@ -71,6 +86,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 let v = if app.snr { p.snr() } else { p.variance };
                 (map.at(p.step), v)
             })
+            // A log axis has no place for 0 (a noiseless estimator) or ∞ (its SNR): said in
+            // the bottom line instead of stretching the axis to the floor.
+            .filter(|p| p.1.is_finite() && p.1 > 0.0)
             .collect();
         let last = pts.last().map(|p| p.1);
         // Means of the log values per column (the chart's scale), back to values.
@@ -148,5 +166,32 @@ mod tests {
             assert!(buf.content().iter().any(|c| c.fg == theme::lane(0).color));
             survives_tiny_areas(&app, super::render);
         }
+    }
+
+    #[test]
+    fn a_noiseless_lane_is_named_not_drawn_at_the_log_floor() {
+        let mut app = App::live(Instant::now());
+        app.recorder = recorder(3, 1000);
+        let h = &mut app.recorder.lanes[1];
+        let mut probes = crate::history::Downsampled::new(h.probes.capacity());
+        for p in h.probes.iter() {
+            probes.push(ProbePoint {
+                variance: 0.0,
+                signal: 0.0,
+                ..*p
+            });
+        }
+        h.probes = probes;
+        let buf = rendered(100, 18, |f, r| super::render(f, r, &app));
+        let t = text(&buf);
+        assert!(t.contains("no noise (variance 0): sts"), "{t}");
+        assert!(y_axis_labels(&buf).iter().all(|&y| y > 1e-6), "{t}");
+        app.act(crate::tui::keys::Action::VarianceMode);
+        let buf = rendered(100, 18, |f, r| super::render(f, r, &app));
+        assert!(
+            y_axis_labels(&buf).iter().all(|&y| y < 1e6),
+            "{}",
+            text(&buf)
+        );
     }
 }
