@@ -240,8 +240,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if wide {
         header.push(("estimator", None));
     }
+    // Narrow with intervals: the step goes (the header has it) to leave the names whole.
+    let steps = !seeded || more;
+    if steps {
+        header.push(("step", Some(SortColumn::Step)));
+    }
     header.extend([
-        ("step", Some(SortColumn::Step)),
         ("loss", Some(SortColumn::Loss)),
         ("held-out", Some(SortColumn::Error)),
         ("firing", Some(SortColumn::Firing)),
@@ -282,8 +286,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     // With intervals, "12.3±10.4%".
     let (error_w, share_w) = if seeded { (11, 10) } else { (9, 6) };
+    if steps {
+        widths.push(Constraint::Length(6));
+    }
     widths.extend([
-        Constraint::Length(6),
         Constraint::Length(7),
         Constraint::Length(error_w),
         Constraint::Length(share_w),
@@ -323,10 +329,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     lane.as_ref().map_or(r.estimator.clone(), estimator_text),
                 ));
             }
-            cells.extend([
-                Cell::from(r.steps.to_string()),
-                Cell::from(r.train_loss.map_or("–".into(), |v| format!("{v:.4}"))),
-            ]);
+            if steps {
+                cells.push(Cell::from(r.steps.to_string()));
+            }
+            cells.push(Cell::from(
+                r.train_loss.map_or("–".into(), |v| format!("{v:.4}")),
+            ));
             if seeded {
                 cells.extend([
                     Cell::from(percent_interval(runs, |r| r.heldout_error)),
@@ -587,6 +595,9 @@ mod tests {
         assert!(row(0).contains("(reference)"), "{t}");
         assert!(row(1).contains(" 3 "), "n: {}", row(1));
         assert_eq!(shown(&t, 3).len(), 3, "one row per lane: {t}");
+        // At 80 columns the names stay whole.
+        let t = text(&rendered(80, 8, |f, r| super::render(f, r, &a)));
+        assert!(t.contains(" noisy-rectifier "), "{t}");
         survives_tiny_areas(&a, super::render);
     }
 }
