@@ -25,6 +25,7 @@ pub mod sampling;
 pub mod seed;
 pub mod session;
 pub mod stats;
+pub mod sweep;
 pub mod tui;
 
 pub use config::{GaterReduction, LaneSettings};

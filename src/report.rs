@@ -120,12 +120,14 @@ pub fn rows_by_lane(recorder: &Recorder) -> Vec<(String, Vec<(u64, LaneSummary)>
 
 /// `mean ± half-width` of `values` in percent (the mean alone with one value; "–" with none).
 fn percent_interval(values: &[f64]) -> String {
-    match MeanInterval::of(values) {
-        Some(m) => match m.half_width {
-            Some(h) => format!("{:.2} ± {:.2}%", 100.0 * m.mean, 100.0 * h),
-            None => format!("{:.2}%", 100.0 * m.mean),
-        },
-        None => "–".into(),
+    MeanInterval::of(values).map_or_else(|| "–".into(), |m| percent_mean(&m))
+}
+
+/// A mean and its 95% interval as percentages: `12.34 ± 1.05%` (`12.34%` with one value).
+pub fn percent_mean(m: &MeanInterval) -> String {
+    match m.half_width {
+        Some(h) => format!("{:.2} ± {:.2}%", 100.0 * m.mean, 100.0 * h),
+        None => format!("{:.2}%", 100.0 * m.mean),
     }
 }
 
@@ -298,7 +300,7 @@ pub fn recent_metrics(recorder: &Recorder) -> String {
         .map(|l| l.recent(FIRING_WINDOW))
         .collect();
     let mut header = vec!["metric".to_string()];
-    header.extend(recorder.lanes.iter().map(|l| l.info.name.clone()));
+    header.extend(recorder.lanes.iter().map(|l| recorder.lane_label(l)));
     let rows: Vec<Vec<String>> = StepPoint::METRICS
         .iter()
         .map(|m| {
@@ -329,7 +331,7 @@ pub fn trajectory_table(recorder: &Recorder) -> Option<String> {
         .filter_map(|l| {
             let p = l.trajectory.last()?;
             Some([
-                l.info.name.clone(),
+                recorder.lane_label(l),
                 p.step.to_string(),
                 format!("{:.3}", p.cosine),
                 format!("{:.3} ± {:.3}", p.relative_bias, p.relative_bias_se),
@@ -394,10 +396,10 @@ pub fn eval_timeline(recorder: &Recorder, max_rows: usize) -> String {
         picked.dedup();
         picked
     };
-    let names: Vec<&str> = recorder
+    let names: Vec<String> = recorder
         .lanes
         .iter()
-        .map(|l| l.info.name.as_str())
+        .map(|l| recorder.lane_label(l))
         .collect();
     let mut widths: Vec<usize> = names.iter().map(|n| n.chars().count().max(7)).collect();
     let step_width = shown
@@ -439,13 +441,14 @@ pub fn lane_events(recorder: &Recorder) -> String {
         out.push_str(&format!("race: {what} at step {}\n", e.step));
     }
     for lane in &recorder.lanes {
+        let name = recorder.lane_label(lane);
         for e in &lane.events {
             let what = match e.status {
                 LaneStatus::Running => format!("running again from step {}", e.step),
                 LaneStatus::Done => format!("done at step {}", e.step),
                 s => s.label(),
             };
-            out.push_str(&format!("{}: {what}\n", lane.info.name));
+            out.push_str(&format!("{name}: {what}\n"));
         }
         for b in lane.view_until(u64::MAX).blow_ups() {
             out.push_str(&format!(
@@ -467,7 +470,7 @@ pub fn lane_events(recorder: &Recorder) -> String {
             out.push_str(&format!(
                 "{}: off target from step {} (firing {} over the last {FIRING_WINDOW} steps, \
                  target {})",
-                lane.info.name,
+                name,
                 span.from,
                 percent(span.worst),
                 percent(target)

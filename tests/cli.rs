@@ -3,7 +3,8 @@
 
 use std::fs;
 
-use assert_cmd::Command;
+mod common;
+use common::cli::gradrace;
 
 const TINY: &str = r#"Experiment(
     name: "tiny-cli",
@@ -18,10 +19,6 @@ const TINY: &str = r#"Experiment(
     ],
 )
 "#;
-
-fn gradrace() -> Command {
-    Command::cargo_bin("gradrace").unwrap()
-}
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
     let p = dir.path().join(name);

@@ -1,7 +1,8 @@
 //! End to end in a real terminal: the `gradrace` binary started in a tmux pane on a race that is
 //! still running while the keys are pressed. The screen (read with `capture-pane`) must show
-//! every panel and every lane; space, tab, ?, s and q must act; the process must exit 0 and leave
-//! a usable shell behind (canonical mode and echo back on). The saved race must replay in the
+//! every panel and every lane; space, tab, ?, s and q must act; the process must exit 130 (a
+//! running race stopped by `q`) and leave a usable shell behind (canonical mode and echo back
+//! on); SIGTERM and Ctrl-C end it with 143 and 130 after saving. The saved race must replay in the
 //! dashboard with its timeline. A panic while the terminal is taken over must restore it and
 //! leave the message readable. Skipped, with a note, when tmux is not installed. Every wait is
 //! bounded.
@@ -115,13 +116,14 @@ fn the_dashboard_runs_and_hands_the_terminal_back() {
     });
     assert!(session.exists(), "{} written", session.display());
 
-    // q stops the race and leaves; the shell gets the exit code and the final leaderboard.
+    // q stops the race and leaves; the shell gets the exit code (130: stopped, not finished)
+    // and the final leaderboard.
     tmux.keys(&["q"]);
     let screen = tmux.wait_for("the exit code", Duration::from_secs(60), |s| {
         s.lines().any(|l| l.contains("EXIT=") && !l.contains("$?"))
     });
     assert!(
-        screen.lines().any(|l| l.trim().ends_with("EXIT=0")),
+        screen.lines().any(|l| l.trim().ends_with("EXIT=130")),
         "{screen}"
     );
     assert!(
@@ -253,8 +255,70 @@ fn at_80x24_every_chart_has_plot_rows() {
     tmux.wait_for("the leaderboard", Duration::from_secs(30), |s| {
         s.contains("Leaderboard ·") && s.contains("dense")
     });
+    // q stops the race: 130, stopped before its end.
     tmux.keys(&["q"]);
     tmux.wait_for("the exit", Duration::from_secs(60), |s| {
-        s.lines().any(|l| l.trim().ends_with("EXIT=0"))
+        s.lines().any(|l| l.trim().ends_with("EXIT=130"))
     });
+}
+
+/// SIGTERM to the dashboard of a running race, and Ctrl-C pressed in it: the race is stopped
+/// and saved with its checkpoint, the terminal given back, and the exit code is 143 and 130.
+#[test]
+fn sigterm_and_ctrl_c_end_the_dashboard_with_their_exit_codes() {
+    let Some(tmux) = Tmux::start("gradrace-signals", "the dashboard's exit codes") else {
+        return;
+    };
+    tmux.keys(&["echo ready-$((1+1))", "Enter"]);
+    tmux.wait_for("the shell", Duration::from_secs(10), |s| {
+        s.lines().any(|l| l.trim().ends_with("ready-2"))
+    });
+    let bin = env!("CARGO_BIN_EXE_gradrace");
+    let tiny = std::fs::canonicalize("tests/fixtures/tiny-experiment.ron").unwrap();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (how, code) in [("TERM", 143), ("C-c", 130)] {
+        tmux.keys(&["clear", "Enter"]);
+        let session = dir.path().join(format!("{code}.ron"));
+        let pidfile = dir.path().join(format!("{code}.pid"));
+        // The shell writes its pid and becomes gradrace (same pid).
+        let cmd = format!(
+            "sh -c 'echo $$ > {}; exec {bin} race {} --steps 100000000 --out {}'; echo EXIT=$?",
+            pidfile.display(),
+            tiny.display(),
+            session.display()
+        );
+        tmux.keys(&[&cmd, "Enter"]);
+        tmux.wait_for("the running race", Duration::from_secs(60), |s| {
+            s.contains("Leaderboard") && progress_line(s).contains("running")
+        });
+        if how == "TERM" {
+            let pid = std::fs::read_to_string(&pidfile).unwrap();
+            let status = std::process::Command::new("kill")
+                .args(["-TERM", pid.trim()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        } else {
+            tmux.keys(&[how]);
+        }
+        let screen = tmux.wait_for("the exit code", Duration::from_secs(60), |s| {
+            s.lines().any(|l| l.contains("EXIT=") && !l.contains("$?"))
+        });
+        assert!(
+            screen
+                .lines()
+                .any(|l| l.trim().ends_with(&format!("EXIT={code}"))),
+            "{how}: {screen}"
+        );
+        assert!(screen.contains("with checkpoint"), "{how}: {screen}");
+        let s = gradrace::session::Session::load(&session).unwrap();
+        assert!(
+            s.recorder
+                .lanes
+                .iter()
+                .all(|l| matches!(l.status, gradrace::engine::LaneStatus::Stopped { .. })),
+            "{how}"
+        );
+        assert_eq!(s.load_checkpoint().unwrap().step(), s.recorder.step());
+    }
 }

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::race::{apply_all, assert_same_state, context, data, experiment, metrics};
-use gradrace::engine::{Control, EngineEvent, Race};
+use gradrace::engine::{Control, EngineEvent, Race, RaceHandle};
 use gradrace::history::Recorder;
-use gradrace::session::{Session, SessionWriter, WriterOptions, save};
+use gradrace::session::{Session, SessionWriter, WriteHook, WriterOptions, save};
 
 const N: u64 = 45;
 
@@ -65,6 +65,29 @@ fn exact_resume(e: gradrace::config::Experiment) {
     assert!(straight.lanes[0].probes.len() >= 5 && straight.lanes[0].heat.len() >= 12);
 }
 
+/// A new race of `steps` steps on the test data, saved to `path` by a session writer with a
+/// checkpoint, every `autosave` (None: only when asked), each write going through `write_hook`.
+fn start_writing(
+    steps: u64,
+    path: &Path,
+    autosave: Option<Duration>,
+    write_hook: Option<WriteHook>,
+) -> (RaceHandle, SessionWriter) {
+    let (e, d) = (experiment(steps), data());
+    SessionWriter::start(
+        Race::new(&e, d.clone(), 1).unwrap(),
+        context(&e, &d),
+        Recorder::new(),
+        path.to_path_buf(),
+        WriterOptions {
+            autosave,
+            checkpoint: true,
+            replaces_sidecar: None,
+            write_hook,
+        },
+    )
+}
+
 /// Runs `race` through a session writer saving to `path`, stopping it (as Ctrl-C does) once the
 /// furthest lane has passed `stop_after` steps, or letting it finish when None.
 fn run_saved(
@@ -85,6 +108,7 @@ fn run_saved(
             autosave: Some(Duration::from_millis(5)),
             checkpoint: true,
             replaces_sidecar: replaces,
+            write_hook: None,
         },
     );
     let mut seen = recorder;
@@ -183,22 +207,9 @@ fn a_race_stopped_saved_and_resumed_matches_one_never_stopped() {
 
 #[test]
 fn save_now_answers_with_the_current_state_while_running_and_after_the_end() {
-    let e = experiment(400);
-    let d = data();
-    let race = Race::new(&e, d.clone(), 1).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("now.ron");
-    let (handle, writer) = SessionWriter::start(
-        race,
-        context(&e, &d),
-        Recorder::new(),
-        path.clone(),
-        WriterOptions {
-            autosave: None,
-            checkpoint: true,
-            replaces_sidecar: None,
-        },
-    );
+    let (handle, writer) = start_writing(400, &path, None, None);
     handle.commands.send(Control::Pause).unwrap();
     let mut saver = writer.saver();
     let mut seen = Recorder::new();
@@ -273,4 +284,134 @@ fn a_baseline_that_observed_more_steps_than_its_lane_took_is_refused() {
         );
     }
     assert!(Race::resume(&e, d, checkpoint, 1).is_ok());
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A device with room for one checkpoint but not two: every save after the first would need
+/// the new checkpoint written while the previous one is still there. The writer then saves the
+/// history alone, which frees the previous checkpoint, deletes it and saves again: the race
+/// ends resumable, with one checkpoint on disk.
+#[test]
+fn a_device_with_room_for_one_checkpoint_keeps_the_race_resumable() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.ron");
+    let watched = dir.path().to_path_buf();
+    let room_for_one = WriteHook(Arc::new(move |file: &Path, _| {
+        let another = std::fs::read_dir(&watched)
+            .unwrap()
+            .flatten()
+            .any(|f| f.file_name().to_string_lossy().ends_with(".ckpt"));
+        if file.extension().is_some_and(|x| x == "ckpt") && another {
+            Err(std::io::Error::from(std::io::ErrorKind::StorageFull))
+        } else {
+            Ok(())
+        }
+    }));
+    let (handle, writer) = start_writing(
+        2 * N,
+        &path,
+        Some(Duration::from_millis(5)),
+        Some(room_for_one),
+    );
+    let status = writer.status();
+    for event in handle.events.iter() {
+        if event == EngineEvent::Finished {
+            break;
+        }
+    }
+    handle.thread.join().unwrap();
+    let saved = writer.finish().unwrap().unwrap();
+    assert!(status.saves() >= 2, "{} saves", status.saves());
+    assert!(saved.sidecar.is_some(), "{}", saved.describe());
+    let s = Session::load(&path).unwrap();
+    assert_eq!(s.load_checkpoint().unwrap().step(), 2 * N);
+    let names = names_in(dir.path());
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+/// A failed autosave (the device full for everything) leaves the last good session as it was
+/// and the race running; the save is tried again at the next interval — even with the race
+/// paused, when nothing changed since — and succeeds once there is room again.
+#[test]
+fn a_failed_autosave_keeps_the_last_good_session_and_is_retried() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("retry.ron");
+    let full = Arc::new(AtomicBool::new(false));
+    let device = Arc::clone(&full);
+    let hook = WriteHook(Arc::new(move |_: &Path, _| {
+        if device.load(Ordering::SeqCst) {
+            Err(std::io::Error::from(std::io::ErrorKind::StorageFull))
+        } else {
+            Ok(())
+        }
+    }));
+    let (handle, writer) = start_writing(4000, &path, Some(Duration::from_millis(50)), Some(hook));
+    let status = writer.status();
+    let events = handle.events.clone();
+    let drain = std::thread::spawn(move || {
+        for event in events.iter() {
+            if event == EngineEvent::Finished {
+                break;
+            }
+        }
+    });
+    // A good save, then a full device.
+    let good = writer.save_now().unwrap();
+    assert!(good.sidecar.is_some());
+    let good_text = std::fs::read(&path).unwrap();
+    full.store(true, Ordering::SeqCst);
+    let waited = std::time::Instant::now();
+    let failures = |s: &gradrace::session::SaveStatus| matches!(s.last(), Some(Err(_)));
+    while !failures(&status) {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "no autosave failed"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let failed_at = status.saves();
+    // The last good session is intact, and the race still runs.
+    assert_eq!(std::fs::read(&path).unwrap(), good_text);
+    assert!(Session::load(&path).unwrap().load_checkpoint().is_ok());
+    handle.commands.send(Control::Pause).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // Room again: the next interval saves, though the paused race has not moved.
+    full.store(false, Ordering::SeqCst);
+    let waited = std::time::Instant::now();
+    loop {
+        let ok = status.saves() > failed_at && matches!(status.last(), Some(Ok(_)));
+        if ok {
+            break;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "the failed save was not tried again"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let s = Session::load(&path).unwrap();
+    assert!(
+        s.recorder.step() > good.step,
+        "{} vs {}",
+        s.recorder.step(),
+        good.step
+    );
+    assert_eq!(s.load_checkpoint().unwrap().step(), s.recorder.step());
+    handle.commands.send(Control::Stop).unwrap();
+    drain.join().unwrap();
+    handle.thread.join().unwrap();
+    assert!(writer.finish().unwrap().is_ok());
+    assert_eq!(names_in(dir.path()).len(), 2, "{:?}", names_in(dir.path()));
 }

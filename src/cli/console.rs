@@ -17,6 +17,12 @@ pub fn write_err_line(text: fmt::Arguments<'_>) {
     let _ = e.write_fmt(text).and_then(|()| e.write_all(b"\n"));
 }
 
+/// Writes `text` to standard error without a newline (a question); a failed write is ignored.
+pub fn write_err(text: fmt::Arguments<'_>) {
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_fmt(text).and_then(|()| e.flush());
+}
+
 /// `eprintln!` through [`write_err_line`].
 macro_rules! note {
     ($($arg:tt)*) => {

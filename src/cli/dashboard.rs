@@ -2,8 +2,8 @@
 //! every autosave interval and at the end), then the final leaderboard and where the session
 //! went, printed on the restored screen.
 
-use super::CliError;
 use super::common::{SavePlan, finish};
+use super::{CliError, Ended};
 use crate::engine::Race;
 use crate::history::Recorder;
 use crate::session::SessionWriter;
@@ -11,23 +11,27 @@ use crate::tui::{self, LiveOptions};
 
 /// Runs `race` in the dashboard, continuing `recorder` (the history so far: empty for a new
 /// race, the loaded one for a resumed race), and saves it according to `plan`. Returns the
-/// history when the user has left and the race has ended.
+/// history when the user has left and the race has ended, and what stopped it (`q` on a running
+/// race, a signal).
 pub fn run_saving(
     race: Race,
     recorder: Recorder,
     plan: Option<SavePlan>,
-) -> Result<Recorder, CliError> {
-    let (handle, writer) = match plan {
+) -> Result<(Recorder, Ended), CliError> {
+    let (handle, writer, lock) = match plan {
         Some(p) => {
             let (h, w) = SessionWriter::start(race, p.context, recorder.clone(), p.path, p.options);
-            (h, Some(w))
+            (h, Some(w), Some(p.lock))
         }
-        None => (race.spawn(), None),
+        None => (race.spawn(), None, None),
     };
     let options = LiveOptions {
         saver: writer.as_ref().map(SessionWriter::saver),
         history: recorder,
     };
-    let recorder = tui::run_live(handle, options)?;
-    finish(recorder, writer)
+    let end = tui::run_live(handle, options)?;
+    let recorder = finish(end.recorder, writer)?;
+    // Released once the last save is written (and on every way out before).
+    drop(lock);
+    Ok((recorder, Ended::from_stop(end.stopped)))
 }

@@ -5,10 +5,10 @@ use std::io::IsTerminal;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::CliError;
-use super::common::{SavePlan, finish};
+use super::common::{SavePlan, StopSignals, finish};
 use super::console::note;
-use crate::engine::{Control, EngineEvent, Race};
+use super::{CliError, Ended};
+use crate::engine::{EngineEvent, Race};
 use crate::history::Recorder;
 use crate::session::SessionWriter;
 
@@ -31,36 +31,32 @@ fn bar_message(recorder: &Recorder, lane: usize) -> String {
 }
 
 /// Runs `race` to the end without a dashboard and without saving; Ctrl-C or SIGTERM stop it
-/// cleanly (the leaderboard is still printed).
-pub fn run(race: Race) -> Result<(), CliError> {
-    run_saving(race, Recorder::new(), None).map(|_| ())
+/// cleanly (the leaderboard is still printed). Says whether a signal stopped it.
+pub fn run(race: Race) -> Result<Ended, CliError> {
+    run_saving(race, Recorder::new(), None).map(|(_, ended)| ended)
 }
 
 /// Runs `race` to the end without a dashboard, continuing `recorder` (the history so far), and
-/// saves it according to `plan`: every `autosave` seconds, and at the end — also when Ctrl-C or
-/// SIGTERM stop it. Prints the leaderboard and where the session went; returns the history.
+/// saves it according to `plan`: every `autosave` seconds, and at the end — also when Ctrl-C,
+/// SIGTERM or SIGHUP stop it. Prints the leaderboard and where the session went; returns the
+/// history and whether a signal stopped the race (its exit code, once saved).
 pub fn run_saving(
     race: Race,
     recorder: Recorder,
     plan: Option<SavePlan>,
-) -> Result<Recorder, CliError> {
+) -> Result<(Recorder, Ended), CliError> {
     let info = race.info().clone();
     let lanes = race.lane_infos();
     let resumed = race.is_resumed();
-    let (handle, writer) = match plan {
+    let (handle, writer, lock) = match plan {
         Some(p) => {
             let (h, w) = SessionWriter::start(race, p.context, recorder.clone(), p.path, p.options);
-            (h, Some(w))
+            (h, Some(w), Some(p.lock))
         }
-        None => (race.spawn(), None),
+        None => (race.spawn(), None, None),
     };
     let status = writer.as_ref().map(SessionWriter::status);
-    let stop = handle.commands.clone();
-    // A second handler cannot be installed in the same process (tests): then Ctrl-C simply
-    // ends the process, which is what it would do anyway.
-    let _ = ctrlc::set_handler(move || {
-        let _ = stop.send(Control::Stop);
-    });
+    let signals = StopSignals::listen(handle.commands.clone());
 
     let on_terminal = std::io::stderr().is_terminal();
     let multi = MultiProgress::with_draw_target(if on_terminal {
@@ -140,8 +136,15 @@ pub fn run_saving(
         {
             saves_seen = s.saves();
             let line = match s.last() {
+                Some(Ok(saved)) if saved.checkpoint_error.is_some() => Some(format!(
+                    "gradrace: warning: {}; the checkpoint is tried again at the next autosave",
+                    saved.describe()
+                )),
                 Some(Ok(saved)) if !on_terminal => Some(format!("gradrace: {}", saved.describe())),
-                Some(Err(e)) => Some(format!("gradrace: warning: saving failed: {e}")),
+                Some(Err(e)) => Some(format!(
+                    "gradrace: warning: saving failed: {e}; the last good save stays, the race \
+                     goes on and saving is tried again at the next autosave"
+                )),
                 _ => None,
             };
             if let Some(line) = line {
@@ -163,5 +166,9 @@ pub fn run_saving(
         .thread
         .join()
         .map_err(|_| CliError::Runtime("the training engine crashed".into()))?;
-    finish(recorder, writer)
+    let recorder = finish(recorder, writer)?;
+    // Released once the last save is written (and on every way out before).
+    drop(lock);
+    let ended = Ended::from_stop(signals.received());
+    Ok((recorder, ended))
 }

@@ -1,6 +1,7 @@
-//! The command line: clap definitions and the commands they run. Exit codes (see [`CliError`]):
-//! 0 success, 1 a failure at run time, 2 bad input (experiment file, data directory, session
-//! file, arguments).
+//! The command line: clap definitions and the commands they run. Exit codes (see [`Ended`] and
+//! [`CliError`]): 0 success, 130 a race stopped with Ctrl-C or `q`, 128 + N after signal N (143
+//! after SIGTERM), once saved; 1 a failure at run time, 2 bad input (experiment file, data
+//! directory, session file, arguments, a place to save that cannot be used or is in use).
 
 pub mod bench;
 pub mod common;
@@ -8,18 +9,38 @@ pub mod console;
 pub mod dashboard;
 pub mod error;
 pub mod headless;
+pub mod probe;
 pub mod race;
 pub mod replay;
 pub mod resume;
 pub mod sessions;
+pub mod sweep;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use error::CliError;
+pub use error::{CliError, Ended};
 
-const EXAMPLES: &str = "\
+/// The exit codes, for `--help` (see [`Ended::exit_code`] and [`CliError::exit_code`]).
+macro_rules! exit_status {
+    () => {
+        "\
+Exit status:
+  0    finished (a race: every lane done or diverged, and saved)
+  130  a race stopped with Ctrl-C or q (or anything stopped by SIGINT), after saving it
+  143  stopped by SIGTERM, after saving (128 + N after signal N: 129 after SIGHUP)
+  2    bad input: experiment file, data directory, session file, arguments, or a place to
+       save that cannot be written or is in use by another gradrace
+  1    a failure while running: a save that failed or lacks its checkpoint (this wins over
+       130/143: the session is not what was asked for), the output, the engine"
+    };
+}
+
+const EXIT_STATUS: &str = exit_status!();
+
+const EXAMPLES: &str = concat!(
+    "\
 Examples:
   gradrace race                                  # experiments/quick.ron on the embedded digits
   gradrace race paper-mnist --epochs 5           # the paper's seven lanes
@@ -31,9 +52,20 @@ Examples:
   gradrace replay assets/sample-session.ron      # look at a saved race (no data set needed)
   gradrace resume runs/paper.ron --steps 5000    # continue a saved race exactly where it stopped
   gradrace sessions                              # list the saved sessions in sessions/
+  gradrace sessions --prune --keep 5             # delete all but the 5 newest (asks first)
   gradrace experiments                           # list the built-in experiments
   gradrace bench paper-mnist                     # what the gated kernels save on this machine
-  gradrace bench quick --quick --json            # a quick measurement as one JSON record";
+  gradrace bench quick --quick --json            # a quick measurement as one JSON record
+  gradrace probe toy                             # every estimator's bias and variance on the toy
+  gradrace probe small                           # ... on a small net (exact gradient by enumeration)
+  gradrace probe runs/paper.ron                  # ... on a saved race's network
+  gradrace sweep experiments/readme.sweep.ron    # a grid of races: its runs and their cost
+  gradrace sweep experiments/readme.sweep.ron --local    # ... raced here, merged into one table
+  gradrace sweep experiments/readme.sweep.ron --slurm    # ... as a Slurm job array
+
+",
+    exit_status!()
+);
 
 /// Race gradient estimators for stochastic neurons side by side (Bengio, Léonard & Courville
 /// 2013): one lane per estimator, same network, same data, same seeds.
@@ -52,8 +84,10 @@ pub enum Command {
     #[command(after_help = EXAMPLES)]
     Race(RaceArgs),
     /// Show a saved session: leaderboard and held-out error over time (no data set needed).
+    #[command(after_help = EXIT_STATUS)]
     Replay(ReplayArgs),
     /// Continue a saved race from its checkpoint, exactly as if it had never stopped.
+    #[command(after_help = EXIT_STATUS)]
     Resume(ResumeArgs),
     /// List the saved sessions in a directory.
     Sessions(SessionsArgs),
@@ -61,6 +95,12 @@ pub enum Command {
     Experiments,
     /// Measure what conditional computation saves on this machine (single-threaded).
     Bench(BenchArgs),
+    /// Measure every estimator's bias, variance and mean squared error: on the one-gate toy,
+    /// a small net with an exact gradient, or a saved race's network.
+    Probe(probe::ProbeArgs),
+    /// A grid of races (estimators × settings × seeds) from a sweep file: its cost, raced here
+    /// or as a Slurm job array, merged into one table.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Arguments of `gradrace bench`.
@@ -126,6 +166,10 @@ pub struct ReplayArgs {
     /// terminal).
     #[arg(long)]
     pub text: bool,
+    /// Read the session even though its checksum does not match its content (a file you edited
+    /// on purpose; its histories are still validated).
+    #[arg(long)]
+    pub ignore_checksum: bool,
 }
 
 /// Arguments of `gradrace resume`.
@@ -141,6 +185,10 @@ pub struct ResumeArgs {
     /// on).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Resume the session even though its checksum does not match its content (a file you
+    /// edited on purpose; its histories are still validated).
+    #[arg(long)]
+    pub ignore_checksum: bool,
     /// How the race runs.
     #[command(flatten)]
     pub run: RunArgs,
@@ -155,6 +203,22 @@ pub struct SessionsArgs {
     /// Directory to list.
     #[arg(default_value = crate::session::DEFAULT_DIR)]
     pub dir: PathBuf,
+    /// Delete sessions (each with its checkpoint) chosen by --keep and/or --older-than, and the
+    /// stray files interrupted saves leave (temporary files, checkpoints no session names);
+    /// with neither option, only the stray files. Asks first; sessions being written are left
+    /// alone.
+    #[arg(long)]
+    pub prune: bool,
+    /// With --prune: keep the N most recently saved sessions.
+    #[arg(long, value_name = "N", requires = "prune")]
+    pub keep: Option<usize>,
+    /// With --prune: delete only sessions last saved longer ago than AGE (a number and a unit:
+    /// 30m, 12h, 7d, 2w).
+    #[arg(long, value_name = "AGE", requires = "prune", value_parser = sessions::parse_age)]
+    pub older_than: Option<std::time::Duration>,
+    /// With --prune: delete without asking.
+    #[arg(long, short = 'y', requires = "prune")]
+    pub yes: bool,
 }
 
 /// How a race runs, for `gradrace race` and `gradrace resume`.
@@ -204,8 +268,9 @@ pub struct RaceArgs {
     pub save: SaveArgs,
 }
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<(), CliError> {
+/// Runs the parsed command line; says how it ended (see [`Ended::exit_code`]).
+pub fn run(cli: Cli) -> Result<Ended, CliError> {
+    let done = |r: Result<(), CliError>| r.map(|()| Ended::Completed);
     match cli.command {
         None => race::run(&RaceArgs {
             experiment: crate::config::builtin::DEFAULT.into(),
@@ -214,8 +279,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Race(args)) => race::run(&args),
         Some(Command::Replay(args)) => replay::run(&args),
         Some(Command::Resume(args)) => resume::run(&args),
-        Some(Command::Sessions(args)) => sessions::run(&args),
-        Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Sessions(args)) => done(sessions::run(&args)),
+        Some(Command::Bench(args)) => done(bench::run(&args)),
+        Some(Command::Probe(args)) => done(probe::run(&args)),
+        Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Experiments) => {
             let mut list = String::new();
             for (name, text) in crate::config::builtin::BUILTIN {
@@ -224,7 +291,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                     .unwrap_or_default();
                 list += &format!("{name:12} {description}\n");
             }
-            console::report(&list)
+            done(console::report(&list))
         }
     }
 }

@@ -5,9 +5,9 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use super::common::{self, data_for, save_plan};
+use super::common::{self, claim, data_for, save_plan};
 use super::console::note;
-use super::{CliError, RaceArgs, dashboard, headless};
+use super::{CliError, Ended, RaceArgs, dashboard, headless};
 use crate::config::{Experiment, Length, Seeds};
 use crate::engine::Race;
 use crate::history::Recorder;
@@ -67,20 +67,24 @@ fn experiment_for(args: &RaceArgs) -> Result<Experiment, CliError> {
 }
 
 /// Runs `gradrace race`.
-pub fn run(args: &RaceArgs) -> Result<(), CliError> {
+pub fn run(args: &RaceArgs) -> Result<Ended, CliError> {
     let experiment = experiment_for(args)?;
+    // Where it is saved is checked and locked before the data is loaded.
+    let claim = claim(&args.save, default_path(&experiment.name))?;
     let data = Arc::new(data_for(&experiment)?);
     let context = SessionContext {
         experiment: experiment.clone(),
         data: DataFingerprint::of(&data),
         created: now_iso8601(),
     };
-    let plan = save_plan(&args.save, default_path(&experiment.name), context, None)?;
+    let plan = save_plan(&args.save, claim, context, None);
     let race = Race::new(&experiment, data, args.run.threads)
         .map_err(|e| CliError::Runtime(e.to_string()))?;
     let interactive = !args.run.headless && std::io::stdout().is_terminal();
-    if !interactive {
-        return headless::run_saving(race, Recorder::new(), plan).map(|_| ());
-    }
-    dashboard::run_saving(race, Recorder::new(), plan).map(|_| ())
+    let (_, ended) = if interactive {
+        dashboard::run_saving(race, Recorder::new(), plan)?
+    } else {
+        headless::run_saving(race, Recorder::new(), plan)?
+    };
+    Ok(ended)
 }

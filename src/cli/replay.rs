@@ -6,12 +6,12 @@
 
 use std::io::IsTerminal;
 
-use super::{CliError, ReplayArgs, console};
+use super::{CliError, Ended, ReplayArgs, console};
 use crate::history::FIRING_WINDOW;
 use crate::report::{
     eval_timeline, lane_events, race_leaderboard, recent_metrics, trajectory_table,
 };
-use crate::session::Session;
+use crate::session::{LoadOptions, Session};
 
 /// Rows of the text timeline.
 const TIMELINE_ROWS: usize = 30;
@@ -69,10 +69,15 @@ pub fn text(session: &Session, summary: bool) -> String {
 
 /// Runs `gradrace replay`: the dashboard with a timeline when stdout is a terminal (unless
 /// `--summary` or `--text`), the text replay otherwise.
-pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
-    let session = Session::load(&args.file)?;
+pub fn run(args: &ReplayArgs) -> Result<Ended, CliError> {
+    let options = LoadOptions {
+        ignore_checksum: args.ignore_checksum,
+    };
+    let session = Session::load_with(&args.file, options)?;
     if !args.summary && !args.text && std::io::stdout().is_terminal() {
-        return Ok(crate::tui::run_replay(session.recorder)?);
+        let stopped = crate::tui::run_replay(session.recorder)?;
+        return Ok(Ended::from_stop(stopped));
     }
-    console::report(&text(&session, args.summary))
+    console::report(&text(&session, args.summary))?;
+    Ok(Ended::Completed)
 }

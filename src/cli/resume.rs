@@ -5,17 +5,23 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use super::common::{data_for, save_plan};
+use super::common::{claim, data_for, save_plan};
 use super::console::note;
-use super::{CliError, ResumeArgs, dashboard, headless};
+use super::{CliError, Ended, ResumeArgs, dashboard, headless};
 use crate::config::{DataSpec, Length};
 use crate::engine::Race;
-use crate::session::{DataFingerprint, Session, SessionContext};
+use crate::session::{DataFingerprint, LoadOptions, Session, SessionContext};
 
 /// Runs `gradrace resume`.
-pub fn run(args: &ResumeArgs) -> Result<(), CliError> {
+pub fn run(args: &ResumeArgs) -> Result<Ended, CliError> {
     let file = args.file.display().to_string();
-    let session = Session::load(&args.file)?;
+    // Where it is saved (the file itself unless --out) is checked and locked first: a second
+    // writer of the same session is refused before anything is loaded.
+    let claim = claim(&args.save, args.file.clone())?;
+    let options = LoadOptions {
+        ignore_checksum: args.ignore_checksum,
+    };
+    let session = Session::load_with(&args.file, options)?;
     let checkpoint = session.load_checkpoint()?;
     let mut experiment = session.context.experiment.clone();
     if let Some(dir) = &args.data {
@@ -58,9 +64,11 @@ pub fn run(args: &ResumeArgs) -> Result<(), CliError> {
     } else {
         None
     };
-    let plan = save_plan(&args.save, args.file.clone(), context, replaces)?;
-    if args.run.headless || !std::io::stdout().is_terminal() {
-        return headless::run_saving(race, session.recorder, plan).map(|_| ());
-    }
-    dashboard::run_saving(race, session.recorder, plan).map(|_| ())
+    let plan = save_plan(&args.save, claim, context, replaces);
+    let (_, ended) = if args.run.headless || !std::io::stdout().is_terminal() {
+        headless::run_saving(race, session.recorder, plan)?
+    } else {
+        dashboard::run_saving(race, session.recorder, plan)?
+    };
+    Ok(ended)
 }

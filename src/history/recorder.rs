@@ -277,6 +277,17 @@ impl Recorder {
             .unwrap_or(0)
     }
 
+    /// How a lane is named in text: its name in a race of one seed, "name (seed s)" in a race
+    /// of several, where each name stands once per seed.
+    pub fn lane_label(&self, lane: &LaneHistory) -> String {
+        match &self.info {
+            Some(info) if info.seeds.len() > 1 => {
+                format!("{} (seed {})", lane.info.name, lane.info.seed_or(info.seed))
+            }
+            _ => lane.info.name.clone(),
+        }
+    }
+
     /// Leaderboard rows, in lane order.
     pub fn summaries(&self) -> Vec<LaneSummary> {
         let batch = self.info.as_ref().map_or(1, |i| i.batch_size);

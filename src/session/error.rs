@@ -125,7 +125,7 @@ pub enum ColumnError {
 /// series (their downsampling state: [`crate::history::series::PartsError`]), its class firing
 /// snapshot. The columns and series are checked while the document is parsed, so their
 /// messages get the position; the snapshot after (see [`DocumentError::Lane`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RecordError {
     /// Columns of one series have different lengths.
     #[error("column `{column}` has {len} values, column `{first}` has {first_len}")]
@@ -170,6 +170,31 @@ pub enum RecordError {
     /// A point of a series stands for no raw point.
     #[error("a point covering 0 raw points")]
     EmptyPoint,
+    /// A point no later than the one before it (or at step 0).
+    #[error(
+        "point {index} is at step {step}, after step {previous}: steps must start at 1 and \
+         increase"
+    )]
+    StepOrder {
+        /// Position of the point in its series.
+        index: usize,
+        /// Its step.
+        step: u64,
+        /// The step of the point before it (0 for the first).
+        previous: u64,
+    },
+    /// A value that the engine never records.
+    #[error("point {index}: `{column}` = {value} must be {promise}")]
+    BrokenPromise {
+        /// Position of the point in its series.
+        index: usize,
+        /// The column.
+        column: &'static str,
+        /// Its value there.
+        value: f64,
+        /// What its values always are.
+        promise: super::format::Promise,
+    },
     /// A series' points stand for more raw points than a series counts.
     #[error("the points cover {total} raw points, more than the {limit} a series can hold")]
     TooManyRawPoints {

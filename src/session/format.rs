@@ -110,6 +110,86 @@ pub trait PointColumns: Sized {
     fn into_points(self) -> Result<Vec<Self::Point>, RecordError>;
     /// Raw points merged into `p`.
     fn count(p: &Self::Point) -> u32;
+    /// The step of `p`.
+    fn step(p: &Self::Point) -> u64;
+    /// What the engine promises of the values of `p` that `p` breaks: (column, value, promise).
+    fn broken_promise(p: &Self::Point) -> Option<(&'static str, f64, Promise)>;
+}
+
+/// What the engine promises of a metric's values, checked when a session is read so that a
+/// damaged or edited history is refused instead of shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Promise {
+    /// A finite number (a step whose loss is not finite marks its lane diverged and is not
+    /// recorded).
+    Finite,
+    /// A fraction, in [0, 1].
+    Fraction,
+    /// A finite count or measurement, ≥ 0.
+    NonNegative,
+}
+
+impl Promise {
+    /// True when `v` keeps the promise.
+    pub fn kept(self, v: f64) -> bool {
+        match self {
+            Promise::Finite => v.is_finite(),
+            Promise::Fraction => (0.0..=1.0).contains(&v),
+            Promise::NonNegative => v.is_finite() && v >= 0.0,
+        }
+    }
+}
+
+impl std::fmt::Display for Promise {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Promise::Finite => "finite",
+            Promise::Fraction => "a fraction in [0, 1]",
+            Promise::NonNegative => "finite and ≥ 0",
+        })
+    }
+}
+
+/// The promises of a point type's metrics, by column name (metrics without a promise may take
+/// any value, NaN included: a diverging lane's held-out loss or variance, say).
+pub trait Promises {
+    /// The promise of column `name`, if any.
+    fn promise(name: &str) -> Option<Promise>;
+}
+
+impl Promises for StepPoint {
+    fn promise(name: &str) -> Option<Promise> {
+        match name {
+            "cross_entropy" => Some(Promise::Finite),
+            "accuracy" | "firing_rate" => Some(Promise::Fraction),
+            "sparsity_weight" | "dense_main_macs" | "active_main_macs" | "gater_macs"
+            | "seconds" | "evaluations" | "backward_passes" => Some(Promise::NonNegative),
+            _ => None,
+        }
+    }
+}
+
+impl Promises for EvalPoint {
+    fn promise(name: &str) -> Option<Promise> {
+        match name {
+            "error" | "firing_rate" => Some(Promise::Fraction),
+            _ => None,
+        }
+    }
+}
+
+impl Promises for ProbePoint {
+    fn promise(_: &str) -> Option<Promise> {
+        None
+    }
+}
+
+/// Nothing is promised: a diverged lane's estimates, or a reference gradient of norm 0, give
+/// NaN.
+impl Promises for TrajectoryPoint {
+    fn promise(_: &str) -> Option<Promise> {
+        None
+    }
 }
 
 /// The length shared by columns of (name, length), or the first column that differs.
@@ -194,6 +274,21 @@ macro_rules! point_columns {
             fn count(p: &$point) -> u32 {
                 p.count
             }
+
+            fn step(p: &$point) -> u64 {
+                p.step
+            }
+
+            fn broken_promise(p: &$point) -> Option<(&'static str, f64, Promise)> {
+                $(
+                    if let Some(promise) = <$point as Promises>::promise(stringify!($field))
+                        && !promise.kept(p.$field as f64)
+                    {
+                        return Some((stringify!($field), p.$field as f64, promise));
+                    }
+                )*
+                None
+            }
         }
     };
 }
@@ -264,6 +359,15 @@ impl PointColumns for HeatColumns {
     fn count(p: &HeatRow) -> u32 {
         p.count
     }
+
+    fn step(p: &HeatRow) -> u64 {
+        p.step
+    }
+
+    fn broken_promise(_: &HeatRow) -> Option<(&'static str, f64, Promise)> {
+        // Rates are bytes: every value is a rate.
+        None
+    }
 }
 
 /// Highest total of raw points a loaded series may represent (merging counts must not overflow).
@@ -302,12 +406,31 @@ impl<'de, C: PointColumns + Deserialize<'de>> Deserialize<'de> for Series<C> {
         let r = SeriesRecord::<C>::deserialize(deserializer)?;
         let points = r.points.into_points().map_err(de::Error::custom)?;
         let mut total = 0u64;
-        for p in &points {
+        let mut previous = 0u64;
+        for (index, p) in points.iter().enumerate() {
             let c = C::count(p);
             if c == 0 {
                 return Err(de::Error::custom(RecordError::EmptyPoint));
             }
             total += u64::from(c);
+            // Steps count from 1 and every point is later than the one before it.
+            let step = C::step(p);
+            if step <= previous {
+                return Err(de::Error::custom(RecordError::StepOrder {
+                    index,
+                    step,
+                    previous,
+                }));
+            }
+            previous = step;
+            if let Some((column, value, promise)) = C::broken_promise(p) {
+                return Err(de::Error::custom(RecordError::BrokenPromise {
+                    index,
+                    column,
+                    value,
+                    promise,
+                }));
+            }
         }
         if total > MAX_RAW_POINTS {
             return Err(de::Error::custom(RecordError::TooManyRawPoints {
@@ -570,6 +693,28 @@ pub struct SessionFile {
     pub lanes: Vec<LaneRecord>,
     /// The state to resume from (absent when saved without one).
     pub checkpoint: Option<CheckpointRecord>,
+    /// `crc32:` and the CRC-32 of the file's text without these eight digits (see
+    /// [`super::checksum`]); absent in documents written before checksums.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "plain_string::serialize",
+        deserialize_with = "plain_string::deserialize"
+    )]
+    pub checksum: Option<String>,
+}
+
+/// An optional string written as a plain string (`"…"`, not `Some("…")`) and absent when None.
+mod plain_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value.as_deref().unwrap_or(""))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        String::deserialize(d).map(Some)
+    }
 }
 
 /// The first fields of any version of the document, read leniently to tell versions apart.
@@ -603,7 +748,29 @@ pub struct SessionListing {
     /// The leaderboard.
     #[serde(default)]
     pub leaderboard: Vec<LaneSummary>,
-    /// Present when the session can be resumed.
+    /// Present when the session was saved with a checkpoint.
     #[serde(default)]
-    pub checkpoint: Option<de::IgnoredAny>,
+    pub checkpoint: Option<ListingCheckpoint>,
+}
+
+/// The checkpoint record as listed: where its sidecar is and how to check it.
+#[derive(Deserialize)]
+pub struct ListingCheckpoint {
+    /// The sidecar reference.
+    pub sidecar: ListingSidecar,
+}
+
+/// [`SidecarRef`] read leniently.
+#[derive(Deserialize)]
+pub struct ListingSidecar {
+    /// File name, in the session file's directory.
+    pub file: String,
+    /// Random id written in both files.
+    pub id: u64,
+    /// Number of `f32` values.
+    pub values: u64,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// CRC-32 of the file without its last four bytes.
+    pub crc32: u32,
 }

@@ -11,17 +11,26 @@
 //! moment the document on disk names a complete sidecar. A running race is saved by a
 //! [`SessionWriter`] that asks the engine for checkpoints between chunks and writes them on its
 //! own thread.
+//!
+//! Nothing is lost: a checkpoint that does not fit is left out and the history saved alone
+//! ([`save`]); the document carries a checksum of its text ([`checksum`]) and every history is
+//! validated when read, so damage is refused, not shown; one process writes a session at a time
+//! ([`lock`]); [`list`] and [`prune`] tell what a directory of sessions holds and clean it up.
 
 pub mod atomic;
+pub mod checksum;
 pub mod clock;
 pub mod column;
 pub mod error;
 pub mod format;
 pub mod list;
+pub mod lock;
+pub mod prune;
 pub mod sidecar;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ron::ser::PrettyConfig;
 
@@ -38,8 +47,11 @@ use format::{
     SessionHeader, SidecarRef,
 };
 pub use format::{DataFingerprint, FORMAT};
-pub use list::{SessionEntry, list_sessions};
-pub use writer::{SaveStatus, SavedSession, Saver, SessionWriter, WriterOptions};
+pub use list::{Resumable, SessionEntry, list_sessions};
+pub use lock::{LockError, SessionLock};
+pub use writer::{
+    CheckpointNotSaved, SaveStatus, SavedSession, Saver, SessionWriter, WriterOptions,
+};
 
 /// Directory of sessions saved without `--out`.
 pub const DEFAULT_DIR: &str = "sessions";
@@ -183,93 +195,150 @@ fn document(
             sidecar,
             lanes: c.lanes.iter().map(lane_state_record).collect(),
         }),
+        checksum: Some(checksum::placeholder()),
     })
 }
 
 /// Writes the session (and the checkpoint's sidecar, when given) to `path`, atomically: the
 /// sidecar first, under a name no other save uses, then the document. Returns what was written.
 /// An existing document at `path` is replaced; its sidecar is left alone.
+///
+/// A checkpoint that cannot be written (a full disk, most often: it is 60 times the size of
+/// the history) does not cost the history: the document is then written without a checkpoint,
+/// and [`SavedSession::checkpoint_error`] says why. When the document cannot be written either,
+/// the save fails and the previous document stays as it was.
 pub fn save(
     path: &Path,
     ctx: &SessionContext,
     recorder: &Recorder,
     checkpoint: Option<&RaceCheckpoint>,
 ) -> Result<SavedSession, SessionError> {
-    save_with(path, ctx, recorder, checkpoint, &mut |_| Ok(()))
+    save_with(path, ctx, recorder, checkpoint, &mut |_, _| Ok(()))
 }
 
-/// [`save`], calling `progress` before every write with the number of bytes written once that
-/// write is done (an error from it aborts the save as a failed write would).
+/// Injected write failures, for tests of full disks and failing devices: called before every
+/// write of a save with the file being written (its final name) and the number of bytes the
+/// save will have written once that write is done; an error fails that write as the device
+/// would.
+#[derive(Clone)]
+pub struct WriteHook(pub Arc<WriteFn>);
+
+/// What a [`WriteHook`] calls.
+pub type WriteFn = dyn Fn(&Path, u64) -> std::io::Result<()> + Send + Sync;
+
+impl std::fmt::Debug for WriteHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteHook")
+    }
+}
+
+impl PartialEq for WriteHook {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// [`save`], calling `progress` before every write (see [`WriteHook`]).
 fn save_with(
     path: &Path,
     ctx: &SessionContext,
     recorder: &Recorder,
     checkpoint: Option<&RaceCheckpoint>,
-    progress: &mut dyn FnMut(u64) -> std::io::Result<()>,
+    progress: &mut dyn FnMut(&Path, u64) -> std::io::Result<()>,
 ) -> Result<SavedSession, SessionError> {
     let shown = path.display();
-    let write_err = |e: std::io::Error| SessionError::write(shown.to_string(), e.to_string());
     let mut written = 0u64;
     let mut sidecar_path = None;
+    let mut checkpoint_error = None;
     let sidecar = match checkpoint {
         Some(c) => {
             let id = new_id();
             let name = sidecar_name(path, id);
             let target = path.with_file_name(&name);
             let states: Vec<&LaneState> = c.lanes.iter().map(|l| &l.state).collect();
+            let bytes = sidecar::value_count(states.iter().copied()) * 4
+                + (sidecar::HEADER + sidecar::TRAILER) as u64;
             let mut info = None;
-            atomic::write_atomically(&target, |w| {
+            let wrote = atomic::write_atomically(&target, |w| {
                 let mut w = Progress {
                     inner: w,
+                    file: &target,
                     written: &mut written,
                     progress,
                 };
                 info = Some(sidecar::write(&mut w, id, &states)?);
                 Ok(())
             })
-            .map_err(|e| SessionError::write(target.display(), e.to_string()))?;
-            let info = info.ok_or_else(|| write_err(std::io::Error::other("no sidecar")))?;
-            sidecar_path = Some(target);
-            Some((
-                SidecarRef {
-                    file: name,
-                    id,
-                    values: info.values,
-                    bytes: info.bytes,
-                    crc32: info.crc32,
-                },
-                c,
-            ))
+            .and_then(|()| info.ok_or_else(|| std::io::Error::other("no sidecar written")));
+            match wrote {
+                Ok(info) => {
+                    sidecar_path = Some(target);
+                    Some((
+                        SidecarRef {
+                            file: name,
+                            id,
+                            values: info.values,
+                            bytes: info.bytes,
+                            crc32: info.crc32,
+                        },
+                        c,
+                    ))
+                }
+                Err(e) => {
+                    // Degrade, never lose: the history is saved without the checkpoint.
+                    checkpoint_error = Some(CheckpointNotSaved {
+                        file: target,
+                        bytes,
+                        kind: e.kind(),
+                        reason: e.to_string(),
+                    });
+                    None
+                }
+            }
         }
         None => None,
     };
+    // What a checkpoint that failed halfway wrote is not on disk any more.
+    let before_document = written;
+    let kept = if sidecar_path.is_some() { written } else { 0 };
     let result = (|| {
         let doc = document(ctx, recorder, sidecar)
             .map_err(|e| SessionError::write(&shown, e.to_string()))?;
         let body = ron::ser::to_string_pretty(&doc, pretty())
             .map_err(|e| SessionError::write(shown.to_string(), format!("cannot encode: {e}")))?;
-        let header = format!(
-            "// gradrace session: `gradrace replay {0}` shows it, `gradrace resume {0}` continues it\n{1}",
+        let mut text = format!(
+            "// gradrace session: `gradrace replay {0}` shows it, `gradrace resume {0}` continues it\n{1}{body}\n",
             path.file_name()
                 .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
             format::DOCUMENT
         );
+        checksum::seal(&mut text);
         atomic::write_atomically(path, |w| {
             let mut w = Progress {
                 inner: w,
+                file: path,
                 written: &mut written,
                 progress,
             };
-            w.write_all(header.as_bytes())?;
-            w.write_all(body.as_bytes())?;
-            w.write_all(b"\n")
+            w.write_all(text.as_bytes())
         })
-        .map_err(write_err)?;
+        .map_err(|e| {
+            let also = match &checkpoint_error {
+                Some(c) => format!(
+                    " (nor could its checkpoint {}: {})",
+                    c.file.display(),
+                    c.reason
+                ),
+                None => String::new(),
+            };
+            SessionError::write(shown.to_string(), format!("{}{also}", describe_io(&e)))
+        })?;
         Ok(SavedSession {
             path: path.to_path_buf(),
             sidecar: sidecar_path.clone(),
             step: recorder.step(),
-            bytes: written,
+            bytes: kept + (written - before_document),
+            checkpoint_error: checkpoint_error.clone(),
         })
     })();
     if result.is_err() {
@@ -281,18 +350,31 @@ fn save_with(
     result
 }
 
+/// An I/O error in words that say what to do about it where the error alone does not.
+pub fn describe_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::StorageFull | K::QuotaExceeded => format!("the device is full ({e})"),
+        K::ReadOnlyFilesystem => format!("the file system is read-only ({e})"),
+        K::PermissionDenied => format!("permission denied ({e})"),
+        K::NotADirectory => format!("a part of the path is not a directory ({e})"),
+        _ => e.to_string(),
+    }
+}
+
 use std::io::Write;
 
 /// A writer reporting its progress (and obeying an injected failure in tests).
 struct Progress<'a, 'b> {
     inner: &'a mut dyn Write,
+    file: &'b Path,
     written: &'b mut u64,
-    progress: &'b mut dyn FnMut(u64) -> std::io::Result<()>,
+    progress: &'b mut dyn FnMut(&Path, u64) -> std::io::Result<()>,
 }
 
 impl Write for Progress<'_, '_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        (self.progress)(*self.written + buf.len() as u64)?;
+        (self.progress)(self.file, *self.written + buf.len() as u64)?;
         let n = self.inner.write(buf)?;
         *self.written += n as u64;
         Ok(n)
@@ -326,18 +408,43 @@ fn first_token(text: &str) -> usize {
     }
 }
 
+/// How a session document is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Read a document whose checksum does not match its content (a file edited by hand on
+    /// purpose). Its histories are validated all the same.
+    pub ignore_checksum: bool,
+}
+
 impl Session {
-    /// Reads the session document at `path` (the sidecar is read only by
+    /// Reads the session document at `path`, verifying its checksum (the sidecar is read only by
     /// [`Session::load_checkpoint`]).
     pub fn load(path: &Path) -> Result<Session, SessionError> {
+        Session::load_with(path, LoadOptions::default())
+    }
+
+    /// Reads the session document at `path` as `options` say.
+    pub fn load_with(path: &Path, options: LoadOptions) -> Result<Session, SessionError> {
         let shown = path.display().to_string();
         let bytes = std::fs::read(path)
             .map_err(|e| SessionError::bad(&shown, format!("cannot read the session: {e}")))?;
-        Session::parse(&bytes, path)
+        Session::parse_with(&bytes, path, options)
     }
 
-    /// Parses session document `bytes`, `path` naming it in errors and locating its sidecar.
+    /// Parses session document `bytes`, `path` naming it in errors and locating its sidecar,
+    /// verifying its checksum.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Session, SessionError> {
+        Session::parse_with(bytes, path, LoadOptions::default())
+    }
+
+    /// Parses session document `bytes` as `options` say. Errors are positioned where the
+    /// position is known: syntax, types and each history's consistency while parsing; then the
+    /// checksum (at its field); then the checks across parts of the document (naming the part).
+    pub fn parse_with(
+        bytes: &[u8],
+        path: &Path,
+        options: LoadOptions,
+    ) -> Result<Session, SessionError> {
         let shown = path.display().to_string();
         let text = std::str::from_utf8(bytes).map_err(|e| {
             let good = e.valid_up_to();
@@ -360,6 +467,18 @@ impl Session {
                     .at(line_col(text, start)),
             );
         }
+        let verify = !options.ignore_checksum;
+        // A damaged document explains a failure better than what the damage looks like.
+        let damage = |field: Option<&str>| match checksum::check(text, field) {
+            c @ checksum::Check::Mismatch { position, .. } if verify => {
+                Some(SessionError::bad(&shown, c.problem().unwrap_or_default()).at(position))
+            }
+            _ => None,
+        };
+        let format_at = line_col(
+            text,
+            text[start..].find("format:").map_or(start, |p| start + p),
+        );
         let file = match ron::from_str::<SessionFile>(text) {
             Ok(f) => f,
             Err(e) => {
@@ -367,14 +486,25 @@ impl Session {
                 if let Ok(h) = ron::from_str::<SessionHeader>(text)
                     && !(1..=FORMAT).contains(&h.format)
                 {
-                    return Err(version_error(&shown, h.format, &h.gradrace));
+                    return Err(damage(None).unwrap_or_else(|| {
+                        version_error(&shown, h.format, &h.gradrace).at(format_at)
+                    }));
                 }
-                return Err(SessionError::bad(&shown, e.code.to_string())
-                    .at((e.span.start.line, e.span.start.col)));
+                let mut message = e.code.to_string();
+                if damage(None).is_some() {
+                    message += " (and the document's checksum does not match its content: the \
+                                file was damaged or edited after it was saved)";
+                }
+                return Err(
+                    SessionError::bad(&shown, message).at((e.span.start.line, e.span.start.col))
+                );
             }
         };
+        if let Some(e) = damage(file.checksum.as_deref()) {
+            return Err(e);
+        }
         if !(1..=FORMAT).contains(&file.format) {
-            return Err(version_error(&shown, file.format, &file.gradrace));
+            return Err(version_error(&shown, file.format, &file.gradrace).at(format_at));
         }
         migrate::from_current(migrate::to_current(file), path)
             .map_err(|e| SessionError::bad(&shown, e.to_string()))

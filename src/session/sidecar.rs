@@ -239,6 +239,77 @@ pub fn verify<'a>(bytes: &'a [u8], id: u64, expected: &Written) -> Result<&'a [u
     Ok(&body[HEADER..])
 }
 
+/// Checks the sidecar file at `path` as [`verify`] does, reading it a block at a time instead
+/// of whole (for listings: a sidecar is tens of megabytes).
+pub fn verify_file(
+    path: &std::path::Path,
+    id: u64,
+    expected: &Written,
+) -> io::Result<Result<(), SidecarError>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len < (HEADER + TRAILER) as u64 {
+        return Ok(Err(SidecarError::WrongMagic));
+    }
+    let mut header = [0u8; HEADER];
+    file.read_exact(&mut header)?;
+    if &header[..12] != MAGIC {
+        return Ok(Err(SidecarError::WrongMagic));
+    }
+    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap_or([0; 4]));
+    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
+    let version = u32_at(&header, 12);
+    if version != VERSION {
+        return Ok(Err(SidecarError::Version {
+            found: version,
+            reads: VERSION,
+        }));
+    }
+    if u64_at(&header, 16) != id {
+        return Ok(Err(SidecarError::OtherSave {
+            found: u64_at(&header, 16),
+            expected: id,
+        }));
+    }
+    if len != expected.bytes {
+        return Ok(Err(SidecarError::Size {
+            bytes: usize::try_from(len).unwrap_or(usize::MAX),
+            expected: expected.bytes,
+        }));
+    }
+    let values = u64_at(&header, 24);
+    if values != expected.values || (values as u128) * 4 + (HEADER + TRAILER) as u128 != len as u128
+    {
+        return Ok(Err(SidecarError::ValueCount {
+            values,
+            expected: expected.values,
+        }));
+    }
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&header);
+    let mut left = len - (HEADER + TRAILER) as u64;
+    let mut block = vec![0u8; 1 << 20];
+    while left > 0 {
+        let n = usize::try_from(left.min(block.len() as u64)).unwrap_or(block.len());
+        file.read_exact(&mut block[..n])?;
+        hasher.update(&block[..n]);
+        left -= n as u64;
+    }
+    let mut trailer = [0u8; TRAILER];
+    file.read_exact(&mut trailer)?;
+    let crc = hasher.finalize();
+    let stored = u32::from_le_bytes(trailer);
+    if crc != stored || crc != expected.crc32 {
+        return Ok(Err(SidecarError::Damaged {
+            crc,
+            stored,
+            expected: expected.crc32,
+        }));
+    }
+    Ok(Ok(()))
+}
+
 /// Cuts verified values into the parameters and velocities of lanes with the given shapes.
 pub fn split(mut values: &[u8], layouts: &[Layout]) -> Result<Vec<LaneTensors>, SidecarError> {
     let mut take = |n: usize| -> Result<Vec<f32>, SidecarError> {

@@ -200,23 +200,40 @@ fn an_interrupted_save_leaves_the_previous_session_intact() {
     // (Saves differ in length by a few bytes: the id is written in decimal.)
     let mut budgets: Vec<u64> = (0..37).map(|i| i * total / 37).collect();
     budgets.push(total - 40);
+    let mut degraded = 0;
     for budget in budgets {
-        let mut fail = |written: u64| {
+        let mut fail = |_: &Path, written: u64| {
             if written > budget {
                 Err(std::io::Error::other("disk unplugged"))
             } else {
                 Ok(())
             }
         };
-        let err = save_with(&path, &ctx, &r2, Some(&c2), &mut fail).unwrap_err();
-        assert!(matches!(err, SessionError::Write(_)), "{err}");
-        assert_eq!(
-            std::fs::read(&path).unwrap(),
-            text_before,
-            "budget {budget}"
-        );
+        match save_with(&path, &ctx, &r2, Some(&c2), &mut fail) {
+            Err(err) => {
+                assert!(matches!(err, SessionError::Write(_)), "{err}");
+                assert_eq!(
+                    std::fs::read(&path).unwrap(),
+                    text_before,
+                    "budget {budget}"
+                );
+            }
+            // Failed inside the checkpoint with room left for the document: the history is
+            // saved without it (and the previous checkpoint is left alone).
+            Ok(saved) => {
+                degraded += 1;
+                assert!(saved.sidecar.is_none(), "budget {budget}");
+                let e = saved.checkpoint_error.as_ref().expect("what was not saved");
+                assert!(e.reason.contains("disk unplugged") && !e.storage_full());
+                let s = Session::load(&path).unwrap();
+                assert_eq!(s.recorder, r2);
+                assert!(s.checkpoint.is_none());
+                std::fs::write(&path, &text_before).unwrap();
+            }
+        }
         assert_eq!(dir_names(dir.path()), before, "budget {budget}");
     }
+    assert!(degraded > 0);
     let s = Session::load(&path).unwrap();
     assert_eq!(s.recorder, r1);
     assert!(s.load_checkpoint().unwrap() == c1);
@@ -232,9 +249,57 @@ fn an_interrupted_save_leaves_the_previous_session_intact() {
     assert_eq!(listed[0].path, path);
 }
 
+/// A full device with room for the history but not for the checkpoint: the history is saved
+/// (atomically, the document alone), and the result says what was not saved and why.
+#[test]
+fn a_checkpoint_that_does_not_fit_still_saves_the_history() {
+    let (ctx, r, c) = small_race(12);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full.ron");
+    let mut no_room_for_checkpoints = |file: &Path, _: u64| {
+        if file.extension().is_some_and(|e| e == "ckpt") {
+            Err(std::io::Error::from(std::io::ErrorKind::StorageFull))
+        } else {
+            Ok(())
+        }
+    };
+    let saved = save_with(&path, &ctx, &r, Some(&c), &mut no_room_for_checkpoints).unwrap();
+    assert!(saved.sidecar.is_none());
+    let e = saved.checkpoint_error.clone().unwrap();
+    assert!(e.storage_full() && e.bytes > 4 * 10_000, "{e:?}");
+    let said = saved.describe();
+    assert!(
+        said.contains("history only")
+            && said.contains("no space left")
+            && said.contains("not resumable"),
+        "{said}"
+    );
+    let s = Session::load(&path).unwrap();
+    assert_eq!(s.recorder, r);
+    assert!(s.checkpoint.is_none());
+    // Nothing else is left behind: no partial checkpoint, no temporary file.
+    assert_eq!(dir_names(dir.path()), ["full.ron"]);
+    // With no room for anything, nothing changes: the previous session stays.
+    let before = std::fs::read(&path).unwrap();
+    let mut full = |_: &Path, _: u64| Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+    let e = save_with(&path, &ctx, &r, Some(&c), &mut full).unwrap_err();
+    assert!(
+        e.to_string().contains("the device is full")
+            && e.to_string().contains("nor could its checkpoint"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(dir_names(dir.path()), ["full.ron"]);
+}
+
 /// A small valid session document (with a checkpoint record) and its directory.
 fn sample_document() -> (tempfile::TempDir, PathBuf, String) {
-    let (ctx, r, c) = small_race(9);
+    document_after(9)
+}
+
+/// A valid session document after `steps` steps of [`small_race`], and its directory.
+fn document_after(steps: u64) -> (tempfile::TempDir, PathBuf, String) {
+    let (ctx, r, c) = small_race(steps);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.ron");
     save(&path, &ctx, &r, Some(&c)).unwrap();
@@ -266,11 +331,17 @@ fn damaged_foreign_and_newer_files_are_clear_errors() {
         assert!(cut_text.is_err(), "truncated at {cut} of {end}");
     }
 
-    let newer = text.replacen(&format!("format: {FORMAT},"), "format: 7,", 1);
+    // A newer file (as a newer gradrace writes it: with its checksum).
+    let mut newer = text.replacen(&format!("format: {FORMAT},"), "format: 7,", 1);
+    let e = parse(&newer).unwrap_err();
+    assert!(e.message().contains("checksum does not match"), "{e}");
+    assert!(checksum::seal(&mut newer));
     let e = parse(&newer).unwrap_err();
     assert!(e.message().contains("newer"), "{e}");
+    assert_eq!(e.position(), Some((3, 5)), "{e}");
     // Even when the rest changed shape too.
-    let newer = newer.replacen("finished:", "completed:", 1);
+    let mut newer = newer.replacen("finished:", "completed:", 1);
+    assert!(checksum::seal(&mut newer));
     let e = parse(&newer).unwrap_err();
     assert!(
         e.message().contains("format 7") && e.message().contains("newer"),
@@ -322,21 +393,25 @@ fn damaged_foreign_and_newer_files_are_clear_errors() {
     let e = s.load_checkpoint().unwrap_err();
     assert!(e.message().contains("cannot read"), "{e}");
     let escape = text.replacen(".ckpt\"", ".ckpt/../../etc/passwd\"", 1);
-    let e = Session::parse(escape.as_bytes(), &path)
+    let e = Session::parse_with(escape.as_bytes(), &path, IGNORE_CHECKSUM)
         .unwrap()
         .load_checkpoint()
         .unwrap_err();
     assert!(e.message().contains("plain file name"), "{e}");
 }
 
-/// Mutations of a valid document: replace, delete or duplicate a span, or put a number where
-/// one was.
+/// Mutations of a valid document: replace, delete or duplicate a span, put a number where one
+/// was, flip a bit, swap two neighbouring digits, or swap two neighbouring values of a list
+/// (steps out of order, say).
 #[derive(Debug, Clone)]
 enum Mutation {
     Byte(usize, u8),
     Delete(usize, usize),
     Duplicate(usize, usize),
     Number(usize, u64),
+    Flip(usize, u8),
+    SwapDigits(usize),
+    SwapValues(usize),
 }
 
 fn mutate(text: &str, m: &Mutation) -> Vec<u8> {
@@ -362,6 +437,30 @@ fn mutate(text: &str, m: &Mutation) -> Vec<u8> {
             let end = (start..n).find(|&j| !b[j].is_ascii_digit()).unwrap_or(n);
             out.splice(start..end, v.to_string().into_bytes());
         }
+        Mutation::Flip(i, bit) => out[i % n] ^= 1 << (bit % 8),
+        Mutation::SwapDigits(i) => {
+            // The first two neighbouring digits at or after i that differ.
+            if let Some(j) = (i % n..n.saturating_sub(1))
+                .find(|&j| b[j].is_ascii_digit() && b[j + 1].is_ascii_digit() && b[j] != b[j + 1])
+            {
+                out.swap(j, j + 1);
+            }
+        }
+        Mutation::SwapValues(i) => {
+            // The first two neighbouring values of a `Text([a,b,...])` list at or after i.
+            let Some(list) = text[i % n..].find("Text([").map(|p| i % n + p + 6) else {
+                return out;
+            };
+            let end = list + text[list..].find(']').unwrap_or(0);
+            let values: Vec<&str> = text[list..end].split(',').collect();
+            if let Some(k) =
+                (0..values.len().saturating_sub(1)).find(|&k| values[k] != values[k + 1])
+            {
+                let mut swapped = values.clone();
+                swapped.swap(k, k + 1);
+                out.splice(list..end, swapped.join(",").into_bytes());
+            }
+        }
     }
     out
 }
@@ -383,7 +482,57 @@ fn mutation() -> impl Strategy<Value = Mutation> {
             ]
         )
             .prop_map(|(i, v)| Mutation::Number(i, v)),
+        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Flip(i, b)),
+        any::<usize>().prop_map(Mutation::SwapDigits),
+        any::<usize>().prop_map(Mutation::SwapValues),
     ]
+}
+
+/// What every loaded history keeps, checked independently of the loader: steps from 1 and
+/// increasing, points covering at least one raw point, heat rows as wide as the race has
+/// experts, and the values the engine promises (finite losses, fractions in [0, 1], finite
+/// non-negative counts and times).
+fn assert_invariants(s: &Session) {
+    let r = &s.recorder;
+    let experts = r.info.as_ref().unwrap().experts;
+    let increasing = |what: &str, points: Vec<(u64, u32)>| {
+        let mut previous = 0;
+        for (step, count) in points {
+            assert!(step > previous, "{what}: step {step} after {previous}");
+            assert!(count > 0, "{what}: a point of 0 raw points");
+            previous = step;
+        }
+    };
+    let fraction = |v: f32| (0.0..=1.0).contains(&v);
+    let count = |v: f64| v.is_finite() && v >= 0.0;
+    for l in &r.lanes {
+        increasing("steps", l.steps.iter().map(|p| (p.step, p.count)).collect());
+        increasing("evals", l.evals.iter().map(|p| (p.step, p.count)).collect());
+        increasing(
+            "probes",
+            l.probes.iter().map(|p| (p.step, p.count)).collect(),
+        );
+        increasing("heat", l.heat.iter().map(|p| (p.step, p.count)).collect());
+        assert!(l.heat.iter().all(|h| h.rates.len() == experts));
+        for p in l.steps.iter() {
+            assert!(p.cross_entropy.is_finite(), "{p:?}");
+            assert!(fraction(p.accuracy) && fraction(p.firing_rate), "{p:?}");
+            for v in [
+                f64::from(p.sparsity_weight),
+                p.dense_main_macs,
+                p.active_main_macs,
+                p.gater_macs,
+                f64::from(p.seconds),
+                f64::from(p.evaluations),
+                f64::from(p.backward_passes),
+            ] {
+                assert!(count(v), "{p:?}");
+            }
+        }
+        for p in l.evals.iter() {
+            assert!(fraction(p.error) && fraction(p.firing_rate), "{p:?}");
+        }
+    }
 }
 
 /// Everything a replay or a resumed race does with a loaded session.
@@ -458,21 +607,160 @@ proptest! {
     }
 }
 
+/// `text` after the mutations `ms`.
+fn mutated(text: &str, ms: &[Mutation]) -> Vec<u8> {
+    let mut bytes = text.as_bytes().to_vec();
+    for m in ms {
+        let t = String::from_utf8_lossy(&bytes).into_owned();
+        bytes = mutate(&t, m);
+    }
+    bytes
+}
+
+const IGNORE_CHECKSUM: LoadOptions = LoadOptions {
+    ignore_checksum: true,
+};
+
+/// Every changed document is refused, with the file, line and column: by the parser, by the
+/// checks of each history while parsing, or by the checksum. The one exception is a document
+/// whose checksum field is gone, which reads as one written before checksums: it must then keep
+/// every invariant (see the next test).
 #[test]
-fn mutated_sessions_never_panic() {
+fn mutated_sessions_are_refused_with_a_position() {
+    let (_dir, path, text) = sample_document();
+    assert!(Session::parse(text.as_bytes(), &path).is_ok());
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::default());
+    runner
+        .run(&proptest::collection::vec(mutation(), 1..4), |ms| {
+            let bytes = mutated(&text, &ms);
+            if bytes == text.as_bytes() {
+                return Ok(());
+            }
+            let without_checksum = !String::from_utf8_lossy(&bytes).contains("checksum");
+            match Session::parse(&bytes, &path) {
+                Ok(s) => {
+                    prop_assert!(without_checksum, "a changed document was accepted: {ms:?}");
+                    assert_invariants(&s);
+                }
+                Err(e) => {
+                    prop_assert!(
+                        e.position().is_some() || without_checksum,
+                        "{ms:?}: refused without a position: {e}"
+                    );
+                    prop_assert!(e.to_string().starts_with(&*path.to_string_lossy()));
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// With the checksum ignored (a deliberate hand edit), a changed document is either refused or
+/// keeps every invariant of a history, and replays and resumes without a panic: it is never
+/// shown with steps out of order, empty points or values the engine never records.
+#[test]
+fn mutated_sessions_read_without_checksum_keep_every_invariant_and_never_panic() {
     let (_dir, path, text) = sample_document();
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::default());
     runner
         .run(&proptest::collection::vec(mutation(), 1..4), |ms| {
-            let mut bytes = text.as_bytes().to_vec();
-            for m in &ms {
-                let t = String::from_utf8_lossy(&bytes).into_owned();
-                bytes = mutate(&t, m);
-            }
-            if let Ok(s) = Session::parse(&bytes, &path) {
+            let bytes = mutated(&text, &ms);
+            if let Ok(s) = Session::parse_with(&bytes, &path, IGNORE_CHECKSUM) {
+                assert_invariants(&s);
                 exercise(&s);
             }
             Ok(())
         })
         .unwrap();
+}
+
+/// Bit flips anywhere in a document (the issue's "6 of 10 loaded silently") are all refused,
+/// with a position.
+#[test]
+fn every_bit_flip_is_refused() {
+    let (_dir, path, text) = sample_document();
+    let n = text.len();
+    for k in 0..400 {
+        let i = k * n / 400;
+        let bit = (k * 7 % 8) as u8;
+        let bytes = mutate(&text, &Mutation::Flip(i, bit));
+        let e = Session::parse(&bytes, &path).expect_err(&format!("byte {i} bit {bit}"));
+        assert!(e.position().is_some(), "byte {i} bit {bit}: {e}");
+    }
+}
+
+/// The issue's case: one digit of an evaluation's step column changed. The checksum refuses
+/// it; read without the checksum, a step out of order is refused by validation (positioned,
+/// naming the rule), and the same edit that keeps the steps in order is a deliberate edit that
+/// loads.
+#[test]
+fn a_changed_evaluation_step_is_refused() {
+    let (_dir, path, text) = document_after(31);
+    let evals = text.find("evals:").unwrap();
+    let steps = evals + text[evals..].find("step: Text([").unwrap() + 12;
+    let end = steps + text[steps..].find(']').unwrap();
+    let values: Vec<u64> = text[steps..end]
+        .split(',')
+        .map(|v| v.trim().parse().unwrap())
+        .collect();
+    assert!(values.len() >= 3, "{values:?}");
+    let with = |v: &[u64]| {
+        let list = v.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        format!("{}{list}{}", &text[..steps], &text[end..])
+    };
+    // The second evaluation moved after the third: out of order.
+    let mut out_of_order = values.clone();
+    out_of_order[1] = values[2] + 1;
+    let bad = with(&out_of_order);
+    let e = Session::parse(bad.as_bytes(), &path).unwrap_err();
+    assert!(e.message().contains("checksum"), "{e}");
+    assert!(e.position().is_some());
+    let e = Session::parse_with(bad.as_bytes(), &path, IGNORE_CHECKSUM).unwrap_err();
+    assert!(
+        e.message().contains("steps must start at 1 and increase"),
+        "{e}"
+    );
+    let line = text[..steps].matches('\n').count() + 1;
+    assert!(e.position().is_some_and(|(l, _)| l >= line), "{e}");
+    // Swapped with its neighbour: out of order too.
+    let mut swapped = values.clone();
+    swapped.swap(0, 1);
+    assert!(Session::parse_with(with(&swapped).as_bytes(), &path, IGNORE_CHECKSUM).is_err());
+    // Still in order: only the checksum can tell, and `--ignore-checksum` reads it as edited.
+    let mut edited = values.clone();
+    edited[0] = values[0] - 1;
+    let edited = with(&edited);
+    assert!(Session::parse(edited.as_bytes(), &path).is_err());
+    let s = Session::parse_with(edited.as_bytes(), &path, IGNORE_CHECKSUM).unwrap();
+    assert_eq!(
+        s.recorder.lanes[0].evals.iter().next().unwrap().step,
+        values[0] - 1
+    );
+}
+
+/// Values the engine never records (a non-finite training loss, an error rate above 1) are
+/// refused even when the checksum is ignored; a document without a checksum (written before
+/// checksums) loads.
+#[test]
+fn broken_promises_are_refused_and_documents_without_checksum_load() {
+    let (_dir, path, text) = document_after(31);
+    let start = text.find("cross_entropy: Text([").unwrap() + 21;
+    let end = start + text[start..].find(',').unwrap();
+    let nan = format!("{}NaN{}", &text[..start], &text[end..]);
+    let e = Session::parse_with(nan.as_bytes(), &path, IGNORE_CHECKSUM).unwrap_err();
+    assert!(
+        e.message().contains("`cross_entropy` = NaN must be finite"),
+        "{e}"
+    );
+    let start = text.find("error: Text([").unwrap() + 13;
+    let end = start + text[start..].find(',').unwrap();
+    let above = format!("{}1.5{}", &text[..start], &text[end..]);
+    let e = Session::parse_with(above.as_bytes(), &path, IGNORE_CHECKSUM).unwrap_err();
+    assert!(e.message().contains("must be a fraction in [0, 1]"), "{e}");
+
+    let line = text.lines().find(|l| l.contains("checksum:")).unwrap();
+    assert!(line.trim().starts_with("checksum: \"crc32:"), "{line}");
+    let old = text.replacen(&format!("{line}\n"), "", 1);
+    let s = Session::parse(old.as_bytes(), &path).unwrap();
+    assert_eq!(s, Session::parse(text.as_bytes(), &path).unwrap());
 }

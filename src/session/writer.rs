@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -37,6 +37,8 @@ pub struct WriterOptions {
     /// The sidecar named by the document that the first save replaces (resuming in place): it is
     /// deleted once no document names it any more.
     pub replaces_sidecar: Option<PathBuf>,
+    /// Injected write failures (tests); None in real use.
+    pub write_hook: Option<super::WriteHook>,
 }
 
 /// A session written to disk.
@@ -50,21 +52,64 @@ pub struct SavedSession {
     pub step: u64,
     /// Bytes written (document and sidecar).
     pub bytes: u64,
+    /// The checkpoint that was asked for and could not be written: the document holds the
+    /// history only (None when the checkpoint was written or not asked for).
+    pub checkpoint_error: Option<CheckpointNotSaved>,
+}
+
+/// A checkpoint a save could not write; the history was saved without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointNotSaved {
+    /// The checkpoint file that could not be written.
+    pub file: PathBuf,
+    /// Its size.
+    pub bytes: u64,
+    /// What kind of failure.
+    pub kind: std::io::ErrorKind,
+    /// The error.
+    pub reason: String,
+}
+
+impl CheckpointNotSaved {
+    /// True when the device (or the user's quota) was full.
+    pub fn storage_full(&self) -> bool {
+        matches!(
+            self.kind,
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        )
+    }
+
+    /// Why, in words: "no space left for the 27.0 MB checkpoint (…)".
+    pub fn why(&self) -> String {
+        let size = self.bytes as f64 / 1e6;
+        if self.storage_full() {
+            format!(
+                "no space left on the device for the {size:.1} MB checkpoint ({})",
+                self.reason
+            )
+        } else {
+            format!(
+                "the {size:.1} MB checkpoint {} could not be written: {}",
+                self.file.display(),
+                self.reason
+            )
+        }
+    }
 }
 
 impl SavedSession {
-    /// One line for a status bar or a log: "saved PATH (step N, X MB)".
+    /// One line for a status bar or a log: "saved PATH (step N, X MB)", and what was not saved.
     pub fn describe(&self) -> String {
+        let what = match (&self.sidecar, &self.checkpoint_error) {
+            (Some(_), _) => ", with checkpoint".to_string(),
+            (None, Some(e)) => format!(", history only: {}; replayable, not resumable", e.why()),
+            (None, None) => String::new(),
+        };
         format!(
-            "saved {} (step {}, {:.1} MB{})",
+            "saved {} (step {}, {:.1} MB{what})",
             self.path.display(),
             self.step,
             self.bytes as f64 / 1e6,
-            if self.sidecar.is_some() {
-                ", with checkpoint"
-            } else {
-                ""
-            }
         )
     }
 }
@@ -104,6 +149,9 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     changed: Condvar,
+    /// The last save failed or lacks its checkpoint: the next autosave is due even if nothing
+    /// changed.
+    retry: AtomicBool,
 }
 
 impl Shared {
@@ -179,10 +227,16 @@ impl SessionWriter {
             let shared = Arc::clone(&shared);
             let path = path.clone();
             let mut replaced = options.replaces_sidecar.clone();
+            let hook = options.write_hook.clone();
             std::thread::Builder::new()
                 .name("gradrace-save".into())
                 .spawn(move || {
-                    write_jobs(&job_rx, &path, &context, &mut replaced, &shared, &recycler)
+                    let files = Files {
+                        path: &path,
+                        context: &context,
+                        hook: hook.as_ref(),
+                    };
+                    write_jobs(&job_rx, &files, &mut replaced, &shared, &recycler)
                 })
                 .expect("the session thread starts")
         };
@@ -190,6 +244,7 @@ impl SessionWriter {
             let shared = Arc::clone(&shared);
             let next = Arc::clone(&next);
             let relay = Relay {
+                shared: Arc::clone(&shared),
                 events: engine.events,
                 commands: Some(engine.commands.clone()),
                 consumer: ui_tx,
@@ -303,6 +358,7 @@ fn save_via(requests: &Sender<Request>, shared: &Shared, next: &AtomicU64) -> Sa
 
 /// The relay thread's state.
 struct Relay {
+    shared: Arc<Shared>,
     events: Receiver<EngineEvent>,
     commands: Option<Sender<Control>>,
     consumer: Sender<EngineEvent>,
@@ -404,7 +460,11 @@ impl Relay {
                     }
                 },
                 default(wait) => {
-                    if changed && autosave_pending.is_none() && engine_open {
+                    // A failed save (or one without its checkpoint) is tried again at the next
+                    // interval, whether or not the race moved since.
+                    let retry = self.shared.retry.load(Ordering::Relaxed);
+                    if (changed || retry) && autosave_pending.is_none() && engine_open {
+                        self.shared.retry.store(false, Ordering::Relaxed);
                         let id = self.next.fetch_add(1, Ordering::Relaxed);
                         let sent = self.options.checkpoint
                             && self
@@ -425,11 +485,32 @@ impl Relay {
     }
 }
 
+/// Where the file thread writes.
+struct Files<'a> {
+    path: &'a Path,
+    context: &'a SessionContext,
+    hook: Option<&'a super::WriteHook>,
+}
+
+impl Files<'_> {
+    fn save(&self, recorder: &Recorder, checkpoint: Option<&RaceCheckpoint>) -> SaveResult {
+        let mut hook = |file: &Path, bytes: u64| match self.hook {
+            Some(h) => (h.0)(file, bytes),
+            None => Ok(()),
+        };
+        super::save_with(self.path, self.context, recorder, checkpoint, &mut hook)
+    }
+}
+
 /// The file thread: writes each job's session, deleting sidecars no document names any more.
+///
+/// A checkpoint that does not fit on a full device while the previous one is still there (a
+/// save needs room for both: the new one is written before the old one may go) is tried once
+/// more after the document saved without it has released the previous one, which is deleted.
+/// At every moment the document on disk names a complete checkpoint, or none.
 fn write_jobs(
     jobs: &Receiver<Job>,
-    path: &Path,
-    context: &SessionContext,
+    files: &Files<'_>,
     replaced: &mut Option<PathBuf>,
     shared: &Shared,
     recycler: &Sender<RaceCheckpoint>,
@@ -441,7 +522,20 @@ fn write_jobs(
                 recorder,
                 checkpoint,
             } => {
-                let result = super::save(path, context, &recorder, checkpoint.as_deref());
+                let mut result = files.save(&recorder, checkpoint.as_deref());
+                let full = result.as_ref().is_ok_and(|s| {
+                    s.checkpoint_error
+                        .as_ref()
+                        .is_some_and(CheckpointNotSaved::storage_full)
+                });
+                if full && let Some(old) = replaced.take() {
+                    // The document just written names no checkpoint: the previous one is
+                    // named by nothing, and its room may be enough for the new one.
+                    let _ = std::fs::remove_file(&old);
+                    if let Ok(again) = files.save(&recorder, checkpoint.as_deref()) {
+                        result = Ok(again);
+                    }
+                }
                 if let Ok(saved) = &result
                     && saved.sidecar.is_some()
                 {
@@ -452,6 +546,10 @@ fn write_jobs(
                     }
                     *replaced = saved.sidecar.clone();
                 }
+                let incomplete = result
+                    .as_ref()
+                    .map_or(true, |s| s.checkpoint_error.is_some());
+                shared.retry.store(incomplete, Ordering::Relaxed);
                 shared.post(request, result);
                 // Saved: its memory serves the engine's next checkpoint.
                 if let Some(c) = checkpoint.and_then(|c| Arc::try_unwrap(c).ok()) {

@@ -40,13 +40,25 @@ pub struct EngineLink {
     pub events: Receiver<EngineEvent>,
 }
 
+/// What ended a race (or a replay) before its end: the exit code says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// `q` or Ctrl-C pressed (or the input closed) while the race was running.
+    Key,
+    /// A signal (SIGINT, SIGTERM, SIGHUP), by number.
+    Signal(i32),
+}
+
 /// How the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// The user left; the engine (if any) has finished.
+    /// The user left; the engine (if any) had finished on its own.
     Done,
-    /// The user left without waiting for the engine to finish.
-    Abandoned,
+    /// The user left a running race, which was stopped and has finished, or a signal ended the
+    /// dashboard.
+    Stopped(Stop),
+    /// The user left without waiting for the stopped engine to finish.
+    Abandoned(Stop),
 }
 
 async fn next_engine_event(
@@ -58,30 +70,35 @@ async fn next_engine_event(
     }
 }
 
-async fn next_signal(rx: &mut Option<mpsc::UnboundedReceiver<()>>) -> Option<()> {
+async fn next_signal(rx: &mut Option<mpsc::UnboundedReceiver<i32>>) -> Option<i32> {
     match rx {
         Some(r) => r.recv().await,
         None => std::future::pending().await,
     }
 }
 
-/// A channel that yields once per SIGTERM, SIGINT or SIGHUP (must be called inside the
-/// runtime).
+/// A channel that yields the number of every SIGTERM, SIGINT or SIGHUP (must be called inside
+/// the runtime).
 #[cfg(unix)]
-pub fn stop_signals() -> std::io::Result<mpsc::UnboundedReceiver<()>> {
+pub fn stop_signals() -> std::io::Result<mpsc::UnboundedReceiver<i32>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
+    let (term_kind, int_kind, hup_kind) = (
+        SignalKind::terminate(),
+        SignalKind::interrupt(),
+        SignalKind::hangup(),
+    );
+    let mut term = signal(term_kind)?;
+    let mut int = signal(int_kind)?;
+    let mut hup = signal(hup_kind)?;
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         loop {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-                _ = hup.recv() => {}
-            }
-            if tx.send(()).is_err() {
+            let kind = tokio::select! {
+                _ = term.recv() => term_kind,
+                _ = int.recv() => int_kind,
+                _ = hup.recv() => hup_kind,
+            };
+            if tx.send(kind.as_raw_value()).is_err() {
                 break;
             }
         }
@@ -89,13 +106,13 @@ pub fn stop_signals() -> std::io::Result<mpsc::UnboundedReceiver<()>> {
     Ok(rx)
 }
 
-/// A channel that yields once per Ctrl-C (must be called inside the runtime).
+/// A channel that yields SIGINT's number once per Ctrl-C (must be called inside the runtime).
 #[cfg(not(unix))]
-pub fn stop_signals() -> std::io::Result<mpsc::UnboundedReceiver<()>> {
+pub fn stop_signals() -> std::io::Result<mpsc::UnboundedReceiver<i32>> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() {
-            if tx.send(()).is_err() {
+            if tx.send(2).is_err() {
                 break;
             }
         }
@@ -109,18 +126,31 @@ struct Leaving {
     asked: bool,
     stop_sent: Option<Instant>,
     now: bool,
+    /// The first stop signal received.
+    signal: Option<i32>,
+}
+
+impl Leaving {
+    /// Why the dashboard ends, if not because the race ended on its own.
+    fn stop(&self) -> Option<Stop> {
+        match (self.signal, self.stop_sent) {
+            (Some(s), _) => Some(Stop::Signal(s)),
+            (None, Some(_)) => Some(Stop::Key),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Runs the dashboard until the user leaves: draws `app` on `terminal`, reads `input`, folds
-/// the events of `engine` (None in a replay) into the state and obeys `signals` (a message
-/// means "quit").
+/// the events of `engine` (None in a replay) into the state and obeys `signals` (a signal
+/// number: "quit").
 pub async fn run<B, I>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     engine: Option<EngineLink>,
     saver: &mut Option<Saver>,
     mut input: I,
-    mut signals: Option<mpsc::UnboundedReceiver<()>>,
+    mut signals: Option<mpsc::UnboundedReceiver<i32>>,
 ) -> Result<Exit, TuiError>
 where
     B: Backend,
@@ -189,7 +219,10 @@ where
                 }
             },
             s = next_signal(&mut signals) => match s {
-                Some(()) => leaving.asked = true,
+                Some(number) => {
+                    leaving.asked = true;
+                    leaving.signal.get_or_insert(number);
+                }
                 None => signals = None,
             },
             _ = tick.tick() => {
@@ -208,12 +241,12 @@ where
             },
         }
         if leaving.now {
-            return Ok(Exit::Abandoned);
+            return Ok(Exit::Abandoned(leaving.stop().unwrap_or(Stop::Key)));
         }
         if leaving.asked {
             let engine_over = events.is_none() || app.recorder.finished;
             if engine_over {
-                return Ok(Exit::Done);
+                return Ok(leaving.stop().map_or(Exit::Done, Exit::Stopped));
             }
             match leaving.stop_sent {
                 None => {
@@ -224,7 +257,9 @@ where
                     }
                     dirty = true;
                 }
-                Some(at) if at.elapsed() > STOP_WAIT => return Ok(Exit::Abandoned),
+                Some(at) if at.elapsed() > STOP_WAIT => {
+                    return Ok(Exit::Abandoned(leaving.stop().unwrap_or(Stop::Key)));
+                }
                 Some(_) => {}
             }
         }
@@ -335,6 +370,7 @@ mod tests {
                 sidecar: None,
                 step: 0,
                 bytes: 0,
+                checkpoint_error: None,
             })
         }));
         // The synthetic race, minus its final `Finished`.
@@ -369,7 +405,8 @@ mod tests {
             let (r, ()) = tokio::join!(looped, driver);
             r
         });
-        assert_eq!(exit.unwrap(), Exit::Done);
+        // `q` stopped a running race.
+        assert_eq!(exit.unwrap(), Exit::Stopped(Stop::Key));
         assert_eq!(app.recorder.lanes.len(), 3);
         assert_eq!(app.recorder.step(), 200);
         assert_eq!(
@@ -405,7 +442,7 @@ mod tests {
                     ))))
                     .unwrap();
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                sig_tx.send(()).unwrap();
+                sig_tx.send(15).unwrap();
             };
             let looped = run(
                 &mut terminal,
@@ -418,7 +455,8 @@ mod tests {
             let (r, ()) = tokio::join!(looped, driver);
             r
         });
-        assert_eq!(exit.unwrap(), Exit::Done);
+        // SIGTERM closed the replay.
+        assert_eq!(exit.unwrap(), Exit::Stopped(Stop::Signal(15)));
         assert_eq!(app.until(), 0);
         // A click on a leaderboard row (rows sorted by error = lane order in the synthetic race).
         let areas = crate::tui::layout::areas(app.screen, &app).unwrap();

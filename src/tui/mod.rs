@@ -28,7 +28,7 @@ use crossterm::event::EventStream;
 
 pub use app::App;
 pub use error::TuiError;
-pub use event_loop::{EngineLink, Exit};
+pub use event_loop::{EngineLink, Exit, Stop};
 pub use panels::draw;
 pub use timeline::Timeline;
 
@@ -73,9 +73,18 @@ fn with_terminal<T>(
     out
 }
 
+/// How a live dashboard ended.
+#[derive(Debug)]
+pub struct LiveEnd {
+    /// The race's history.
+    pub recorder: Recorder,
+    /// What stopped the race before its end (None: it ended on its own).
+    pub stopped: Option<Stop>,
+}
+
 /// Shows the race of `handle` until the user quits (a race still running is stopped first,
-/// and the engine's `Finished` awaited), and returns its history.
-pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<Recorder, TuiError> {
+/// and the engine's `Finished` awaited), and returns its history and what stopped it.
+pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<LiveEnd, TuiError> {
     let RaceHandle {
         commands,
         events,
@@ -107,27 +116,36 @@ pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<Recorder, Tu
         })
     });
     rt.shutdown_timeout(Duration::from_millis(200));
-    match outcome {
+    let stopped = match outcome {
         Ok(Exit::Done) => {
             thread.join().map_err(|_| TuiError::EngineCrashed)?;
+            None
         }
-        Ok(Exit::Abandoned) => {
+        Ok(Exit::Stopped(why)) => {
+            thread.join().map_err(|_| TuiError::EngineCrashed)?;
+            Some(why)
+        }
+        Ok(Exit::Abandoned(why)) => {
             let _ = stop.send(Control::Stop);
+            Some(why)
         }
         Err(e) => {
             let _ = stop.send(Control::Stop);
             return Err(e);
         }
-    }
+    };
     if !app.recorder.finished && app.recorder.lanes.is_empty() && app.recorder.info.is_none() {
         return Err(TuiError::EngineStoppedEarly);
     }
-    Ok(app.recorder)
+    Ok(LiveEnd {
+        recorder: app.recorder,
+        stopped,
+    })
 }
 
 /// Shows a recorded race with a timeline (play/pause, speed ×0.25–×64, seek) until the user
-/// quits. Read-only: the engine keys do nothing.
-pub fn run_replay(recorder: Recorder) -> Result<(), TuiError> {
+/// quits (None) or a signal ends it. Read-only: the engine keys do nothing.
+pub fn run_replay(recorder: Recorder) -> Result<Option<Stop>, TuiError> {
     let rt = runtime()?;
     let mut app = App::replay(recorder, Instant::now());
     let mut saver = None;
@@ -138,5 +156,8 @@ pub fn run_replay(recorder: Recorder) -> Result<(), TuiError> {
         })
     });
     rt.shutdown_timeout(Duration::from_millis(200));
-    outcome.map(|_| ())
+    outcome.map(|exit| match exit {
+        Exit::Done => None,
+        Exit::Stopped(why) | Exit::Abandoned(why) => Some(why),
+    })
 }

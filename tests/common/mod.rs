@@ -56,5 +56,6 @@ pub fn assert_frequency(hits: u64, n: u64, p: f64, what: &str) {
         4.0 * se
     );
 }
+pub mod cli;
 pub mod race;
 pub mod tmux;
