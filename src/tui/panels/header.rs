@@ -98,8 +98,19 @@ fn race_line(app: &App) -> Line<'static> {
         Span::styled("batch ", theme::label()),
         Span::raw(info.batch_size.to_string()),
         sep(),
-        Span::styled("seed ", theme::label()),
-        Span::raw(info.seed.to_string()),
+        Span::styled(
+            if info.seeds.len() > 1 {
+                "seeds "
+            } else {
+                "seed "
+            },
+            theme::label(),
+        ),
+        // Several seeds: the first and the last, and how many.
+        Span::raw(match info.seeds.as_slice() {
+            [first, .., last] => format!("{first}…{last} ({})", info.seeds.len()),
+            _ => info.seed.to_string(),
+        }),
     ])
 }
 
@@ -272,6 +283,19 @@ mod tests {
             !ls.iter().any(|l| l.contains('╭') || l.contains('┌')),
             "{ls:?}"
         );
+    }
+
+    #[test]
+    fn several_seeds_are_named_and_each_lane_is_one_legend_item() {
+        let mut app = App::live(Instant::now());
+        app.recorder = crate::tui::synthetic::seeded(3, 3, 100);
+        let ls = lines(&rendered(160, 6, |f, a| super::render(f, a, &app, false)));
+        assert!(ls[1].contains("seeds 1…3 (3)"), "{ls:?}");
+        assert_eq!(ls[3].matches("straight-through").count(), 1, "{ls:?}");
+        assert!(ls[3].contains("3 noisy-rectifier"), "{ls:?}");
+        app.recorder = recorder(2, 100);
+        let ls = lines(&rendered(160, 6, |f, a| super::render(f, a, &app, false)));
+        assert!(ls[1].contains("seed 1"), "{ls:?}");
     }
 
     #[test]
