@@ -8,12 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use gradrace::session::Session;
 
-fn gradrace() -> Command {
-    Command::cargo_bin("gradrace").unwrap()
-}
+mod common;
+use common::cli::gradrace;
 
 fn readme_sweep() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/readme.sweep.ron")
