@@ -3,6 +3,7 @@
 
 use crate::engine::metrics::Metrics;
 use crate::engine::{LaneStatus, StepPoint};
+use crate::history::view::{BLOWUP_FACTOR, BLOWUP_WINDOW};
 use crate::history::{FIRING_WINDOW, LaneSummary, RaceEventKind, Recorder};
 use crate::stats::{MeanInterval, PairedDifference};
 
@@ -449,6 +450,21 @@ pub fn lane_events(recorder: &Recorder) -> String {
             };
             out.push_str(&format!("{name}: {what}\n"));
         }
+        for b in lane.view_until(u64::MAX).blow_ups() {
+            out.push_str(&format!(
+                "{}: blowing up from step {} (training loss above {:.1}× its start of {:.3} \
+                 for {BLOWUP_WINDOW} steps, up to {})",
+                lane.info.name,
+                b.from,
+                BLOWUP_FACTOR,
+                b.start,
+                significant(f64::from(b.worst)),
+            ));
+            match b.until {
+                Some(step) => out.push_str(&format!(", back down at step {step}\n")),
+                None => out.push('\n'),
+            }
+        }
         let target = lane.info.settings.sparsity_target;
         for span in lane.view_until(u64::MAX).off_target() {
             out.push_str(&format!(
@@ -483,6 +499,7 @@ mod tests {
             heldout_loss: Some(0.3),
             firing_rate: Some(0.1),
             off_target: false,
+            blowing_up: false,
             compute_saved: Some(0.9),
             net_compute_saved: Some(0.7),
             seconds_per_step: Some(0.002),

@@ -11,7 +11,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, plot_rows};
+
+/// The titles of the three charts.
+const CHARTS: [&str; 4] = [
+    "Training loss",
+    "Held-out error",
+    "Estimator variance",
+    "Bias and noise",
+];
 
 /// The header's progress line (the one with the state word).
 fn progress_line(screen: &str) -> String {
@@ -45,8 +53,10 @@ fn the_dashboard_runs_and_hands_the_terminal_back() {
 
     let titles = [
         " gradrace ",
-        "Loss",
+        "Training loss",
+        "Held-out error",
         "Estimator variance",
+        "Bias and noise",
         "Gates",
         "Compute savings",
         "Leaderboard",
@@ -64,6 +74,13 @@ fn the_dashboard_runs_and_hands_the_terminal_back() {
             && progress_line(s).contains("running")
     });
     assert!(screen.contains("Gates · straight-through"), "{screen}");
+    // At 160×48 the four charts are on screen at once, each with a useful plot.
+    let screen = tmux.wait_for("plots in every chart", Duration::from_secs(60), |s| {
+        CHARTS.iter().all(|c| plot_rows(s, c) >= 8)
+    });
+    for c in CHARTS {
+        assert!(plot_rows(&screen, c) >= 10, "{c}:\n{screen}");
+    }
 
     // space pauses, space again resumes.
     tmux.keys(&["Space"]);
@@ -183,6 +200,66 @@ fn the_dashboard_runs_and_hands_the_terminal_back() {
             });
         }
     }
+}
+
+/// At 80×24, the size the dashboard says it needs, every chart is shown one at a time (`]`
+/// turns the page) with plot rows to read.
+#[test]
+fn at_80x24_every_chart_has_plot_rows() {
+    let Some(tmux) = Tmux::start_sized("gradrace-small", "the 80×24 terminal test", 80, 24) else {
+        return;
+    };
+    let bin = env!("CARGO_BIN_EXE_gradrace");
+    tmux.keys(&[
+        &format!("'{bin}' race quick --steps 1000000 --no-save; echo EXIT=$?"),
+        "Enter",
+    ]);
+    // One panel at a time, the loss chart first; the tab strip names the others.
+    let screen = tmux.wait_for("the loss chart", Duration::from_secs(60), |s| {
+        plot_rows(s, "Training loss") >= 8 && s.lines().next().unwrap_or("").contains("running")
+    });
+    assert!(screen.contains("[ ] panel"), "{screen}");
+    assert!(
+        !screen.contains("Held-out error ("),
+        "one chart at a time:\n{screen}"
+    );
+    for (chart, min) in [
+        ("Held-out error", 8),
+        ("Estimator variance", 8),
+        ("Bias and noise", 8),
+    ] {
+        tmux.keys(&["]"]);
+        let screen = tmux.wait_for(chart, Duration::from_secs(90), |s| {
+            plot_rows(s, chart) >= min
+        });
+        assert!(plot_rows(&screen, chart) >= 14, "{chart}:\n{screen}");
+    }
+    tmux.keys(&["]"]);
+    tmux.wait_for("the heatmap", Duration::from_secs(30), |s| {
+        s.contains("Gates · straight-through") && s.contains("1 row =")
+    });
+    // The heatmap at one unit per row, scrolled with j.
+    tmux.keys(&["r"]);
+    tmux.wait_for("single units", Duration::from_secs(30), |s| {
+        s.contains("1 row = 1 unit · 1–")
+    });
+    tmux.keys(&["j"]);
+    tmux.wait_for("scrolled units", Duration::from_secs(30), |s| {
+        s.contains("1 row = 1 unit") && !s.contains("1 row = 1 unit · 1–")
+    });
+    tmux.keys(&["]"]);
+    tmux.wait_for("compute", Duration::from_secs(30), |s| {
+        s.contains("Compute savings")
+    });
+    tmux.keys(&["]"]);
+    tmux.wait_for("the leaderboard", Duration::from_secs(30), |s| {
+        s.contains("Leaderboard ·") && s.contains("dense")
+    });
+    // q stops the race: 130, stopped before its end.
+    tmux.keys(&["q"]);
+    tmux.wait_for("the exit", Duration::from_secs(60), |s| {
+        s.lines().any(|l| l.trim().ends_with("EXIT=130"))
+    });
 }
 
 /// SIGTERM to the dashboard of a running race, and Ctrl-C pressed in it: the race is stopped

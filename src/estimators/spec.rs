@@ -274,6 +274,20 @@ impl EstimatorSpec {
         }
     }
 
+    /// The temperature schedule of the estimators that have one (binary Concrete, Gumbel-Rao,
+    /// ReinMax), as the estimator is built with it.
+    pub fn temperature(&self) -> Option<Temperature> {
+        match *self {
+            EstimatorSpec::BinaryConcrete {
+                variant,
+                temperature,
+            } => Some(temperature.unwrap_or(concrete_temperature(variant))),
+            EstimatorSpec::GumbelRao { temperature, .. }
+            | EstimatorSpec::ReinMax { temperature } => Some(temperature),
+            _ => None,
+        }
+    }
+
     /// Builds the estimator.
     pub fn build(&self) -> Box<dyn GateEstimator> {
         match *self {
@@ -288,10 +302,7 @@ impl EstimatorSpec {
                 temperature,
             } => Box::new(BinaryConcrete::new(
                 variant,
-                temperature.unwrap_or(match variant {
-                    ConcreteVariant::Relaxed => Temperature::Constant(2.0 / 3.0),
-                    ConcreteVariant::StraightThrough => Temperature::Constant(1.0),
-                }),
+                temperature.unwrap_or(concrete_temperature(variant)),
             )),
             EstimatorSpec::GumbelRao {
                 samples,
@@ -307,6 +318,15 @@ impl EstimatorSpec {
             EstimatorSpec::Sigmoid { noise_std } => Box::new(SigmoidGate { noise_std }),
             EstimatorSpec::Dense => Box::new(NoGates),
         }
+    }
+}
+
+/// The binary Concrete's temperature when the experiment file gives none: 2/3 relaxed, 1
+/// straight-through.
+fn concrete_temperature(variant: ConcreteVariant) -> Temperature {
+    match variant {
+        ConcreteVariant::Relaxed => Temperature::Constant(2.0 / 3.0),
+        ConcreteVariant::StraightThrough => Temperature::Constant(1.0),
     }
 }
 

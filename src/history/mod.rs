@@ -10,4 +10,4 @@ pub mod view;
 pub use merge::merge;
 pub use recorder::{LaneEvent, LaneHistory, LaneSummary, RaceEvent, RaceEventKind, Recorder};
 pub use series::{Downsampled, Merge, Prefix};
-pub use view::{FIRING_WINDOW, LaneView, OffTarget, RaceView};
+pub use view::{BlowUp, Budget, FIRING_WINDOW, LaneView, OffTarget, RaceView};

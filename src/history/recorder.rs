@@ -123,6 +123,10 @@ pub struct LaneSummary {
     /// The firing rate has strayed from the lane's target (see [`super::view::OffTarget`]).
     #[serde(default)]
     pub off_target: bool,
+    /// The training loss has run far above where it started while staying finite (see
+    /// [`super::view::BlowUp`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub blowing_up: bool,
     /// Share of the main path's multiply-adds skipped.
     pub compute_saved: Option<f32>,
     /// Share saved after paying for the gater.
@@ -135,15 +139,22 @@ pub struct LaneSummary {
     pub status: LaneStatus,
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 impl LaneSummary {
-    /// The status for tables: the lane's status, and "off target" when its firing rate has
-    /// strayed from the target.
+    /// The status for tables: the lane's status, then "blowing up" when its loss has run away
+    /// and "off target" when its firing rate has strayed from the target.
     pub fn status_label(&self) -> String {
-        if self.off_target {
-            format!("{}, off target", self.status.label())
-        } else {
-            self.status.label()
+        let mut label = self.status.label();
+        if self.blowing_up {
+            label.push_str(", blowing up");
         }
+        if self.off_target {
+            label.push_str(", off target");
+        }
+        label
     }
 }
 

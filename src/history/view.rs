@@ -149,6 +149,48 @@ pub struct OffTarget {
     pub worst: f32,
 }
 
+/// How many times its starting training loss a lane's loss must exceed, at every recorded point
+/// of [`BLOWUP_WINDOW`] steps, for the lane to be "blowing up".
+pub const BLOWUP_FACTOR: f32 = 4.0;
+
+/// Steps the loss must stay above [`BLOWUP_FACTOR`] × its start (and, to end a blow-up, below
+/// [`BLOWUP_BACK_BELOW`] × its start).
+pub const BLOWUP_WINDOW: u64 = 100;
+
+/// A blow-up ends once the loss stayed below this many times its start for [`BLOWUP_WINDOW`]
+/// steps (less than [`BLOWUP_FACTOR`], so that a loss hovering at the edge does not flip back
+/// and forth).
+pub const BLOWUP_BACK_BELOW: f32 = 2.0;
+
+/// A stretch of training during which a lane's loss ran away while staying finite (held there
+/// by the max-norm constraint, say): a lane the engine cannot call diverged, whose loss is far
+/// above where it started. The rule, over the recorded points (each the mean of `count` raw
+/// steps in a long history): the lane starts at the loss of its first recorded point, L₀; it is
+/// blowing up from the first point at which every point covering the last [`BLOWUP_WINDOW`]
+/// steps had a loss above [`BLOWUP_FACTOR`] × L₀ (or not finite), and stops at the first point
+/// at which every point covering the last [`BLOWUP_WINDOW`] steps was below
+/// [`BLOWUP_BACK_BELOW`] × L₀.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlowUp {
+    /// The step at which the rule first held.
+    pub from: u64,
+    /// The step at which the loss came back (None: still blowing up).
+    pub until: Option<u64>,
+    /// The highest loss recorded during the stretch.
+    pub worst: f32,
+    /// The loss the lane started at, L₀.
+    pub start: f32,
+}
+
+/// A lane's budget: main-path forward passes (evaluations of the loss), per step and in all.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    /// Evaluations per step over the last ~50 steps.
+    pub per_step: f32,
+    /// Evaluations since the start of the run.
+    pub total: f64,
+}
+
 impl LaneView<'_> {
     /// The training firing rate averaged over the last [`FIRING_WINDOW`] steps (fewer at the
     /// start of a run).
@@ -203,6 +245,94 @@ impl LaneView<'_> {
         }
         spans.extend(open);
         spans
+    }
+
+    /// Every stretch during which the lane's loss was blowing up (see [`BlowUp`]), oldest
+    /// first.
+    pub fn blow_ups(&self) -> Vec<BlowUp> {
+        let Some(start) = self.steps.iter().next().map(|p| p.cross_entropy) else {
+            return Vec::new();
+        };
+        if !(start.is_finite() && start > 0.0) {
+            return Vec::new();
+        }
+        let (high, back) = (BLOWUP_FACTOR * start, BLOWUP_BACK_BELOW * start);
+        let points: Vec<&StepPoint> = self.steps.iter().collect();
+        // Over the points covering the window: how many are not above `high`, how many are not
+        // below `back`.
+        let (mut covered, mut first, mut not_high, mut not_low) = (0u64, 0usize, 0usize, 0usize);
+        let is_high = |p: &StepPoint| !p.cross_entropy.is_finite() || p.cross_entropy > high;
+        let is_low = |p: &StepPoint| p.cross_entropy.is_finite() && p.cross_entropy < back;
+        let mut spans = Vec::new();
+        let mut open: Option<BlowUp> = None;
+        for p in &points {
+            covered += u64::from(p.count.max(1));
+            not_high += usize::from(!is_high(p));
+            not_low += usize::from(!is_low(p));
+            while covered - u64::from(points[first].count.max(1)) >= BLOWUP_WINDOW {
+                let old = points[first];
+                covered -= u64::from(old.count.max(1));
+                not_high -= usize::from(!is_high(old));
+                not_low -= usize::from(!is_low(old));
+                first += 1;
+            }
+            if covered < BLOWUP_WINDOW {
+                continue;
+            }
+            let loss = if p.cross_entropy.is_finite() {
+                p.cross_entropy
+            } else {
+                f32::INFINITY
+            };
+            match &mut open {
+                None if not_high == 0 => {
+                    let worst = points[first..]
+                        .iter()
+                        .map(|q| {
+                            if q.cross_entropy.is_finite() {
+                                q.cross_entropy
+                            } else {
+                                f32::INFINITY
+                            }
+                        })
+                        .fold(loss, f32::max);
+                    open = Some(BlowUp {
+                        from: p.step,
+                        until: None,
+                        worst,
+                        start,
+                    });
+                }
+                Some(span) if not_low == 0 => {
+                    span.until = Some(p.step);
+                    spans.extend(open.take());
+                }
+                Some(span) if loss > span.worst => span.worst = loss,
+                _ => {}
+            }
+        }
+        spans.extend(open);
+        spans
+    }
+
+    /// Whether the lane is blowing up at the end of the view.
+    pub fn is_blowing_up(&self) -> bool {
+        self.blow_ups().last().is_some_and(|s| s.until.is_none())
+    }
+
+    /// Main-path evaluations per step (over the last ~50 steps) and since the start; None
+    /// before the first step.
+    pub fn budget(&self) -> Option<Budget> {
+        let recent = self.recent(50)?;
+        let total = self
+            .steps
+            .iter()
+            .map(|p| f64::from(p.evaluations) * f64::from(p.count.max(1)))
+            .sum();
+        Some(Budget {
+            per_step: recent.evaluations,
+            total,
+        })
     }
 
     /// Whether the lane is off target at the end of the view.
@@ -264,6 +394,7 @@ impl LaneView<'_> {
             heldout_loss: eval.map(|e| e.loss),
             firing_rate: self.windowed_firing_rate(),
             off_target: self.is_off_target(),
+            blowing_up: self.is_blowing_up(),
             compute_saved: savings,
             net_compute_saved: net_savings,
             seconds_per_step: seconds,
@@ -423,5 +554,66 @@ mod tests {
         assert_eq!(r.view().step(), 100);
         assert_eq!(r.view_until(42).summaries().len(), 2);
         assert_eq!(r.view().summaries(), r.summaries());
+    }
+
+    /// A lane whose loss is `loss(step)` for `steps` steps.
+    fn loss_history(steps: u64, loss: impl Fn(u64) -> f32) -> LaneHistory {
+        let mut h = LaneHistory::new(lane_info("a"));
+        for s in 1..=steps {
+            h.steps.push(point(s, loss(s)));
+        }
+        h
+    }
+
+    #[test]
+    fn a_finite_blow_up_is_flagged_after_a_window_and_cleared_with_hysteresis() {
+        // Starts at 2.3; from step 300 to 699 at 2500 (held finite); back to 0.5 after.
+        let h = loss_history(1200, |s| match s {
+            300..=699 => 2500.0,
+            _ if s < 300 => 2.3,
+            _ => 0.5,
+        });
+        let spans = h.view_until(u64::MAX).blow_ups();
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        // Every point of the last 100 steps above 4 × 2.3 first at step 399; every point below
+        // 2 × 2.3 again first at step 799.
+        assert_eq!(spans[0].from, 399);
+        assert_eq!(spans[0].until, Some(799));
+        assert_eq!((spans[0].worst, spans[0].start), (2500.0, 2.3));
+        assert!(h.view_until(500).is_blowing_up());
+        assert!(!h.view_until(350).is_blowing_up(), "not for a while yet");
+        assert!(!h.view_until(u64::MAX).is_blowing_up());
+        let s = h.view_until(500).summary(32);
+        assert!(s.blowing_up);
+        assert_eq!(s.status_label(), "running, blowing up");
+        // A single spike is not a blow-up; nor is a loss that starts high and stays there.
+        let spike = loss_history(1000, |s| if s == 500 { 1e6 } else { 2.3 });
+        assert!(spike.view_until(u64::MAX).blow_ups().is_empty());
+        let high = loss_history(1000, |_| 50.0);
+        assert!(high.view_until(u64::MAX).blow_ups().is_empty());
+        // Infinite losses count as above.
+        let inf = loss_history(400, |s| if s > 100 { f32::INFINITY } else { 2.0 });
+        assert!(inf.view_until(u64::MAX).is_blowing_up());
+    }
+
+    #[test]
+    fn the_budget_counts_evaluations_of_merged_points_by_their_steps() {
+        let mut h = LaneHistory::new(lane_info("a"));
+        h.steps = crate::history::Downsampled::new(16);
+        for s in 1..=100u64 {
+            h.steps.push(StepPoint {
+                evaluations: if s % 2 == 0 { 4.0 } else { 2.0 },
+                ..point(s, 1.0)
+            });
+        }
+        let b = h.view_until(u64::MAX).budget().unwrap();
+        assert!((b.total - 300.0).abs() < 1e-9, "{b:?}");
+        assert!((b.per_step - 3.0).abs() < 0.1, "{b:?}");
+        assert!(
+            LaneHistory::new(lane_info("b"))
+                .view_until(9)
+                .budget()
+                .is_none()
+        );
     }
 }

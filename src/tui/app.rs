@@ -6,13 +6,16 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crossterm::event::{MouseButton, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 use super::heatgrid::HeatCache;
 use super::keys::Action;
-use super::layout;
-use super::panels::leaderboard;
+use super::layout::{self, Panel};
+use super::panels::{header, heatmap, leaderboard, legend, tabs};
+use super::seeds::{self, SeedView};
 use super::timeline::Timeline;
+use super::xaxis::XAxis;
 use crate::engine::{Control, EngineEvent};
 use crate::history::{FIRING_WINDOW, RaceView, Recorder};
 
@@ -23,6 +26,9 @@ pub const PACES: [f64; 12] = [
 
 /// How long a notice stays in the status line.
 pub const NOTICE_FOR: Duration = Duration::from_secs(8);
+
+/// Two digits typed within this long of each other name one lane (1 then 2: lane 12).
+pub const TWO_DIGITS_WITHIN: Duration = Duration::from_millis(800);
 
 /// What the caller must do after an action.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,6 +91,8 @@ pub struct Live {
     pub speed: Speedometer,
     /// Per lane: off target at the last look (a change posts a notice).
     pub off_target: Vec<bool>,
+    /// Per lane: blowing up at the last look (a change posts a notice).
+    pub blowing_up: Vec<bool>,
 }
 
 /// Live race or replay.
@@ -96,15 +104,48 @@ pub enum Mode {
     Replay(Timeline),
 }
 
-/// Options of the loss chart.
+/// Options of the charts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LossOptions {
-    /// Log-scale y axis.
+    /// Log-scale y axis of the loss chart.
     pub log: bool,
-    /// Debiased EMA smoothing (false: raw points).
+    /// Debiased EMA smoothing of the loss chart (false: raw points).
     pub smoothed: bool,
-    /// Only the recent steps (false: the whole run).
+    /// Every chart shows only the recent part of the run (false: the whole run).
     pub recent: bool,
+}
+
+/// The order of the heatmap's units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnitOrder {
+    /// By index.
+    #[default]
+    Index,
+    /// By firing rate over the data shown, highest first.
+    Rate,
+    /// By class selectivity in the latest per-class snapshot, most selective first (see
+    /// `heatgrid::selectivity`).
+    Selectivity,
+}
+
+impl UnitOrder {
+    /// The next order of the `u` key.
+    pub fn next(self) -> UnitOrder {
+        match self {
+            UnitOrder::Index => UnitOrder::Rate,
+            UnitOrder::Rate => UnitOrder::Selectivity,
+            UnitOrder::Selectivity => UnitOrder::Index,
+        }
+    }
+
+    /// Its name in the heatmap's title.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnitOrder::Index => "index",
+            UnitOrder::Rate => "firing rate",
+            UnitOrder::Selectivity => "class selectivity",
+        }
+    }
 }
 
 /// Options of the gate heatmap.
@@ -112,8 +153,13 @@ pub struct LossOptions {
 pub struct HeatOptions {
     /// Units × class (false: units × time).
     pub by_class: bool,
-    /// Units ordered by firing rate, highest first (false: by index).
-    pub by_rate: bool,
+    /// The order of the units.
+    pub order: UnitOrder,
+    /// One unit per row (half a line), scrolled; false: every unit binned into the rows there
+    /// are.
+    pub full: bool,
+    /// With `full`, the position in the order of the first unit shown.
+    pub offset: usize,
 }
 
 /// Leaderboard columns that can be sorted on.
@@ -201,6 +247,22 @@ pub struct App {
     pub now: Instant,
     /// The gate heatmap's last grid (drawing caches it; see `heatgrid::HeatCache`).
     pub heat_cache: HeatCache,
+    /// Per lane: hidden from the charts.
+    pub hidden: Vec<bool>,
+    /// The selected panel (`[`, `]`, a click): the one `z` zooms, and on a small screen the one
+    /// shown.
+    pub panel: Panel,
+    /// The selected panel fills the middle of the screen.
+    pub zoomed: bool,
+    /// What the charts' x axis measures.
+    pub x_axis: XAxis,
+    /// The first digit of a two-digit lane number and when it was typed.
+    pub digit: Option<(usize, Instant)>,
+    /// How the charts draw a lane that ran with several seeds.
+    pub seeds: SeedView,
+    /// The bias–variance panel shows cosines to the reference gradient over training (false:
+    /// lanes as points in the bias–noise plane).
+    pub cosine: bool,
 }
 
 impl App {
@@ -217,7 +279,9 @@ impl App {
             snr: false,
             heat: HeatOptions {
                 by_class: false,
-                by_rate: false,
+                order: UnitOrder::Index,
+                full: false,
+                offset: 0,
             },
             sort: Sort {
                 column: SortColumn::Error,
@@ -228,6 +292,13 @@ impl App {
             screen: Rect::default(),
             now,
             heat_cache: HeatCache::default(),
+            hidden: Vec::new(),
+            panel: Panel::Loss,
+            zoomed: false,
+            x_axis: XAxis::Steps,
+            digit: None,
+            seeds: SeedView::Band,
+            cosine: false,
         }
     }
 
@@ -242,6 +313,7 @@ impl App {
                 stopping: false,
                 speed: Speedometer::default(),
                 off_target: Vec::new(),
+                blowing_up: Vec::new(),
             }),
             now,
         )
@@ -284,14 +356,132 @@ impl App {
         self.recorder.view_until(self.until())
     }
 
-    /// Number of lanes.
+    /// The lanes as the dashboard shows them: each lane's runs (indices into the recorder's
+    /// lanes), one per seed (see [`super::seeds`]).
+    pub fn lanes(&self) -> Vec<Vec<usize>> {
+        seeds::lanes(&self.recorder)
+    }
+
+    /// Number of lanes (a lane run with several seeds counts once).
     pub fn lane_count(&self) -> usize {
-        self.recorder.lanes.len()
+        self.lanes().len()
+    }
+
+    /// The runs of lane `i` (empty when there is no such lane).
+    pub fn runs(&self, i: usize) -> Vec<usize> {
+        self.lanes().into_iter().nth(i).unwrap_or_default()
+    }
+
+    /// The name of lane `i` ("" when there is no such lane).
+    pub fn lane_name(&self, i: usize) -> String {
+        self.runs(i)
+            .first()
+            .map_or_else(String::new, |&r| self.recorder.lanes[r].info.name.clone())
+    }
+
+    /// The most seeds any lane runs with (1 for a race of one seed, 0 with no lane).
+    pub fn seed_count(&self) -> usize {
+        self.lanes().iter().map(Vec::len).max().unwrap_or(0)
+    }
+
+    /// A run's name in a notice: the lane's, with its seed when the race has several.
+    fn run_name(&self, run: usize) -> String {
+        let Some(h) = self.recorder.lanes.get(run) else {
+            return String::new();
+        };
+        if self.seed_count() > 1 {
+            let race_seed = self.recorder.info.as_ref().map_or(0, |i| i.seed);
+            format!("{} (seed {})", h.info.name, h.info.seed_or(race_seed))
+        } else {
+            h.info.name.clone()
+        }
     }
 
     /// The focused lane, clamped to the lanes there are.
     pub fn focused(&self) -> usize {
         self.focus.min(self.lane_count().saturating_sub(1))
+    }
+
+    /// Whether lane `i` is drawn in the charts.
+    pub fn is_visible(&self, i: usize) -> bool {
+        !self.hidden.get(i).copied().unwrap_or(false)
+    }
+
+    /// Lanes drawn in the charts.
+    pub fn visible_count(&self) -> usize {
+        (0..self.lane_count())
+            .filter(|&i| self.is_visible(i))
+            .count()
+    }
+
+    /// Hides lane `i` from the charts, or shows it again.
+    pub fn toggle_lane(&mut self, i: usize) {
+        if i >= self.lane_count() {
+            return;
+        }
+        self.hidden.resize(self.lane_count(), false);
+        self.hidden[i] = !self.hidden[i];
+    }
+
+    /// Shows lane `i` alone; when it is already alone, shows every lane again.
+    pub fn solo(&mut self, i: usize) {
+        let n = self.lane_count();
+        if i >= n {
+            return;
+        }
+        let alone = self.visible_count() == 1 && self.is_visible(i);
+        self.hidden = (0..n).map(|j| !alone && j != i).collect();
+    }
+
+    /// Shows every lane.
+    pub fn show_all(&mut self) {
+        self.hidden.clear();
+    }
+
+    /// A digit key: lanes 1–9, 0 for lane 10, and two digits typed quickly for lanes 11 and up
+    /// (1 then 1: lane 11); a first digit that could start a lane number waits
+    /// [`TWO_DIGITS_WITHIN`] for a second.
+    fn digit(&mut self, d: usize) {
+        let lanes = self.lane_count();
+        if let Some((first, at)) = self.digit.take()
+            && self.now.saturating_duration_since(at) < TWO_DIGITS_WITHIN
+        {
+            let n = first * 10 + d;
+            if (10..=lanes).contains(&n) {
+                self.focus = n - 1;
+                return;
+            }
+        }
+        let n = if d == 0 { 10 } else { d };
+        if n <= lanes {
+            self.focus = n - 1;
+        } else {
+            self.notify(format!("there is no lane {n}"), true);
+        }
+        if d > 0 && d * 10 <= lanes {
+            self.digit = Some((d, self.now));
+        }
+    }
+
+    /// Scrolls the heatmap's units by `pages` screens (negative: up), in one-unit-per-row mode.
+    fn scroll_units(&mut self, pages: f64) {
+        if !self.heat.full {
+            self.notify(
+                "the heatmap shows every unit: r shows one unit per row",
+                false,
+            );
+            return;
+        }
+        let rows = layout::areas(self.screen, self)
+            .and_then(|a| a.get(Panel::Gates))
+            .map_or(20, heatmap::unit_rows);
+        let units = self.recorder.info.as_ref().map_or(0, |i| i.experts);
+        let step = ((rows as f64 * pages.abs()).round() as usize).max(1);
+        self.heat.offset = if pages < 0.0 {
+            self.heat.offset.saturating_sub(step)
+        } else {
+            (self.heat.offset + step).min(units.saturating_sub(rows))
+        };
     }
 
     /// Posts a message in the status line.
@@ -320,6 +510,7 @@ impl App {
         self.recorder.apply(event);
         if let Some(lane) = stepped {
             self.watch_firing(lane);
+            self.watch_loss(lane);
         }
         let (now, step) = (self.now, self.recorder.step());
         if let Mode::Live(live) = &mut self.mode {
@@ -330,6 +521,42 @@ impl App {
                     self.notify("the race has finished — q quits", false);
                 }
             }
+        }
+    }
+
+    /// Live: posts a notice when lane `lane` starts or stops blowing up.
+    fn watch_loss(&mut self, lane: usize) {
+        let (Mode::Live(live), Some(h)) = (&mut self.mode, self.recorder.lanes.get(lane)) else {
+            return;
+        };
+        let span = h.view_until(u64::MAX).blow_ups().last().copied();
+        let now = span.is_some_and(|s| s.until.is_none());
+        if live.blowing_up.len() <= lane {
+            live.blowing_up.resize(lane + 1, false);
+        }
+        if live.blowing_up[lane] == now {
+            return;
+        }
+        live.blowing_up[lane] = now;
+        let name = self.run_name(lane);
+        match span {
+            Some(s) if now => self.notify(
+                format!(
+                    "{name} is blowing up: training loss {} since step {}, {:.0}× its start",
+                    crate::tui::plot::compact(f64::from(s.worst)),
+                    s.from,
+                    s.worst / s.start
+                ),
+                true,
+            ),
+            Some(s) => self.notify(
+                format!(
+                    "{name}'s loss came back down at step {}",
+                    s.until.unwrap_or(s.from)
+                ),
+                false,
+            ),
+            None => {}
         }
     }
 
@@ -346,8 +573,8 @@ impl App {
         if std::mem::replace(&mut live.off_target[lane], off) == off {
             return;
         }
-        let name = h.info.name.clone();
         let target = 100.0 * h.info.settings.sparsity_target;
+        let name = self.run_name(lane);
         let text = match span {
             Some(s) if off => format!(
                 "{name} is off target: firing {:.1}% over the last {FIRING_WINDOW} steps, target {target:.0}%",
@@ -418,20 +645,45 @@ impl App {
             Action::FocusPrevious if lanes > 0 => {
                 self.focus = (self.focused() + lanes - 1) % lanes;
             }
-            Action::FocusLane(n) => {
-                if n < lanes {
-                    self.focus = n;
-                } else {
-                    self.notify(format!("there is no lane {}", n + 1), true);
-                }
-            }
+            Action::FocusDigit(d) => self.digit(d),
             Action::FocusNext | Action::FocusPrevious => {}
+            Action::HideLane => self.toggle_lane(self.focused()),
+            Action::SoloLane => self.solo(self.focused()),
+            Action::ShowAll => self.show_all(),
+            Action::NextPanel => self.panel = self.panel.next(),
+            Action::PreviousPanel => self.panel = self.panel.previous(),
+            Action::Zoom => self.zoomed = !self.zoomed,
+            Action::XAxis => {
+                self.x_axis = self.x_axis.next();
+                self.notify(format!("x axis: {}", self.x_axis.name()), false);
+            }
             Action::LogScale => self.loss.log = !self.loss.log,
             Action::Smoothing => self.loss.smoothed = !self.loss.smoothed,
             Action::Window => self.loss.recent = !self.loss.recent,
             Action::VarianceMode => self.snr = !self.snr,
+            Action::BiasView => self.cosine = !self.cosine,
+            Action::SeedView => {
+                self.seeds = self.seeds.next();
+                if self.seed_count() > 1 {
+                    self.notify(format!("charts over seeds: {}", self.seeds.name()), false);
+                } else {
+                    self.notify(
+                        "one seed: every lane is one run (e matters with --seeds)",
+                        false,
+                    );
+                }
+            }
             Action::HeatMode => self.heat.by_class = !self.heat.by_class,
-            Action::UnitOrder => self.heat.by_rate = !self.heat.by_rate,
+            Action::UnitOrder => {
+                self.heat.order = self.heat.order.next();
+                self.heat.offset = 0;
+            }
+            Action::HeatResolution => {
+                self.heat.full = !self.heat.full;
+                self.heat.offset = 0;
+            }
+            Action::ScrollUnitsDown => self.scroll_units(0.5),
+            Action::ScrollUnitsUp => self.scroll_units(-0.5),
             Action::SortNext => {
                 self.sort = Sort {
                     column: self.sort.column.next(),
@@ -500,16 +752,57 @@ impl App {
         }
     }
 
-    /// A left click at a terminal position: a click on a leaderboard row focuses that lane.
-    pub fn click(&mut self, column: u16, row: u16) {
+    /// A mouse event at a terminal position: a left click on a tab or a panel selects it, on
+    /// a legend item hides or shows that lane, on a leaderboard row focuses that lane; a right
+    /// click on a legend item shows that lane alone; the wheel over the heatmap scrolls its
+    /// units. Returns true when something changed.
+    pub fn mouse(&mut self, kind: MouseEventKind, column: u16, row: u16) -> bool {
         let Some(areas) = layout::areas(self.screen, self) else {
-            return;
+            return false;
         };
-        if let Some(lane) =
-            leaderboard::lane_at(self, areas.leaderboard, Position::new(column, row))
-        {
-            self.focus = lane;
+        let pos = Position::new(column, row);
+        let legend = legend::lane_at(self, header::legend_area(areas.header, areas.compact), pos);
+        let over = areas
+            .panels
+            .iter()
+            .find(|(_, r)| r.contains(pos))
+            .map(|(p, r)| (*p, *r));
+        match kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(p) = tabs::panel_at(&areas, self, pos) {
+                    self.panel = p;
+                } else if let Some(lane) = legend {
+                    self.toggle_lane(lane);
+                } else if let Some((p, r)) = over {
+                    self.panel = p;
+                    if p == Panel::Leaderboard
+                        && let Some(lane) = leaderboard::lane_at(self, r, pos)
+                    {
+                        self.focus = lane;
+                    }
+                } else {
+                    return false;
+                }
+            }
+            MouseEventKind::Down(MouseButton::Right) => match legend {
+                Some(lane) => self.solo(lane),
+                None => return false,
+            },
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => match over {
+                Some((Panel::Gates, _)) if self.heat.full => {
+                    let down = kind == MouseEventKind::ScrollDown;
+                    self.scroll_units(if down { 0.1 } else { -0.1 });
+                }
+                _ => return false,
+            },
+            _ => return false,
         }
+        true
+    }
+
+    /// A left click at a terminal position (see [`App::mouse`]).
+    pub fn click(&mut self, column: u16, row: u16) {
+        self.mouse(MouseEventKind::Down(MouseButton::Left), column, row);
     }
 
     /// The state word of the header.
@@ -605,7 +898,7 @@ mod tests {
         press(&mut app, 'h');
         assert!(app.heat.by_class);
         press(&mut app, 'u');
-        assert!(app.heat.by_rate);
+        assert_eq!(app.heat.order, UnitOrder::Rate);
         press(&mut app, 'o');
         assert_eq!(app.sort.column, SortColumn::Firing);
         press(&mut app, 'O');
@@ -767,5 +1060,166 @@ mod tests {
         assert!((r - 200.0).abs() < 1e-9, "{r}");
         // Paused for five more seconds: the speed falls.
         assert!(s.rate(now + Duration::from_secs(5)).unwrap() < 110.0);
+    }
+
+    #[test]
+    fn digits_focus_lanes_up_to_ninety_nine() {
+        let t0 = Instant::now();
+        let mut app = live_app(12);
+        app.now = t0;
+        let press = |app: &mut App, c: char| app.act(dispatch(&key(c), false).unwrap());
+        press(&mut app, '0');
+        assert_eq!(app.focus, 9, "0 is lane 10");
+        press(&mut app, '3');
+        assert_eq!(app.focus, 2);
+        // 1 then 1 quickly: lane 11; 1 then 2: lane 12.
+        press(&mut app, '1');
+        assert_eq!(app.focus, 0);
+        press(&mut app, '1');
+        assert_eq!(app.focus, 10);
+        press(&mut app, '1');
+        press(&mut app, '2');
+        assert_eq!(app.focus, 11);
+        // Too slow: two lanes of one digit.
+        press(&mut app, '1');
+        app.now += TWO_DIGITS_WITHIN;
+        press(&mut app, '2');
+        assert_eq!(app.focus, 1);
+        // With five lanes, 1 then 2 is lane 2 (no lane 12 to wait for).
+        let mut five = live_app(5);
+        press(&mut five, '1');
+        press(&mut five, '2');
+        assert_eq!(five.focus, 1);
+        press(&mut five, '7');
+        assert!(five.current_notice().unwrap().text.contains("no lane 7"));
+    }
+
+    #[test]
+    fn lanes_hide_solo_and_come_back() {
+        let mut app = live_app(4);
+        app.focus = 2;
+        app.act(Action::HideLane);
+        assert!(!app.is_visible(2) && app.visible_count() == 3);
+        app.act(Action::HideLane);
+        assert!(app.is_visible(2));
+        app.act(Action::SoloLane);
+        assert_eq!(app.visible_count(), 1);
+        assert!(app.is_visible(2));
+        app.act(Action::SoloLane);
+        assert_eq!(app.visible_count(), 4, "solo again shows every lane");
+        app.toggle_lane(0);
+        app.toggle_lane(1);
+        app.act(Action::ShowAll);
+        assert_eq!(app.visible_count(), 4);
+    }
+
+    #[test]
+    fn clicks_on_the_legend_hide_and_solo_lanes() {
+        let mut app = live_app(5);
+        app.screen = Rect::new(0, 0, 160, 48);
+        let areas = layout::areas(app.screen, &app).unwrap();
+        let legend_area = header::legend_area(areas.header, areas.compact);
+        let item = legend::items(&app, legend_area.width)[3];
+        let (x, y) = (legend_area.x + item.x + 2, legend_area.y + item.line as u16);
+        assert!(app.mouse(MouseEventKind::Down(MouseButton::Left), x, y));
+        assert!(!app.is_visible(3));
+        assert!(app.mouse(MouseEventKind::Down(MouseButton::Right), x, y));
+        assert_eq!(app.visible_count(), 1);
+        assert!(app.is_visible(3));
+        // A click on a panel selects it.
+        let gates = areas.get(Panel::Gates).unwrap();
+        app.mouse(
+            MouseEventKind::Down(MouseButton::Left),
+            gates.x + 3,
+            gates.y + 3,
+        );
+        assert_eq!(app.panel, Panel::Gates);
+    }
+
+    #[test]
+    fn panels_turn_and_zoom() {
+        let mut app = live_app(5);
+        assert_eq!(app.panel, Panel::Loss);
+        app.act(Action::NextPanel);
+        assert_eq!(app.panel, Panel::Error);
+        app.act(Action::PreviousPanel);
+        app.act(Action::PreviousPanel);
+        assert_eq!(app.panel, Panel::Leaderboard);
+        app.act(Action::Zoom);
+        assert!(app.zoomed);
+        app.act(Action::XAxis);
+        assert_eq!(app.x_axis, XAxis::Examples);
+    }
+
+    #[test]
+    fn the_heatmap_scrolls_only_at_one_unit_per_row() {
+        let mut app = App::live(Instant::now());
+        app.recorder = crate::tui::synthetic::race(2, 100, 1000);
+        app.screen = Rect::new(0, 0, 80, 24);
+        app.panel = Panel::Gates;
+        app.act(Action::ScrollUnitsDown);
+        assert_eq!(app.heat.offset, 0);
+        assert!(
+            app.current_notice()
+                .unwrap()
+                .text
+                .contains("one unit per row")
+        );
+        app.act(Action::HeatResolution);
+        app.act(Action::ScrollUnitsDown);
+        let rows = heatmap::unit_rows(
+            layout::areas(app.screen, &app)
+                .unwrap()
+                .get(Panel::Gates)
+                .unwrap(),
+        );
+        assert_eq!(app.heat.offset, rows / 2);
+        for _ in 0..200 {
+            app.act(Action::ScrollUnitsDown);
+        }
+        assert_eq!(app.heat.offset, 1000 - rows);
+        app.act(Action::ScrollUnitsUp);
+        assert!(app.heat.offset < 1000 - rows);
+        // The wheel over the heatmap scrolls too.
+        let r = layout::areas(app.screen, &app)
+            .unwrap()
+            .get(Panel::Gates)
+            .unwrap();
+        let before = app.heat.offset;
+        assert!(app.mouse(MouseEventKind::ScrollUp, r.x + 10, r.y + 3));
+        assert!(app.heat.offset < before);
+    }
+
+    #[test]
+    fn a_lane_blowing_up_posts_a_notice() {
+        use crate::tui::synthetic::events;
+        let mut app = App::live(Instant::now());
+        let mut evs = events(2, 600, 8).into_iter();
+        app.apply(evs.next().unwrap());
+        let EngineEvent::Steps { lane, points } = evs
+            .find(|e| matches!(e, EngineEvent::Steps { lane: 1, .. }))
+            .unwrap()
+        else {
+            unreachable!()
+        };
+        let (early, late) = points.split_at(200);
+        app.apply(EngineEvent::Steps {
+            lane,
+            points: early.to_vec(),
+        });
+        assert!(app.current_notice().is_none());
+        let late: Vec<StepPoint> = late
+            .iter()
+            .map(|p| StepPoint {
+                cross_entropy: 3000.0,
+                ..*p
+            })
+            .collect();
+        app.apply(EngineEvent::Steps { lane, points: late });
+        let n = app.current_notice().expect("a notice").text.clone();
+        assert!(
+            n.contains("sts is blowing up") && n.contains("since step 300"),
+            "{n}"
+        );
     }
 }

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
-use crossterm::event::{Event, MouseButton, MouseEventKind};
+use crossterm::event::Event;
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
@@ -298,10 +298,7 @@ fn on_input(
             }
             true
         }
-        Event::Mouse(m) if m.kind == MouseEventKind::Down(MouseButton::Left) => {
-            app.click(m.column, m.row);
-            true
-        }
+        Event::Mouse(m) => app.mouse(m.kind, m.column, m.row),
         Event::Resize(w, h) => {
             app.screen = Rect::new(0, 0, w, h);
             true
@@ -316,7 +313,9 @@ mod tests {
     use crate::history::Recorder;
     use crate::session::SavedSession;
     use crate::tui::synthetic;
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent};
+    use crossterm::event::{
+        KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+    };
     use ratatui::backend::TestBackend;
     use std::sync::{Arc, Mutex};
 
@@ -461,13 +460,14 @@ mod tests {
         assert_eq!(app.until(), 0);
         // A click on a leaderboard row (rows sorted by error = lane order in the synthetic race).
         let areas = crate::tui::layout::areas(app.screen, &app).unwrap();
-        let y = areas.leaderboard.y + 2 + 3;
+        let board = areas.get(crate::tui::layout::Panel::Leaderboard).unwrap();
+        let y = board.y + 2 + 3;
         let mut leaving = Leaving::default();
         let redraw = on_input(
             &mut app,
             Event::Mouse(MouseEvent {
                 kind: MouseEventKind::Down(MouseButton::Left),
-                column: areas.leaderboard.x + 5,
+                column: board.x + 5,
                 row: y,
                 modifiers: KeyModifiers::NONE,
             }),

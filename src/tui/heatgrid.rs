@@ -1,10 +1,12 @@
 //! Binning firing rates into the cells of the gate heatmap: thousands of gate units become the
-//! rows available (each row the mean of `units_per_row` consecutive units, in index order or
-//! by overall firing rate) and hundreds of recorded windows become the columns available (each
-//! column the count-weighted mean of consecutive windows).
+//! rows available (each row the mean of `units_per_row` consecutive units, in index order, by
+//! overall firing rate or by class selectivity), or, at full resolution, a window of the units
+//! one per row; hundreds of recorded windows become the columns available (each column the
+//! count-weighted mean of consecutive windows).
 
 use std::cell::RefCell;
 
+use super::app::UnitOrder;
 use crate::engine::{ClassFiring, HeatRow};
 
 /// Mean firing rates on a rows × columns grid.
@@ -18,6 +20,12 @@ pub struct HeatGrid {
     pub units_per_row: usize,
     /// Units in all.
     pub units: usize,
+    /// The unit index of each row's first unit (in the order shown).
+    pub row_units: Vec<usize>,
+    /// The position in the order of the first unit shown (0 unless scrolled).
+    pub first: usize,
+    /// Units shown (all of them unless at full resolution).
+    pub shown: usize,
     /// Row-major means in [0, 1].
     values: Vec<f32>,
 }
@@ -29,6 +37,9 @@ impl HeatGrid {
             rows: 0,
             units_per_row: 0,
             units,
+            row_units: Vec::new(),
+            first: 0,
+            shown: 0,
             values: Vec::new(),
         }
     }
@@ -57,8 +68,10 @@ pub struct HeatKey {
     pub lane: usize,
     /// Units × class.
     pub by_class: bool,
-    /// Units ordered by rate.
-    pub by_rate: bool,
+    /// The order of the units.
+    pub order: UnitOrder,
+    /// One unit per row, from position `first` in the order.
+    pub full: Option<usize>,
     /// Columns available.
     pub columns: usize,
     /// Rows available.
@@ -102,73 +115,129 @@ pub fn units_per_row(units: usize, max_rows: usize) -> usize {
     units.div_ceil(max_rows.max(1)).max(1)
 }
 
-/// The display order of units given their total firing: by index, or by total (highest first,
-/// ties by index).
-fn order(totals: &[u64], by_rate: bool) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..totals.len()).collect();
-    if by_rate {
-        idx.sort_by(|&a, &b| totals[b].cmp(&totals[a]).then(a.cmp(&b)));
+/// How the units become rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// Every unit, binned into at most this many rows.
+    Fit(usize),
+    /// One unit per row: `rows` units from position `first` in the order (clamped so that the
+    /// window stays full).
+    Full {
+        /// Position in the order of the first unit shown.
+        first: usize,
+        /// Rows available.
+        rows: usize,
+    },
+}
+
+/// How selective each unit is for one class in `snapshot`: with r_max its highest per-class
+/// rate and r̄ the mean of its other classes' rates, (r_max − r̄) / (r_max + r̄), from 0 (fires
+/// alike for every class, or never) to 1 (fires for one class only).
+pub fn selectivity(snapshot: &ClassFiring) -> Vec<f32> {
+    let (classes, units) = (snapshot.classes, snapshot.units);
+    if classes < 2 || snapshot.rates.len() < classes * units {
+        return vec![0.0; units];
+    }
+    (0..units)
+        .map(|u| {
+            let rates = (0..classes).map(|c| f32::from(snapshot.rates[c * units + u]));
+            let (max, sum) = rates.fold((0f32, 0f32), |(m, s), r| (m.max(r), s + r));
+            let others = (sum - max) / (classes - 1) as f32;
+            if max + others > 0.0 {
+                (max - others) / (max + others)
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// The display order of the units: by index; by `totals` (highest first); or by
+/// [`selectivity`] in `snapshot` (most selective first; by index without a snapshot). Ties keep
+/// index order.
+pub fn order(
+    units: usize,
+    order: UnitOrder,
+    totals: impl FnOnce() -> Vec<u64>,
+    snapshot: Option<&ClassFiring>,
+) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..units).collect();
+    match order {
+        UnitOrder::Index => {}
+        UnitOrder::Rate => {
+            let t = totals();
+            if t.len() == units {
+                idx.sort_by(|&a, &b| t[b].cmp(&t[a]).then(a.cmp(&b)));
+            }
+        }
+        UnitOrder::Selectivity => {
+            if let Some(snap) = snapshot.filter(|s| s.units == units) {
+                let sel = selectivity(snap);
+                idx.sort_by(|&a, &b| sel[b].total_cmp(&sel[a]).then(a.cmp(&b)));
+            }
+        }
     }
     idx
 }
 
 /// Bins per-column, per-unit sums (`sums[c · units + u]`, with `weights[c]` the divisor that
-/// turns a sum into a rate in [0, 1]) into a grid of at most `max_rows` rows.
-fn bin_units(
-    sums: &[u32],
-    weights: &[f64],
-    units: usize,
-    by_rate: bool,
-    max_rows: usize,
-) -> HeatGrid {
+/// turns a sum into a rate in [0, 1]) into a grid, the units taken in `order`.
+fn bin_units(sums: &[u32], weights: &[f64], units: usize, order: &[usize], rows: Rows) -> HeatGrid {
     let columns = weights.len();
-    let mut totals = vec![0u64; units];
-    if by_rate {
-        for col in sums.chunks_exact(units) {
-            for (t, &s) in totals.iter_mut().zip(col) {
-                *t += s as u64;
-            }
+    let (per_row, first, shown) = match rows {
+        Rows::Fit(max_rows) => (units_per_row(units, max_rows), 0, units),
+        Rows::Full { first, rows } => {
+            let shown = rows.min(units);
+            (1, first.min(units - shown), shown)
         }
-    }
-    let order = order(&totals, by_rate);
-    let per_row = units_per_row(units, max_rows);
-    let rows = units.div_ceil(per_row);
-    let mut values = vec![0f32; rows * columns];
+    };
+    let window = &order[first..first + shown];
+    let n_rows = shown.div_ceil(per_row);
+    let contiguous = order.iter().enumerate().all(|(i, &u)| i == u);
+    let mut values = vec![0f32; n_rows * columns];
     for (c, (col, &w)) in sums.chunks_exact(units).zip(weights).enumerate() {
-        for (r, group) in order.chunks(per_row).enumerate() {
-            let s: u64 = if by_rate {
-                group.iter().map(|&u| col[u] as u64).sum()
-            } else {
-                // Index order: the group is a contiguous run of units.
+        for (r, group) in window.chunks(per_row).enumerate() {
+            let s: u64 = if contiguous {
                 col[group[0]..group[0] + group.len()]
                     .iter()
                     .map(|&v| v as u64)
                     .sum()
+            } else {
+                group.iter().map(|&u| col[u] as u64).sum()
             };
             values[r * columns + c] = (s as f64 / (w * group.len() as f64)) as f32;
         }
     }
     HeatGrid {
         columns,
-        rows,
+        rows: n_rows,
         units_per_row: per_row,
         units,
+        row_units: window.chunks(per_row).map(|g| g[0]).collect(),
+        first,
+        shown,
         values,
     }
 }
 
 /// Units × time: `history` (oldest first, each row's rates quantised to 0..=255) in at most
-/// `max_columns` columns and `max_rows` rows. A column is the count-weighted mean of its
+/// `max_columns` columns, the units in `unit_order` (`snapshot`: the per-class snapshot for
+/// ordering by selectivity) made into `rows`. A column is the count-weighted mean of its
 /// windows: Σ count·rate / Σ count.
 pub fn over_time(
     history: &[&HeatRow],
     units: usize,
-    by_rate: bool,
+    unit_order: UnitOrder,
+    snapshot: Option<&ClassFiring>,
+    rows: Rows,
     max_columns: usize,
-    max_rows: usize,
 ) -> HeatGrid {
     let n = history.len();
-    if n == 0 || units == 0 || max_columns == 0 || max_rows == 0 {
+    let no_rows = match rows {
+        Rows::Fit(r) => r == 0,
+        Rows::Full { rows, .. } => rows == 0,
+    };
+    if n == 0 || units == 0 || max_columns == 0 || no_rows {
         return HeatGrid::empty(units);
     }
     let columns = n.min(max_columns);
@@ -198,20 +267,45 @@ pub fn over_time(
         }
         weights[c] = 255.0 * count.max(1) as f64;
     }
-    bin_units(&sums, &weights, units, by_rate, max_rows)
+    let totals = || {
+        let mut t = vec![0u64; units];
+        for col in sums.chunks_exact(units) {
+            for (t, &s) in t.iter_mut().zip(col) {
+                *t += s as u64;
+            }
+        }
+        t
+    };
+    let order = order(units, unit_order, totals, snapshot);
+    bin_units(&sums, &weights, units, &order, rows)
 }
 
-/// Units × class: one column per class of `snapshot`, at most `max_rows` rows.
-pub fn by_class(snapshot: &ClassFiring, by_rate: bool, max_rows: usize) -> HeatGrid {
+/// Units × class: one column per class of `snapshot`, the units in `unit_order` made into
+/// `rows`.
+pub fn by_class(snapshot: &ClassFiring, unit_order: UnitOrder, rows: Rows) -> HeatGrid {
     let (classes, units) = (snapshot.classes, snapshot.units);
-    if classes == 0 || units == 0 || max_rows == 0 || snapshot.rates.len() < classes * units {
+    let no_rows = match rows {
+        Rows::Fit(r) => r == 0,
+        Rows::Full { rows, .. } => rows == 0,
+    };
+    if classes == 0 || units == 0 || no_rows || snapshot.rates.len() < classes * units {
         return HeatGrid::empty(units);
     }
     let sums: Vec<u32> = snapshot.rates[..classes * units]
         .iter()
         .map(|&r| r as u32)
         .collect();
-    bin_units(&sums, &vec![255.0; classes], units, by_rate, max_rows)
+    let totals = || {
+        let mut t = vec![0u64; units];
+        for col in sums.chunks_exact(units) {
+            for (t, &s) in t.iter_mut().zip(col) {
+                *t += s as u64;
+            }
+        }
+        t
+    };
+    let order = order(units, unit_order, totals, Some(snapshot));
+    bin_units(&sums, &vec![255.0; classes], units, &order, rows)
 }
 
 #[cfg(test)]
@@ -230,7 +324,7 @@ mod tests {
     fn a_small_history_maps_one_to_one() {
         let h = [row(10, vec![0, 255, 51]), row(20, vec![255, 0, 102])];
         let refs: Vec<&HeatRow> = h.iter().collect();
-        let g = over_time(&refs, 3, false, 10, 10);
+        let g = over_time(&refs, 3, UnitOrder::Index, None, Rows::Fit(10), 10);
         assert_eq!((g.columns, g.rows, g.units_per_row), (2, 3, 1));
         assert_eq!(g.get(0, 0), Some(0.0));
         assert_eq!(g.get(1, 0), Some(1.0));
@@ -238,13 +332,13 @@ mod tests {
         assert_eq!(g.get(3, 0), None);
         assert_eq!(g.max(), 1.0);
         // By rate: totals 255, 255, 153 keep the index order (ties by index) ...
-        let g = over_time(&refs, 3, true, 10, 10);
+        let g = over_time(&refs, 3, UnitOrder::Rate, None, Rows::Fit(10), 10);
         assert_eq!(g.get(0, 0), Some(0.0));
         assert_eq!(g.get(2, 1), Some(0.4));
         // ... totals 0, 255, 153 put unit 1 first, then 2, then 0.
         let h = [row(10, vec![0, 255, 51]), row(20, vec![0, 0, 102])];
         let refs: Vec<&HeatRow> = h.iter().collect();
-        let g = over_time(&refs, 3, true, 10, 10);
+        let g = over_time(&refs, 3, UnitOrder::Rate, None, Rows::Fit(10), 10);
         assert_eq!(g.get(0, 0), Some(1.0));
         assert_eq!(g.get(1, 1), Some(0.4));
         assert_eq!(g.get(2, 0), Some(0.0));
@@ -256,7 +350,7 @@ mod tests {
         let rates: Vec<u8> = (0..units).map(|u| if u < 1000 { 255 } else { 0 }).collect();
         let h: Vec<HeatRow> = (0..300).map(|i| row(10 * i, rates.clone())).collect();
         let refs: Vec<&HeatRow> = h.iter().collect();
-        let g = over_time(&refs, units, false, 70, 36);
+        let g = over_time(&refs, units, UnitOrder::Index, None, Rows::Fit(36), 70);
         assert_eq!(g.units_per_row, 56);
         assert_eq!(g.rows, 36);
         assert_eq!(g.columns, 70);
@@ -274,7 +368,7 @@ mod tests {
         let mut b = row(20, vec![255, 255]);
         b.count = 3;
         let c = row(30, vec![0, 51]);
-        let g = over_time(&[&a, &b, &c], 2, false, 1, 2);
+        let g = over_time(&[&a, &b, &c], 2, UnitOrder::Index, None, Rows::Fit(2), 1);
         assert_eq!(g.columns, 1);
         // Unit 0: (3·255 + 3·255 + 0) / (7·255); unit 1: (0 + 3·255 + 51) / (7·255).
         assert!((g.get(0, 0).unwrap() - 6.0 / 7.0).abs() < 1e-6);
@@ -289,7 +383,7 @@ mod tests {
             units: 4,
             rates: vec![255, 255, 0, 0, 0, 0, 255, 255],
         };
-        let g = by_class(&snap, false, 2);
+        let g = by_class(&snap, UnitOrder::Index, Rows::Fit(2));
         assert_eq!((g.columns, g.rows, g.units_per_row), (2, 2, 2));
         assert_eq!(g.get(0, 0), Some(1.0));
         assert_eq!(g.get(0, 1), Some(0.0));
@@ -298,7 +392,7 @@ mod tests {
             rates: vec![1],
             ..snap
         };
-        assert!(by_class(&bad, false, 2).is_empty());
+        assert!(by_class(&bad, UnitOrder::Index, Rows::Fit(2)).is_empty());
     }
 
     #[test]
@@ -307,7 +401,8 @@ mod tests {
         let key = HeatKey {
             lane: 0,
             by_class: false,
-            by_rate: false,
+            order: UnitOrder::Index,
+            full: None,
             columns: 10,
             rows: 10,
             units: 3,
@@ -319,7 +414,14 @@ mod tests {
         let calls = std::cell::Cell::new(0);
         let compute = || {
             calls.set(calls.get() + 1);
-            Some(over_time(&[&r], 3, false, 10, 10))
+            Some(over_time(
+                &[&r],
+                3,
+                UnitOrder::Index,
+                None,
+                Rows::Fit(10),
+                10,
+            ))
         };
         let a = cache.get_or_compute(key, compute);
         let b = cache.get_or_compute(key, compute);
@@ -335,10 +437,64 @@ mod tests {
 
     #[test]
     fn nothing_to_show_gives_an_empty_grid() {
-        assert!(over_time(&[], 10, false, 10, 10).is_empty());
+        assert!(over_time(&[], 10, UnitOrder::Index, None, Rows::Fit(10), 10).is_empty());
         let r = row(1, vec![1, 2]);
-        assert!(over_time(&[&r], 2, false, 0, 10).is_empty());
-        assert!(over_time(&[&r], 2, false, 10, 0).is_empty());
-        assert!(over_time(&[&r], 0, false, 10, 10).is_empty());
+        assert!(over_time(&[&r], 2, UnitOrder::Index, None, Rows::Fit(10), 0).is_empty());
+        assert!(over_time(&[&r], 2, UnitOrder::Index, None, Rows::Fit(0), 10).is_empty());
+        assert!(over_time(&[&r], 0, UnitOrder::Index, None, Rows::Fit(10), 10).is_empty());
+    }
+
+    #[test]
+    fn full_resolution_shows_a_window_of_single_units() {
+        let units = 1000;
+        let rates: Vec<u8> = (0..units).map(|u| (u % 256) as u8).collect();
+        let h: Vec<HeatRow> = (0..50).map(|i| row(10 * i, rates.clone())).collect();
+        let refs: Vec<&HeatRow> = h.iter().collect();
+        let full = |first, rows| Rows::Full { first, rows };
+        let g = over_time(&refs, units, UnitOrder::Index, None, full(300, 40), 20);
+        assert_eq!(
+            (g.units_per_row, g.rows, g.first, g.shown),
+            (1, 40, 300, 40)
+        );
+        assert_eq!(g.row_units[0], 300);
+        assert_eq!(g.get(0, 0), Some((300 % 256) as f32 / 255.0));
+        assert_eq!(g.get(39, 19), Some((339 % 256) as f32 / 255.0));
+        // Scrolled past the end: the window stays full.
+        let g = over_time(&refs, units, UnitOrder::Index, None, full(990, 40), 20);
+        assert_eq!((g.first, g.rows), (960, 40));
+        // By rate: the units at 255 come first, then those at 254.
+        let g = over_time(&refs, units, UnitOrder::Rate, None, full(0, 4), 20);
+        assert_eq!(g.row_units, vec![255, 511, 767, 254]);
+        assert_eq!(g.get(0, 0), Some(1.0));
+    }
+
+    #[test]
+    fn selective_units_come_first_by_selectivity() {
+        // Unit 0 fires for every class, unit 1 for class 1 only, unit 2 never, unit 3 for two.
+        let snap = ClassFiring {
+            step: 5,
+            classes: 3,
+            units: 4,
+            rates: vec![200, 0, 0, 100, 200, 250, 0, 100, 200, 0, 0, 0],
+        };
+        let sel = selectivity(&snap);
+        assert_eq!(sel[0], 0.0);
+        assert_eq!(sel[1], 1.0);
+        assert_eq!(sel[2], 0.0);
+        assert!((sel[3] - 1.0 / 3.0).abs() < 1e-6, "{}", sel[3]);
+        let by_sel = order(4, UnitOrder::Selectivity, Vec::new, Some(&snap));
+        assert_eq!(by_sel, vec![1, 3, 0, 2]);
+        let g = by_class(
+            &snap,
+            UnitOrder::Selectivity,
+            Rows::Full { first: 0, rows: 4 },
+        );
+        assert_eq!(g.row_units, vec![1, 3, 0, 2]);
+        assert_eq!(g.get(0, 1), Some(250.0 / 255.0));
+        // Without a snapshot the order stays by index.
+        assert_eq!(
+            order(3, UnitOrder::Selectivity, Vec::new, None),
+            vec![0, 1, 2]
+        );
     }
 }

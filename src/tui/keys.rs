@@ -26,8 +26,22 @@ pub enum Action {
     FocusNext,
     /// Focus the previous lane.
     FocusPrevious,
-    /// Focus lane `n` (0-based).
-    FocusLane(usize),
+    /// A digit typed to focus a lane: 1–9, 0 for lane 10, two digits quickly for 11 and up.
+    FocusDigit(usize),
+    /// Hide the focused lane from the charts, or show it again.
+    HideLane,
+    /// Show the focused lane alone in the charts (again: every lane).
+    SoloLane,
+    /// Show every lane in the charts.
+    ShowAll,
+    /// Select the next panel (on a small screen: show it).
+    NextPanel,
+    /// Select the previous panel.
+    PreviousPanel,
+    /// Zoom the selected panel to the middle of the screen, or back.
+    Zoom,
+    /// Change what the charts' x axis measures.
+    XAxis,
     /// Toggle the loss chart's log scale.
     LogScale,
     /// Toggle smoothing of the loss chart.
@@ -36,10 +50,20 @@ pub enum Action {
     Window,
     /// Switch the gate heatmap between units × time and units × class.
     HeatMode,
-    /// Order heatmap units by index or by firing rate.
+    /// Order heatmap units by index, firing rate or class selectivity.
     UnitOrder,
+    /// Heatmap: every unit binned into the rows, or one unit per row (scrolled).
+    HeatResolution,
+    /// Heatmap: scroll the units down half a screen.
+    ScrollUnitsDown,
+    /// Heatmap: scroll the units up half a screen.
+    ScrollUnitsUp,
     /// Switch the variance chart to signal-to-noise and back.
     VarianceMode,
+    /// Switch the bias–variance panel between the bias–noise plane and cosines over training.
+    BiasView,
+    /// Lanes over seeds: mean with a band, every seed, or the mean alone.
+    SeedView,
     /// Sort the leaderboard by the next column.
     SortNext,
     /// Reverse the leaderboard's sort order.
@@ -73,7 +97,7 @@ pub enum Key {
     Ctrl(char),
     /// A non-character key.
     Code(KeyCode),
-    /// Any of the digits 1–9 (the action gets the digit's lane index).
+    /// Any of the digits 0–9 (the action gets the digit).
     Digit,
 }
 
@@ -235,9 +259,40 @@ pub static BINDINGS: &[Binding] = &[
     ),
     bind(
         &[Key::Digit],
-        "1–9",
-        A::FocusLane(0),
-        "focus lane 1–9",
+        "1–9, 0",
+        A::FocusDigit(0),
+        "focus lane; two digits: 11+",
+        Both,
+    ),
+    bind(
+        &[Char('x')],
+        "x",
+        A::HideLane,
+        "hide / show the focused lane",
+        Both,
+    ),
+    bind(
+        &[Char('X')],
+        "X",
+        A::SoloLane,
+        "show the focused lane alone",
+        Both,
+    ),
+    bind(&[Char('a')], "a", A::ShowAll, "show every lane", Both),
+    bind(
+        &[Char(']')],
+        "]",
+        A::NextPanel,
+        "next panel (small screens)",
+        Both,
+    ),
+    bind(&[Char('[')], "[", A::PreviousPanel, "previous panel", Both),
+    bind(&[Char('z')], "z", A::Zoom, "zoom the selected panel", Both),
+    bind(
+        &[Char('t')],
+        "t",
+        A::XAxis,
+        "x: steps/examples/evals/time",
         Both,
     ),
     bind(
@@ -258,7 +313,7 @@ pub static BINDINGS: &[Binding] = &[
         &[Char('w')],
         "w",
         A::Window,
-        "loss: full run / recent",
+        "charts: full run / recent",
         Both,
     ),
     bind(
@@ -266,6 +321,20 @@ pub static BINDINGS: &[Binding] = &[
         "v",
         A::VarianceMode,
         "variance / signal-to-noise",
+        Both,
+    ),
+    bind(
+        &[Char('b')],
+        "b",
+        A::BiasView,
+        "bias: bias–noise / cosine",
+        Both,
+    ),
+    bind(
+        &[Char('e')],
+        "e",
+        A::SeedView,
+        "seeds: band / each / mean",
         Both,
     ),
     bind(
@@ -279,7 +348,28 @@ pub static BINDINGS: &[Binding] = &[
         &[Char('u')],
         "u",
         A::UnitOrder,
-        "gates: units by index/rate",
+        "gates: sort index/rate/class",
+        Both,
+    ),
+    bind(
+        &[Char('r')],
+        "r",
+        A::HeatResolution,
+        "gates: fit / one unit a row",
+        Both,
+    ),
+    bind(
+        &[Char('j')],
+        "j",
+        A::ScrollUnitsDown,
+        "gates: scroll units down",
+        Both,
+    ),
+    bind(
+        &[Char('k')],
+        "k",
+        A::ScrollUnitsUp,
+        "gates: scroll units up",
         Both,
     ),
     bind(
@@ -314,8 +404,8 @@ impl Key {
                 Some(0)
             }
             (Key::Code(c), k) if k == c && !ctrl_or_alt => Some(0),
-            (Key::Digit, KeyCode::Char(k @ '1'..='9')) if !ctrl_or_alt => {
-                Some(k as usize - '1' as usize)
+            (Key::Digit, KeyCode::Char(k @ '0'..='9')) if !ctrl_or_alt => {
+                Some(k as usize - '0' as usize)
             }
             _ => None,
         }
@@ -328,7 +418,7 @@ impl Key {
             Key::Ctrl(c) => KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL),
             Key::Code(KeyCode::BackTab) => KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT),
             Key::Code(c) => KeyEvent::new(c, KeyModifiers::NONE),
-            Key::Digit => KeyEvent::new(KeyCode::Char('1'), KeyModifiers::NONE),
+            Key::Digit => KeyEvent::new(KeyCode::Char('0'), KeyModifiers::NONE),
         }
     }
 }
@@ -347,7 +437,7 @@ pub fn dispatch(event: &KeyEvent, replay: bool) -> Option<Action> {
                 .iter()
                 .find_map(|k| k.matches(event))
                 .map(|n| match b.action {
-                    Action::FocusLane(_) => Action::FocusLane(n),
+                    Action::FocusDigit(_) => Action::FocusDigit(n),
                     a => a,
                 })
         })
@@ -414,9 +504,14 @@ mod tests {
             live(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
             Some(A::FocusPrevious)
         );
-        assert_eq!(live(key('1')), Some(A::FocusLane(0)));
-        assert_eq!(live(key('9')), Some(A::FocusLane(8)));
-        assert_eq!(live(key('0')), None);
+        assert_eq!(live(key('1')), Some(A::FocusDigit(1)));
+        assert_eq!(live(key('9')), Some(A::FocusDigit(9)));
+        assert_eq!(live(key('0')), Some(A::FocusDigit(0)));
+        assert_eq!(live(key('x')), Some(A::HideLane));
+        assert_eq!(live(key('X')), Some(A::SoloLane));
+        assert_eq!(live(key(']')), Some(A::NextPanel));
+        assert_eq!(live(key('z')), Some(A::Zoom));
+        assert_eq!(live(key('t')), Some(A::XAxis));
         assert_eq!(live(key('l')), Some(A::LogScale));
         assert_eq!(live(key('m')), Some(A::Smoothing));
         assert_eq!(live(key('s')), Some(A::Save));
@@ -439,7 +534,7 @@ mod tests {
             live(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT)),
             None
         );
-        assert_eq!(live(key('x')), None);
+        assert_eq!(live(key('y')), None);
         // Replay: the same space key plays, the engine keys do nothing.
         assert_eq!(dispatch(&key(' '), true), Some(A::PlayPause));
         assert_eq!(dispatch(&key('n'), true), None);

@@ -11,13 +11,16 @@ pub mod error;
 pub mod event_loop;
 pub mod heatgrid;
 pub mod keys;
+pub mod lanechart;
 pub mod layout;
 pub mod panels;
 pub mod plot;
+pub mod seeds;
 pub mod synthetic;
 pub mod terminal;
 pub mod theme;
 pub mod timeline;
+pub mod xaxis;
 
 use std::time::{Duration, Instant};
 

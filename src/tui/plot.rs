@@ -302,16 +302,19 @@ pub fn bounds<'a>(series: impl IntoIterator<Item = &'a [(f64, f64)]>) -> Option<
     } else {
         (0.05 * lo.abs()).max(0.05)
     };
-    // Non-negative data (losses, error rates) keep a non-negative axis.
+    // Non-negative data (losses, error rates) keep a non-negative axis, from zero when the
+    // data come within a quarter of the range of it.
     let bottom = if lo >= 0.0 {
-        (lo - pad).max(0.0)
+        let b = (lo - pad).max(0.0);
+        if b <= 0.25 * (hi + pad - b) { 0.0 } else { b }
     } else {
         lo - pad
     };
     Some([bottom, hi + pad])
 }
 
-/// A number in at most about six characters: 0.0123, 1.23, 123, 12.3k, 1.2e-5.
+/// A number in at most about six characters: 0.0123, 1.23, 123, 12.3k, 1.2e-5 (for a single
+/// value; tick labels use [`tick_labels`], which formats a whole axis alike).
 pub fn compact(v: f64) -> String {
     let a = v.abs();
     if !v.is_finite() {
@@ -335,21 +338,237 @@ pub fn compact(v: f64) -> String {
     }
 }
 
-/// Three labels (bottom, middle, top) of a y axis with `bounds` on a linear or log scale.
-pub fn y_labels(bounds: [f64; 2], log: bool) -> Vec<String> {
-    let mid = 0.5 * (bounds[0] + bounds[1]);
-    [bounds[0], mid, bounds[1]]
+/// The smallest "nice" number (1, 2 or 5 × 10^k) at least `x` (> 0).
+fn nice_ceil(x: f64) -> f64 {
+    let e = x.log10().floor();
+    let base = 10f64.powf(e);
+    let m = x / base;
+    let nice = if m <= 1.0 + 1e-9 {
+        1.0
+    } else if m <= 2.0 + 1e-9 {
+        2.0
+    } else if m <= 5.0 + 1e-9 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * base
+}
+
+/// Tick values 1, 2 or 5 × 10^k apart inside [lo, hi], at most `max` (≥ 2) of them, and their
+/// spacing. A degenerate range gives the one value.
+pub fn nice_ticks(lo: f64, hi: f64, max: usize) -> (Vec<f64>, f64) {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (Vec::new(), 1.0);
+    }
+    let span = hi - lo;
+    if span <= 0.0 {
+        return (vec![lo], 1.0);
+    }
+    let max = max.max(2);
+    let count = |step: f64| ((hi / step + 1e-9).floor() - (lo / step - 1e-9).ceil() + 1.0) as usize;
+    // The finest nice step that gives at most `max` ticks.
+    let mut step = nice_ceil(span / max as f64);
+    while count(step) > max {
+        step = nice_ceil(step * 1.5);
+    }
+    let first = (lo / step - 1e-9).ceil() as i64;
+    let last = (hi / step + 1e-9).floor() as i64;
+    let ticks = (first..=last)
+        .map(|k| {
+            let v = k as f64 * step;
+            if v == 0.0 { 0.0 } else { v }
+        })
+        .collect();
+    (ticks, step)
+}
+
+/// `range` widened to the nearest multiples of the tick spacing that at most `max` ticks over
+/// it would have, so that both ends of a linear axis carry a tick (never below zero when the
+/// range is not).
+pub fn snap(range: [f64; 2], max: usize) -> [f64; 2] {
+    let (_, step) = nice_ticks(range[0], range[1], max);
+    if !(step > 0.0 && range[1] > range[0]) {
+        return range;
+    }
+    let lo = (range[0] / step + 1e-9).floor() * step;
+    let hi = (range[1] / step - 1e-9).ceil() * step;
+    let snapped = [if range[0] >= 0.0 { lo.max(0.0) } else { lo }, hi];
+    // Not when the wider range would need coarser ticks.
+    if nice_ticks(snapped[0], snapped[1], max).1 == step {
+        snapped
+    } else {
+        range
+    }
+}
+
+/// Labels for linear ticks `step` apart, all in one notation chosen from the largest: plain
+/// decimals (as many as the step needs), thousands as "12.5k" from 10,000, millions as "2.5M"
+/// from 10⁶, and scientific ("2e9", "5e-5") beyond; so an axis never mixes "8.2e6" and "382.6k".
+pub fn tick_labels(ticks: &[f64], step: f64) -> Vec<String> {
+    let top = ticks.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let step_exp = if step > 0.0 {
+        step.log10().floor() as i32
+    } else {
+        0
+    };
+    let decimals = |shift: i32| (shift - step_exp).max(0) as usize;
+    ticks
         .iter()
-        .map(|&v| compact(if log { 10f64.powf(v) } else { v }))
+        .map(|&v| {
+            if v == 0.0 {
+                "0".to_string()
+            } else if !(1e-3..1e9).contains(&top) {
+                let e = top.log10().floor() as i32;
+                let d = (e - step_exp).clamp(0, 3) as usize;
+                let m = v / 10f64.powi(e);
+                format!("{m:.d$}e{e}")
+            } else if top >= 1e6 {
+                format!("{:.*}M", decimals(6), v / 1e6)
+            } else if top >= 1e4 {
+                format!("{:.*}k", decimals(3), v / 1e3)
+            } else {
+                format!("{:.*}", decimals(0), v)
+            }
+        })
         .collect()
 }
 
-/// Three labels (left, middle, right) of a step axis.
-pub fn x_labels(x0: f64, x1: f64) -> Vec<String> {
-    [x0, 0.5 * (x0 + x1), x1]
-        .iter()
-        .map(|&v| format!("{}", v.round() as i64))
+/// Ticks of a log10 axis over [lo, hi] (exponents), at most `max` of them: the decades in
+/// range when there are three or more (every second, third, fifth… when there are many), else
+/// 1, 2 and 5 times the powers of ten, and plain linear ticks when even those are too few.
+/// Returns (position on the axis, label); the labels are plain numbers when every tick lies in
+/// [0.001, 10⁵), else all scientific ("1e-6").
+pub fn log_ticks(lo: f64, hi: f64, max: usize) -> Vec<(f64, String)> {
+    if !(lo.is_finite() && hi.is_finite()) || hi < lo {
+        return Vec::new();
+    }
+    let max = max.max(2);
+    let (first, last) = ((lo - 1e-9).ceil() as i64, (hi + 1e-9).floor() as i64);
+    let decades = (last - first + 1).max(0) as usize;
+    let mut values: Vec<f64> = Vec::new();
+    if decades >= 3 {
+        let every = [1usize, 2, 3, 5, 10, 20, 50]
+            .into_iter()
+            .find(|k| decades.div_ceil(*k) <= max)
+            .unwrap_or(100) as i64;
+        values = (first..=last)
+            .filter(|e| (e - first) % every == 0)
+            .map(|e| 10f64.powi(e as i32))
+            .collect();
+    } else {
+        for e in (first - 1)..=(last + 1) {
+            for m in [1.0, 2.0, 5.0] {
+                let v = m * 10f64.powi(e as i32);
+                let p = v.log10();
+                if p >= lo - 1e-9 && p <= hi + 1e-9 {
+                    values.push(v);
+                }
+            }
+        }
+        if values.len() > max {
+            values.retain(|v| {
+                let m = v / 10f64.powf((v.log10() + 1e-9).floor());
+                (m - 1.0).abs() < 1e-6 || (m - 5.0).abs() < 1e-6
+            });
+        }
+        if values.len() < 2 {
+            // Less than a factor of two and a half: plain ticks on the values.
+            let (ticks, step) = nice_ticks(10f64.powf(lo), 10f64.powf(hi), max.min(4));
+            let labels = tick_labels(&ticks, step);
+            return ticks
+                .into_iter()
+                .zip(labels)
+                .filter(|(v, _)| *v > 0.0)
+                .map(|(v, l)| (v.log10(), l))
+                .collect();
+        }
+    }
+    let plain = values.iter().all(|&v| (1e-3..1e5).contains(&v));
+    values
+        .into_iter()
+        .map(|v| {
+            let label = if plain {
+                let d = (-((v.log10() + 1e-9).floor() as i32)).max(0) as usize;
+                format!("{v:.d$}")
+            } else {
+                let e = (v.log10() + 1e-9).floor() as i32;
+                let m = v / 10f64.powi(e);
+                if (m - 1.0).abs() < 1e-6 {
+                    format!("1e{e}")
+                } else {
+                    format!("{m:.0}e{e}")
+                }
+            };
+            (v.log10(), label)
+        })
         .collect()
+}
+
+/// Ticks of an axis over `range` with at most `max` ticks: (position, label).
+pub fn ticks(range: [f64; 2], log: bool, max: usize) -> Vec<(f64, String)> {
+    if log {
+        return log_ticks(range[0], range[1], max);
+    }
+    let (values, step) = nice_ticks(range[0], range[1], max);
+    let labels = tick_labels(&values, step);
+    values.into_iter().zip(labels).collect()
+}
+
+/// How far above the others a series may peak before it stops setting the scale: a lane
+/// whose highest value shown is more than this many times the highest of every other lane is
+/// drawn clipped at the top edge (see [`scale_setters`]).
+pub const FAR_ABOVE: f64 = 3.0;
+
+/// Which series set a chart's y range, given each one's peak (its highest finite value in the
+/// window shown, on the data's own scale, not the axis's; None: nothing to show) and whether
+/// it is excluded outright (a diverged or blowing-up lane). The rule: excluded series never
+/// set it; of the others, the highest peak is dropped while it is more than [`FAR_ABOVE`] times
+/// the next highest (and that one positive), so one runaway lane cannot flatten the rest.
+/// When nothing is left (every lane excluded), every series with a peak sets the scale.
+pub fn scale_setters(peaks: &[Option<f64>], excluded: &[bool]) -> Vec<bool> {
+    let mut setters: Vec<bool> = peaks
+        .iter()
+        .zip(excluded)
+        .map(|(p, &x)| p.is_some_and(f64::is_finite) && !x)
+        .collect();
+    if !setters.iter().any(|&s| s) {
+        return peaks
+            .iter()
+            .map(|p| p.is_some_and(f64::is_finite))
+            .collect();
+    }
+    loop {
+        let mut order: Vec<usize> = (0..peaks.len()).filter(|&i| setters[i]).collect();
+        if order.len() < 2 {
+            break;
+        }
+        order.sort_by(|&a, &b| peaks[b].unwrap().total_cmp(&peaks[a].unwrap()));
+        let (top, next) = (peaks[order[0]].unwrap(), peaks[order[1]].unwrap());
+        if next > 0.0 && top > FAR_ABOVE * next {
+            setters[order[0]] = false;
+        } else {
+            break;
+        }
+    }
+    setters
+}
+
+/// Clamps a series into `range` (its points above the top drawn on the top edge, those below
+/// on the bottom edge) and returns the x of each point where a run above the top begins: where
+/// the chart marks it.
+pub fn clip(points: &mut [(f64, f64)], range: [f64; 2]) -> Vec<f64> {
+    let mut starts = Vec::new();
+    let mut above = false;
+    for p in points.iter_mut() {
+        let over = p.1 > range[1];
+        if over && !above {
+            starts.push(p.0);
+        }
+        above = over;
+        p.1 = p.1.clamp(range[0], range[1]);
+    }
+    starts
 }
 
 #[cfg(test)]
@@ -416,12 +635,144 @@ mod tests {
         assert_eq!(near_zero[0], 0.0);
         let negative = bounds([&[(0.0, -1.0), (1.0, 1.0)][..]]).unwrap();
         assert!((negative[0] + 1.1).abs() < 1e-12);
-        assert_eq!(y_labels([-2.0, 0.0], true), vec!["0.010", "0.100", "1.00"]);
-        assert_eq!(y_labels([0.0, 2.0], false), vec!["0", "1.00", "2.00"]);
-        assert_eq!(x_labels(0.0, 3000.0), vec!["0", "1500", "3000"]);
         assert_eq!(compact(12_345.0), "12.3k");
         assert_eq!(compact(3.1e-5), "3e-5");
         assert_eq!(scale(0.0, true), LOG_FLOOR.log10());
         assert_eq!(scale(0.0, false), 0.0);
+    }
+
+    fn labels(t: &[(f64, String)]) -> Vec<&str> {
+        t.iter().map(|(_, l)| l.as_str()).collect()
+    }
+
+    #[test]
+    fn linear_ticks_are_nice_and_labelled_alike() {
+        let (t, step) = nice_ticks(0.0, 2.37, 6);
+        assert_eq!(step, 0.5);
+        assert_eq!(t, vec![0.0, 0.5, 1.0, 1.5, 2.0]);
+        assert_eq!(tick_labels(&t, step), vec!["0", "0.5", "1.0", "1.5", "2.0"]);
+        assert_eq!(
+            labels(&ticks([0.0, 5000.0], false, 6)),
+            vec!["0", "1000", "2000", "3000", "4000", "5000"]
+        );
+        assert_eq!(
+            labels(&ticks([0.0, 320_000.0], false, 5)),
+            vec!["0", "100k", "200k", "300k"]
+        );
+        assert_eq!(
+            labels(&ticks([0.0, 2.5e6], false, 4)),
+            vec!["0", "1M", "2M"]
+        );
+        assert_eq!(
+            labels(&ticks([0.0, 3e9], false, 4)),
+            vec!["0", "1e9", "2e9", "3e9"]
+        );
+        assert_eq!(
+            labels(&ticks([3.0, 7.4], false, 12)),
+            vec![
+                "3.0", "3.5", "4.0", "4.5", "5.0", "5.5", "6.0", "6.5", "7.0"
+            ]
+        );
+        // Percentages to a tenth: ticks every 0.5 points.
+        assert_eq!(
+            labels(&ticks([4.1, 6.2], false, 5)),
+            vec!["4.5", "5.0", "5.5", "6.0"]
+        );
+        // At most `max` ticks, and never none on a real range.
+        for (lo, hi) in [(0.0, 1.0), (0.013, 0.0171), (-3.0, 1e7), (2.0, 2.0000001)] {
+            for max in 2..10 {
+                let t = ticks([lo, hi], false, max);
+                assert!(
+                    !t.is_empty() && t.len() <= max,
+                    "{lo}..{hi} max {max}: {t:?}"
+                );
+                assert!(t.iter().all(|(v, _)| *v >= lo - 1e-12 && *v <= hi + 1e-12));
+            }
+        }
+    }
+
+    #[test]
+    fn snapping_puts_ticks_at_both_ends() {
+        assert_eq!(snap([5.45, 59.45], 5), [0.0, 60.0]);
+        assert_eq!(snap([0.0, 2.37], 6), [0.0, 2.5]);
+        // [0, 2.5] would need a tick every 1.0 with at most five: left as it is.
+        assert_eq!(snap([0.0, 2.4], 5), [0.0, 2.4]);
+        assert_eq!(snap([-0.3, 0.7], 8), [-0.4, 0.8]);
+        assert_eq!(snap([1.0, 1.0], 6), [1.0, 1.0]);
+    }
+
+    #[test]
+    fn log_ticks_never_mix_notations() {
+        // The signal-to-noise axis of the issue: 10^5.4 to 10^6.9.
+        let t = log_ticks(5.4, 6.9, 5);
+        assert_eq!(labels(&t), vec!["5e5", "1e6", "2e6", "5e6"]);
+        let t = log_ticks(-5.2, -1.9, 6);
+        assert_eq!(labels(&t), vec!["1e-5", "1e-4", "1e-3", "1e-2"]);
+        let t = log_ticks(-1.2, 0.4, 6);
+        assert_eq!(labels(&t), vec!["0.1", "0.2", "0.5", "1", "2"]);
+        let t = log_ticks(-12.0, 24.0, 5);
+        assert!(t.len() <= 5 && t.len() >= 3, "{t:?}");
+        // A narrow range inside one decade still gets ticks.
+        let t = log_ticks(0.1, 0.25, 4);
+        assert!(t.len() >= 2, "{t:?}");
+        assert!(
+            t.iter()
+                .all(|(p, _)| (0.1 - 1e-9..=0.25 + 1e-9).contains(p)),
+            "{t:?}"
+        );
+    }
+
+    #[test]
+    fn a_runaway_lane_does_not_set_the_scale() {
+        let p = |v: &[f64]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>();
+        let none = [false; 4];
+        // Everyone starts at 2.3; one lane peaks at 2500: it is dropped.
+        assert_eq!(
+            scale_setters(&p(&[2.3, 2.3, 2500.0, 2.4]), &none),
+            vec![true, true, false, true]
+        );
+        // Two runaways, one far above the other: both go.
+        assert_eq!(
+            scale_setters(&p(&[0.4, 9.0, 5e23, 0.5]), &none),
+            vec![true, false, false, true]
+        );
+        // Within a factor of three: everyone stays.
+        assert_eq!(
+            scale_setters(&p(&[0.4, 1.1, 0.5, 0.6]), &none),
+            vec![true; 4]
+        );
+        // Excluded lanes (diverged, blowing up) never set it; all excluded: all do.
+        assert_eq!(
+            scale_setters(&p(&[0.4, 0.5, 0.3, 0.6]), &[false, true, false, false]),
+            vec![true, false, true, true]
+        );
+        assert_eq!(
+            scale_setters(&p(&[0.4, 0.5]), &[true, true]),
+            vec![true, true]
+        );
+        assert_eq!(
+            scale_setters(&[None, Some(1.0)], &[false, false]),
+            vec![false, true]
+        );
+        // One lane alone always sets it.
+        assert_eq!(scale_setters(&p(&[1e9]), &[false]), vec![true]);
+    }
+
+    #[test]
+    fn clipping_marks_where_each_run_leaves_the_chart() {
+        let mut pts = vec![
+            (0.0, 1.0),
+            (1.0, 5.0),
+            (2.0, 6.0),
+            (3.0, 1.0),
+            (4.0, 9.0),
+            (5.0, -1.0),
+        ];
+        let starts = clip(&mut pts, [0.0, 2.0]);
+        assert_eq!(starts, vec![1.0, 4.0]);
+        assert_eq!(
+            pts.iter().map(|p| p.1).collect::<Vec<_>>(),
+            vec![1.0, 2.0, 2.0, 1.0, 2.0, 0.0]
+        );
     }
 }

@@ -5,7 +5,7 @@
 use crate::config::LaneSettings;
 use crate::engine::{
     ClassFiring, EngineEvent, EvalPoint, HeatRow, LaneInfo, LaneStatus, ProbePoint, RaceInfo,
-    StepPoint,
+    StepPoint, TrajectoryPoint,
 };
 use crate::estimators::EstimatorSpec;
 use crate::history::Recorder;
@@ -73,6 +73,25 @@ fn jitter(a: u64, b: u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// The same-trajectory probe of lane `lane` at `step` against a reference gradient of norm 1:
+/// relative bias 10^(−1.5 + 0.2·lane − step/4000) (standard error a tenth of it), noise
+/// √tr Σ / ‖g‖ = 10^(0.5 − 0.3·lane + step/4000), the bias orthogonal to g (cosine
+/// 1/√(1 + bias²)), signal 1.
+pub fn trajectory(lane: usize, step: u64) -> TrajectoryPoint {
+    let bias = 10f64.powf(-1.5 + 0.2 * lane as f64 - step as f64 / 4000.0);
+    let noise = 10f64.powf(0.5 - 0.3 * lane as f64 + step as f64 / 4000.0);
+    TrajectoryPoint {
+        step,
+        count: 1,
+        cosine: 1.0 / (1.0 + bias * bias).sqrt(),
+        relative_bias: bias,
+        relative_bias_se: bias / 10.0,
+        total_variance: noise * noise,
+        signal: 1.0,
+        reference_norm: 1.0,
+    }
+}
+
 /// Training loss of lane `lane` at `step`: 2.3·e^(−step/τ) + floor, τ and floor by lane, with
 /// ±10% noise.
 pub fn loss(lane: usize, step: u64) -> f32 {
@@ -98,6 +117,13 @@ pub fn unit_rate(lane: usize, unit: usize, units: usize, step: u64) -> f64 {
 /// The events of a race of `lanes` lanes over `steps` steps with `units` gates, as the engine
 /// would send them (every lane runs to the end; lane 4 is the dense reference lane).
 pub fn events(lanes: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
+    seeded_events(lanes, 1, steps, units)
+}
+
+/// [`events`] with every lane run once per seed (seeds 1, 2, …; runs seed by seed, as the engine
+/// orders them): seed k's training loss and held-out error are seed 1's times 1 + 0.1·(k − 1).
+pub fn seeded_events(lanes: usize, seeds: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
+    let seeds = seeds.max(1);
     let info = RaceInfo {
         experiment: "synthetic".into(),
         description: "formulas, not training".into(),
@@ -112,24 +138,29 @@ pub fn events(lanes: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
         total_steps: steps,
         steps_per_epoch: 250,
         seed: 1,
-        seeds: vec![1],
+        seeds: (1..=seeds as u64).collect(),
         sparsity_target: 0.1,
-        reference_lane: None,
+        reference_lane: (lanes > 0).then(|| lane_name(0)),
     };
-    let infos = (0..lanes)
-        .map(|i| {
+    let infos = (0..seeds * lanes)
+        .map(|run| {
+            let i = run % lanes;
             let spec = spec(i);
             LaneInfo {
                 name: lane_name(i),
                 estimator: LANES[i % LANES.len()].1.to_string(),
                 family: spec.family(),
                 settings: LaneSettings::paper(spec),
-                seed: Some(1),
+                seed: Some((run / lanes) as u64 + 1),
             }
         })
         .collect();
     let mut out = vec![EngineEvent::Started { info, lanes: infos }];
-    for lane in 0..lanes {
+    for run in 0..seeds * lanes {
+        let lane = run % lanes;
+        let by_seed = 1.0 + 0.1 * (run / lanes) as f32;
+        let loss = |lane, step| by_seed * loss(lane, step);
+        let error = |lane, step| by_seed * error(lane, step);
         let dense = spec(lane) == EstimatorSpec::Dense;
         let points = (1..=steps)
             .map(|step| {
@@ -155,14 +186,14 @@ pub fn events(lanes: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
                 }
             })
             .collect();
-        out.push(EngineEvent::Steps { lane, points });
+        out.push(EngineEvent::Steps { lane: run, points });
         for step in 1..=steps {
             if step % HEAT_EVERY == 0 || step == steps {
                 let rates = (0..units)
                     .map(|u| (255.0 * unit_rate(lane, u, units, step)).round() as u8)
                     .collect();
                 out.push(EngineEvent::Heat {
-                    lane,
+                    lane: run,
                     row: HeatRow {
                         step,
                         count: 1,
@@ -173,7 +204,7 @@ pub fn events(lanes: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
             if step % PROBE_EVERY == 0 && !dense {
                 let variance = 10f64.powf(-2.0 - lane as f64 * 0.5 - step as f64 / 2000.0);
                 out.push(EngineEvent::Probe {
-                    lane,
+                    lane: run,
                     point: ProbePoint {
                         step,
                         count: 1,
@@ -181,10 +212,14 @@ pub fn events(lanes: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
                         signal: variance * (1.0 + lane as f64),
                     },
                 });
+                out.push(EngineEvent::Trajectory {
+                    lane: run,
+                    point: trajectory(lane, step),
+                });
             }
             if step % EVAL_EVERY == 0 || step == steps {
                 out.push(EngineEvent::Eval {
-                    lane,
+                    lane: run,
                     point: EvalPoint {
                         step,
                         count: 1,
@@ -202,7 +237,7 @@ pub fn events(lanes: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
                     })
                     .collect();
                 out.push(EngineEvent::ClassFiring {
-                    lane,
+                    lane: run,
                     snapshot: ClassFiring {
                         step,
                         classes: 10,
@@ -213,12 +248,21 @@ pub fn events(lanes: usize, steps: u64, units: usize) -> Vec<EngineEvent> {
             }
         }
         out.push(EngineEvent::Status {
-            lane,
+            lane: run,
             status: LaneStatus::Done,
         });
     }
     out.push(EngineEvent::Finished);
     out
+}
+
+/// A finished synthetic race of `lanes` lanes, each run with `seeds` seeds (64 gate units).
+pub fn seeded(lanes: usize, seeds: usize, steps: u64) -> Recorder {
+    let mut r = Recorder::new();
+    for e in seeded_events(lanes, seeds, steps, 64) {
+        r.apply(e);
+    }
+    r
 }
 
 /// The recorder after [`events`]`(lanes, steps, units)`.
@@ -228,6 +272,31 @@ pub fn race(lanes: usize, steps: u64, units: usize) -> Recorder {
         r.apply(e);
     }
     r
+}
+
+/// Makes lane `lane` of `recorder` run away: its training loss is `loss` from step `from` on
+/// (and its held-out error 90%), finite — as a lane held there by the max-norm constraint.
+pub fn run_away(recorder: &mut Recorder, lane: usize, from: u64, loss: f32) {
+    let h = &mut recorder.lanes[lane];
+    let mut steps = crate::history::Downsampled::new(h.steps.capacity());
+    for p in h.steps.iter() {
+        let mut p = *p;
+        if p.step >= from {
+            p.cross_entropy = loss;
+        }
+        steps.push(p);
+    }
+    h.steps = steps;
+    let mut evals = crate::history::Downsampled::new(h.evals.capacity());
+    for e in h.evals.iter() {
+        let mut e = *e;
+        if e.step >= from {
+            e.error = 0.9;
+            e.loss = loss;
+        }
+        evals.push(e);
+    }
+    h.evals = evals;
 }
 
 /// A finished synthetic race with 64 gate units.

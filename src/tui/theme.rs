@@ -1,8 +1,7 @@
 //! Colours and styles. Each lane keeps one colour in every panel, from the Okabe–Ito palette
 //! (distinguishable with the common forms of colour blindness); after eight lanes the colours
-//! repeat with a different line pattern (dashed, then dotted) and legend symbol. Firing rates use
-//! the viridis scale,
-//! which is perceptually uniform and colour-blind safe.
+//! repeat with a glyph marked along the lane's curves and in its legend symbol (see [`GLYPHS`]).
+//! Firing rates use the viridis scale, which is perceptually uniform and colour-blind safe.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -18,49 +17,41 @@ pub const OKABE_ITO: [Color; 8] = [
     Color::Rgb(0x99, 0x99, 0x99), // grey
 ];
 
-/// The pattern of a lane's chart lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dash {
-    /// Continuous.
-    Solid,
-    /// Two segments drawn, two skipped.
-    Dashed,
-    /// One segment drawn, two skipped.
-    Dotted,
-}
-
-impl Dash {
-    /// True when segment `i` of a line is drawn.
-    pub fn draws(self, i: usize) -> bool {
-        match self {
-            Dash::Solid => true,
-            Dash::Dashed => i % 4 < 2,
-            Dash::Dotted => i.is_multiple_of(3),
-        }
-    }
-}
+/// Glyphs drawn along the curves of lanes 9 and up, one set of eight colours at a time: Braille
+/// lines cannot be dashed visibly (a gap of a few dots reads as noise), but a glyph every few
+/// cells survives, so lane 9 (orange with ◆) is told apart from lane 1 (plain orange).
+pub const GLYPHS: [&str; 4] = ["◆", "■", "●", "✚"];
 
 /// How one lane is drawn everywhere.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LaneStyle {
     /// Its colour.
     pub color: Color,
-    /// Pattern of its chart lines.
-    pub dash: Dash,
+    /// The glyph marked along its chart lines (None for the first eight lanes).
+    pub glyph: Option<&'static str>,
     /// Legend symbol (two cells wide).
     pub symbol: &'static str,
 }
 
-/// The style of lane `index`: colour `index mod 8`, line pattern and symbol by `index / 8`.
+/// The style of lane `index`: colour `index mod 8`; from lane 9 on, a glyph by `index / 8`.
 pub fn lane(index: usize) -> LaneStyle {
-    let (dash, symbol) = match (index / OKABE_ITO.len()) % 3 {
-        0 => (Dash::Solid, "━━"),
-        1 => (Dash::Dashed, "╍╍"),
-        _ => (Dash::Dotted, "┅┅"),
+    let set = index / OKABE_ITO.len();
+    let (glyph, symbol) = match set {
+        0 => (None, "━━"),
+        k => {
+            let g = GLYPHS[(k - 1) % GLYPHS.len()];
+            let symbol = match g {
+                "◆" => "━◆",
+                "■" => "━■",
+                "●" => "━●",
+                _ => "━✚",
+            };
+            (Some(g), symbol)
+        }
     };
     LaneStyle {
         color: OKABE_ITO[index % OKABE_ITO.len()],
-        dash,
+        glyph,
         symbol,
     }
 }
@@ -114,6 +105,11 @@ pub fn border() -> Style {
     Style::new().fg(Color::DarkGray)
 }
 
+/// Border of the selected panel.
+pub fn selected_border() -> Color {
+    Color::Rgb(0x56, 0xB4, 0xE9)
+}
+
 /// Nine evenly spaced stops of the viridis colour map, from 0 to 1.
 const VIRIDIS: [(u8, u8, u8); 9] = [
     (0x44, 0x01, 0x54),
@@ -143,18 +139,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lanes_keep_distinct_looks_up_to_twenty_four() {
-        let looks: Vec<(Color, &str)> = (0..24).map(|i| (lane(i).color, lane(i).symbol)).collect();
+    fn lanes_keep_distinct_looks_up_to_forty() {
+        let looks: Vec<(Color, &str)> = (0..40).map(|i| (lane(i).color, lane(i).symbol)).collect();
         for (i, a) in looks.iter().enumerate() {
             for b in &looks[i + 1..] {
                 assert_ne!(a, b);
             }
         }
         assert_eq!(lane(9).color, lane(1).color);
-        assert_ne!(lane(9).dash, lane(1).dash);
-        assert!(Dash::Solid.draws(5));
-        let dashed: Vec<bool> = (0..6).map(|i| Dash::Dashed.draws(i)).collect();
-        assert_eq!(dashed, [true, true, false, false, true, true]);
+        assert_eq!(lane(1).glyph, None);
+        assert_eq!(lane(9).glyph, Some("◆"));
+        assert_eq!(lane(17).glyph, Some("■"));
+        assert!(lane(9).symbol.ends_with('◆'));
     }
 
     #[test]

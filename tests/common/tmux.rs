@@ -12,24 +12,20 @@ impl Tmux {
     /// A private server named `name-<pid>` with a 160×48 `sh` session called `race`, or `None`
     /// (after a note naming `what` is skipped) when tmux is not installed.
     pub fn start(name: &str, what: &str) -> Option<Tmux> {
+        Self::start_sized(name, what, 160, 48)
+    }
+
+    /// As [`Tmux::start`], with a `width` × `height` window.
+    pub fn start_sized(name: &str, what: &str, width: u16, height: u16) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             eprintln!("note: tmux is not installed; skipping {what}");
             return None;
         }
         let tmux = Tmux {
-            socket: format!("{name}-{}", std::process::id()),
+            socket: format!("{name}-{width}x{height}-{}", std::process::id()),
         };
-        let out = tmux.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "race",
-            "-x",
-            "160",
-            "-y",
-            "48",
-            "sh",
-        ]);
+        let (w, h) = (width.to_string(), height.to_string());
+        let out = tmux.run(&["new-session", "-d", "-s", "race", "-x", &w, "-y", &h, "sh"]);
         assert!(out.status.success(), "tmux new-session: {out:?}");
         Some(tmux)
     }
@@ -76,4 +72,45 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.run(&["kill-server"]);
     }
+}
+
+/// The plot rows of the chart whose panel title contains `title` on a captured `screen`: the
+/// lines between the title and the chart's x axis (a '└' inside the panel) that carry the y
+/// axis ('│' or '┤' inside the panel's borders). 0 when the chart is not on the screen.
+#[allow(dead_code)]
+pub fn plot_rows(screen: &str, title: &str) -> usize {
+    let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+    let Some(top) = lines
+        .iter()
+        .position(|l| l.iter().collect::<String>().contains(title))
+    else {
+        return 0;
+    };
+    // The panel's left border: the column of the corner on the title line left of the title.
+    let title_line: String = lines[top].iter().collect();
+    let title_col = title_line[..title_line.find(title).unwrap()]
+        .chars()
+        .count();
+    let left = lines[top][..title_col]
+        .iter()
+        .rposition(|&c| c == '┌' || c == '╭')
+        .unwrap_or(0);
+    let mut rows = 0;
+    for l in &lines[top + 1..] {
+        let inside: String = l
+            .iter()
+            .skip(left + 1)
+            .take(title_col.max(left + 1) + 200)
+            .collect();
+        let head: String = inside.chars().take(14).collect();
+        if head.contains('└') {
+            return rows;
+        }
+        if head.contains('┤') || head.contains('│') {
+            rows += 1;
+        } else {
+            return 0;
+        }
+    }
+    0
 }

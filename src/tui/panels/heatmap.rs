@@ -1,10 +1,11 @@
 //! The gate heatmap of the focused lane: gate units (rows) × time (columns) or × class, the
 //! colour of a cell its mean firing rate on the viridis scale. Each terminal line holds two rows
-//! (a half block '▀' with the upper row as foreground and the lower as background); thousands
-//! of units are binned to the rows available, and the panel says how many units a row stands
-//! for. The colour scale runs from 0 to the highest rate on screen rounded up to 5% (see
-//! [`scale_top`]), so gates trained to fire 10% of the time still use the whole scale; the
-//! legend gives its top.
+//! (a half block '▀' with the upper row as foreground and the lower as background). Either every
+//! unit is binned into the rows available (the panel says how many units a row stands for), or,
+//! with `r`, each row is one unit and `j`/`k` (or the mouse wheel) scroll through them; units are
+//! ordered by index, firing rate or class selectivity (`u`). The colour scale runs from 0 to the
+//! highest rate on screen rounded up to 5% (see [`scale_top`]), so gates trained to fire 10% of
+//! the time still use the whole scale; the legend gives its top.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -16,34 +17,55 @@ use ratatui::widgets::Paragraph;
 use super::{message, panel};
 use crate::engine::HeatRow;
 use crate::history::LaneView;
-use crate::tui::app::App;
-use crate::tui::heatgrid::{self, HeatGrid, HeatKey};
+use crate::tui::app::{App, UnitOrder};
+use crate::tui::heatgrid::{self, HeatGrid, HeatKey, Rows};
 use crate::tui::theme;
 
 /// Width of the unit labels on the left.
 const GUTTER: u16 = 6;
 
+/// Units shown one per row in a heatmap panel drawn in `area` (two per line of the plot).
+pub fn unit_rows(area: Rect) -> usize {
+    2 * area.height.saturating_sub(3) as usize
+}
+
 /// Draws the heatmap panel.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let view = app.view();
     let focus = app.focused();
-    let Some(lane) = view.lane(focus) else {
+    // A lane of several seeds: its first seed's gates.
+    let runs = app.runs(focus);
+    let Some(lane) = runs.first().and_then(|&r| view.lane(r)) else {
         let block = panel(" Gates ");
         let inner = block.inner(area);
         frame.render_widget(block, area);
         message(frame, inner, "no lane yet");
         return;
     };
-    let name = lane.info.name.clone();
+    let name = if runs.len() > 1 {
+        let race_seed = view.info().map_or(0, |i| i.seed);
+        format!("{} (seed {})", lane.info.name, lane.info.seed_or(race_seed))
+    } else {
+        lane.info.name.clone()
+    };
     let by_class = app.heat.by_class;
+    // Ordering by selectivity needs the per-class snapshot.
+    let order = match (app.heat.order, lane.class_firing) {
+        (UnitOrder::Selectivity, None) => UnitOrder::Index,
+        (o, _) => o,
+    };
+    let order_name = if order == app.heat.order {
+        order.name().to_string()
+    } else {
+        "index (no class snapshot yet for selectivity)".to_string()
+    };
     let title = Line::from(vec![
         Span::styled(" Gates · ", theme::title()),
         Span::styled(name, theme::lane_text(focus).add_modifier(Modifier::BOLD)),
         Span::styled(
             format!(
-                " · units × {} · by {} ",
+                " · units × {} · by {order_name} ",
                 if by_class { "class" } else { "time" },
-                if app.heat.by_rate { "rate" } else { "index" }
             ),
             theme::title(),
         ),
@@ -65,12 +87,25 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     );
     let max_rows = 2 * plot.height as usize;
     let units = view.info().map_or(0, |i| i.experts);
+    let rows = if app.heat.full {
+        let first = app.heat.offset.min(units.saturating_sub(max_rows));
+        Rows::Full {
+            first,
+            rows: max_rows,
+        }
+    } else {
+        Rows::Fit(max_rows)
+    };
     // The grid is cached (see `HeatCache`): it changes only when the focused lane's firing
     // history does, a few times a second at most, while frames come up to thirty times.
     let key = HeatKey {
         lane: focus,
         by_class,
-        by_rate: app.heat.by_rate,
+        order,
+        full: match rows {
+            Rows::Full { first, .. } => Some(first),
+            Rows::Fit(_) => None,
+        },
         columns: plot.width as usize,
         rows: max_rows,
         units,
@@ -81,17 +116,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let grid = app.heat_cache.get_or_compute(key, || {
         let g = if by_class {
             match lane.class_firing {
-                Some(snap) => heatgrid::by_class(snap, app.heat.by_rate, max_rows),
+                Some(snap) => heatgrid::by_class(snap, order, rows),
                 None => return None,
             }
         } else {
-            let rows: Vec<&HeatRow> = lane.heat.iter().collect();
+            let history: Vec<&HeatRow> = lane.heat.iter().collect();
             heatgrid::over_time(
-                &rows,
+                &history,
                 units,
-                app.heat.by_rate,
+                order,
+                lane.class_firing,
+                rows,
                 plot.width as usize,
-                max_rows,
             )
         };
         (!g.is_empty()).then_some(g)
@@ -108,28 +144,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     };
-    let cell_width = if by_class {
-        (plot.width as usize / grid.columns.max(1)).max(1)
-    } else {
-        1
-    };
+    // Fewer windows (or classes) than columns: each one a few cells wide.
+    let cell_width = (plot.width as usize / grid.columns.max(1)).max(1);
     paint(frame.buffer_mut(), plot, &grid, cell_width);
     if gutter > 0 {
-        let (top, bottom) = if app.heat.by_rate {
-            ("high".to_string(), "low".to_string())
-        } else {
-            (
-                "u0".to_string(),
-                format!("u{}", grid.units.saturating_sub(1)),
-            )
-        };
-        let used = grid.rows.div_ceil(2).min(plot.height as usize) as u16;
-        let gut = Rect::new(inner.x, inner.y, gutter - 1, 1);
-        frame.render_widget(Paragraph::new(Span::styled(top, theme::muted())), gut);
-        if used > 1 {
-            let gut = Rect::new(inner.x, inner.y + used - 1, gutter - 1, 1);
-            frame.render_widget(Paragraph::new(Span::styled(bottom, theme::muted())), gut);
-        }
+        gutter_labels(
+            frame,
+            Rect::new(inner.x, inner.y, gutter - 1, plot.height),
+            &grid,
+            order,
+        );
     }
     let below = inner.y + plot.height;
     if by_class {
@@ -149,6 +173,45 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Paragraph::new(scale),
         Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1),
     );
+}
+
+/// The unit labels left of the plot: at one unit per row, the index of the upper unit of every
+/// third line; binned, the first and last unit (by index) or "high" and "low" (by rate or
+/// selectivity).
+fn gutter_labels(frame: &mut Frame, area: Rect, grid: &HeatGrid, order: UnitOrder) {
+    let used = grid.rows.div_ceil(2).min(area.height as usize) as u16;
+    let buf = frame.buffer_mut();
+    let mut put = |line: u16, text: &str| {
+        if line < area.height {
+            buf.set_stringn(
+                area.x,
+                area.y + line,
+                text,
+                area.width as usize,
+                theme::muted(),
+            );
+        }
+    };
+    if grid.units_per_row == 1 && grid.shown < grid.units {
+        for line in (0..used).step_by(3) {
+            if let Some(u) = grid.row_units.get(2 * line as usize) {
+                put(line, &format!("u{u}"));
+            }
+        }
+        return;
+    }
+    let (top, bottom) = match order {
+        UnitOrder::Index => (
+            "u0".to_string(),
+            format!("u{}", grid.units.saturating_sub(1)),
+        ),
+        UnitOrder::Rate => ("high".to_string(), "low".to_string()),
+        UnitOrder::Selectivity => ("sel.".to_string(), "none".to_string()),
+    };
+    put(0, &top);
+    if used > 1 {
+        put(used - 1, &bottom);
+    }
 }
 
 /// The top of the colour scale for `grid`: its highest value rounded up to a multiple of 5%,
@@ -186,7 +249,8 @@ fn paint(buf: &mut Buffer, area: Rect, grid: &HeatGrid, cell_width: usize) {
     }
 }
 
-/// The colour scale legend, what a row stands for and the extent of the data.
+/// The colour scale legend, what a row stands for (and which units are shown when scrolled)
+/// and the extent of the data.
 fn scale_line(grid: &HeatGrid, lane: &LaneView<'_>, by_class: bool) -> Line<'static> {
     let mut spans = vec![Span::styled("0%", theme::muted())];
     for i in 0..8 {
@@ -200,9 +264,18 @@ fn scale_line(grid: &HeatGrid, lane: &LaneView<'_>, by_class: bool) -> Line<'sta
         theme::muted(),
     ));
     let per_row = if grid.units_per_row == 1 {
-        "1 row = 1 unit".to_string()
+        if grid.shown < grid.units {
+            format!(
+                "1 row = 1 unit · {}–{} of {} (j/k)",
+                grid.first + 1,
+                grid.first + grid.shown,
+                grid.units
+            )
+        } else {
+            "1 row = 1 unit".to_string()
+        }
     } else {
-        format!("1 row = {} units", grid.units_per_row)
+        format!("1 row = {} units (r: 1 each)", grid.units_per_row)
     };
     spans.push(Span::styled(format!("  {per_row}"), theme::label()));
     let extent = if by_class {
@@ -242,6 +315,7 @@ mod tests {
         assert!(t.contains("Gates · straight-through · units × time"), "{t}");
         // 12 inner lines − 1 legend = 11 lines = 22 rows: ⌈2000/22⌉ = 91 units a row.
         assert!(t.contains("1 row = 91 units"), "{t}");
+        assert!(t.contains("by index"), "{t}");
         // Unit 0 always fires in the synthetic race: the scale tops at 100%.
         assert!(t.contains("0%") && t.contains("100%"), "{t}");
         assert!(t.contains("steps 10–1000"), "{t}");
@@ -266,12 +340,20 @@ mod tests {
             rates: r,
         };
         let sparse = row(vec![0, 20, 30]);
-        let g = heatgrid::over_time(&[&sparse], 3, false, 4, 4);
+        let fit = heatgrid::Rows::Fit(4);
+        let g = heatgrid::over_time(&[&sparse], 3, UnitOrder::Index, None, fit, 4);
         // 30/255 = 11.8% → 15%.
         assert_eq!(scale_top(&g), 0.15);
         let silent = row(vec![0, 0]);
         assert_eq!(
-            scale_top(&heatgrid::over_time(&[&silent], 2, false, 4, 4)),
+            scale_top(&heatgrid::over_time(
+                &[&silent],
+                2,
+                UnitOrder::Index,
+                None,
+                fit,
+                4
+            )),
             0.05
         );
         let mut a = App::live(Instant::now());
@@ -295,7 +377,7 @@ mod tests {
         assert!(t.contains("at step 1000"), "{t}");
         a.act(Action::UnitOrder);
         let t = text(&rendered(70, 14, |f, r| super::render(f, r, &a)));
-        assert!(t.contains("by rate") && t.contains("high"), "{t}");
+        assert!(t.contains("by firing rate") && t.contains("high"), "{t}");
     }
 
     #[test]
@@ -320,5 +402,41 @@ mod tests {
             a.act(Action::HeatMode);
             survives_tiny_areas(&a, super::render);
         }
+    }
+
+    #[test]
+    fn one_unit_per_row_scrolls_through_the_units() {
+        let mut a = app(2, 1000, 1000);
+        a.act(Action::HeatResolution);
+        let t = text(&rendered(70, 14, |f, r| super::render(f, r, &a)));
+        // 11 plot lines = 22 units: units 1–22 of 1000.
+        assert!(t.contains("1 row = 1 unit · 1–22 of 1000"), "{t}");
+        assert!(t.contains("u0") && t.contains("u6"), "{t}");
+        a.heat.offset = 500;
+        let t = text(&rendered(70, 14, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("501–522 of 1000") && t.contains("u500"), "{t}");
+        // Past the end: the window stays full.
+        a.heat.offset = 5000;
+        let t = text(&rendered(70, 14, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("979–1000 of 1000"), "{t}");
+        // Individual units differ: the synthetic rates fall with the index, so neighbouring
+        // rows at the top of the run are different colours.
+        a.heat.offset = 0;
+        let buf = rendered(70, 14, |f, r| super::render(f, r, &a));
+        let x = 1 + GUTTER + 60;
+        assert_ne!(buf[(x, 1)].fg, buf[(x, 1)].bg);
+    }
+
+    #[test]
+    fn units_by_selectivity_need_a_class_snapshot() {
+        let mut a = app(1, 1000, 100);
+        a.act(Action::UnitOrder);
+        a.act(Action::UnitOrder);
+        let t = text(&rendered(80, 14, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("by class selectivity"), "{t}");
+        assert!(!t.contains("no class snapshot"), "{t}");
+        a.recorder.lanes[0].class_firing = None;
+        let t = text(&rendered(100, 14, |f, r| super::render(f, r, &a)));
+        assert!(t.contains("by index (no class snapshot yet"), "{t}");
     }
 }

@@ -1,7 +1,9 @@
 //! The panels, one per file. Each draws the state it is given (`&App`) into an area of the
 //! frame and touches nothing else; [`draw`] lays them out on the whole screen.
 
+pub mod bias_variance;
 pub mod compute;
+pub mod error;
 pub mod header;
 pub mod heatmap;
 pub mod help;
@@ -9,6 +11,7 @@ pub mod leaderboard;
 pub mod legend;
 pub mod loss;
 pub mod status;
+pub mod tabs;
 pub mod timeline;
 pub mod variance;
 
@@ -18,7 +21,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::app::App;
-use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
+use super::layout::{self, MIN_HEIGHT, MIN_WIDTH, Panel};
 use super::theme;
 
 /// Draws the whole dashboard (or, on a terminal too small for it, a message saying which size
@@ -39,18 +42,53 @@ pub fn draw(frame: &mut Frame, app: &App) {
         );
         return;
     };
-    header::render(frame, areas.header, app);
-    loss::render(frame, areas.loss, app);
-    variance::render(frame, areas.variance, app);
-    heatmap::render(frame, areas.heatmap, app);
-    compute::render(frame, areas.compute, app);
-    leaderboard::render(frame, areas.leaderboard, app);
+    header::render(frame, areas.header, app, areas.compact);
+    if let Some(t) = areas.tabs {
+        tabs::render(frame, t, app, &areas);
+    }
+    for &(p, r) in &areas.panels {
+        match p {
+            Panel::Loss => loss::render(frame, r, app),
+            Panel::Error => error::render(frame, r, app),
+            Panel::Variance => variance::render(frame, r, app),
+            Panel::BiasVariance => bias_variance::render(frame, r, app),
+            Panel::Gates => heatmap::render(frame, r, app),
+            Panel::Compute => compute::render(frame, r, app),
+            Panel::Leaderboard => leaderboard::render(frame, r, app),
+        }
+    }
+    // The selected panel's border stands out when it shares the screen.
+    if areas.panels.len() > 1
+        && let Some(r) = areas.get(app.panel)
+    {
+        highlight_border(frame, r);
+    }
     if let Some(t) = areas.timeline {
         timeline::render(frame, t, app);
     }
     status::render(frame, areas.status, app);
     if app.help {
         help::render(frame, screen, app);
+    }
+}
+
+/// Redraws the border of `area` in the selected panel's colour.
+fn highlight_border(frame: &mut Frame, area: Rect) {
+    if area.width < 2 || area.height < 2 {
+        return;
+    }
+    let buf = frame.buffer_mut();
+    let (x1, y1) = (area.x + area.width - 1, area.y + area.height - 1);
+    let edge = |x: u16, y: u16| x == area.x || x == x1 || y == area.y || y == y1;
+    for y in area.y..=y1 {
+        for x in area.x..=x1 {
+            if edge(x, y) {
+                let cell = &mut buf[(x, y)];
+                if cell.style().fg == theme::border().fg {
+                    cell.set_fg(theme::selected_border());
+                }
+            }
+        }
     }
 }
 
@@ -129,8 +167,14 @@ pub(crate) mod test_support {
         lines(buf)
             .iter()
             .filter_map(|l| {
-                let label: String = l.chars().skip(1).take_while(|&c| c != '│').collect();
-                label.trim().parse::<f64>().ok()
+                let label: String = l
+                    .chars()
+                    .skip(1)
+                    .take_while(|&c| c != '│' && c != '┤')
+                    .collect();
+                l.contains('┤')
+                    .then(|| label.trim().parse::<f64>().ok())
+                    .flatten()
             })
             .collect()
     }
@@ -188,25 +232,104 @@ mod tests {
         }
     }
 
+    /// The plot rows of the chart drawn in `area` of `buf`: the rows above its x axis (the
+    /// '└' inside the panel) that carry the y axis.
+    fn plot_rows(buf: &ratatui::buffer::Buffer, area: Rect) -> usize {
+        let ls = lines(buf);
+        let (x0, x1) = (area.x as usize + 1, (area.x + area.width) as usize - 1);
+        let row = |y: u16| -> Vec<char> { ls[y as usize].chars().skip(x0).take(x1 - x0).collect() };
+        let Some((axis_y, col)) = (area.y + 1..area.y + area.height - 1)
+            .find_map(|y| row(y).iter().position(|&c| c == '└').map(|c| (y, c)))
+        else {
+            return 0;
+        };
+        (area.y + 1..axis_y)
+            .filter(|&y| matches!(row(y).get(col), Some('│') | Some('┤')))
+            .count()
+    }
+
+    const TITLES: [(Panel, &str); 7] = [
+        (Panel::Loss, "Training loss (nats)"),
+        (Panel::Error, "Held-out error (%)"),
+        (Panel::Variance, "Estimator variance"),
+        (Panel::BiasVariance, "┌ Bias"),
+        (Panel::Gates, "┌ Gates"),
+        (Panel::Compute, "┌ Compute savings"),
+        (Panel::Leaderboard, "┌ Leaderboard ·"),
+    ];
+
     #[test]
-    fn the_full_dashboard_shows_every_panel_and_lane() {
+    fn every_panel_at_every_size_and_each_chart_with_plot_rows() {
         for lanes in [0, 1, 5, 12] {
-            for (w, h) in [(80, 24), (160, 48)] {
-                let mut app = App::live(Instant::now());
-                app.recorder = recorder(lanes, 600);
-                let buf = rendered(w, h, |f, _| draw(f, &app));
-                let t = text(&buf);
-                for title in ["gradrace", "Loss", "Estimator variance", "Gates", "Compute"] {
-                    assert!(t.contains(title), "{title} missing at {w}×{h}:\n{t}");
-                }
-                assert!(t.contains("Leaderboard"), "{t}");
-                if h >= 48 && lanes > 0 {
-                    for i in 0..lanes {
-                        let name = crate::tui::synthetic::lane_name(i);
-                        assert!(t.contains(&name), "{name} missing:\n{t}");
+            for (w, h) in [(80, 24), (100, 30), (120, 32), (160, 48), (240, 64)] {
+                for replay in [false, true] {
+                    for (panel, title) in TITLES {
+                        let mut app = if replay {
+                            App::replay(recorder(lanes, 600), Instant::now())
+                        } else {
+                            let mut a = App::live(Instant::now());
+                            a.recorder = recorder(lanes, 600);
+                            a
+                        };
+                        app.panel = panel;
+                        app.screen = Rect::new(0, 0, w, h);
+                        let buf = rendered(w, h, |f, _| draw(f, &app));
+                        let t = text(&buf);
+                        let at = format!("{w}×{h}, {lanes} lanes, replay {replay}");
+                        assert!(t.contains("gradrace"), "{at}:\n{t}");
+                        assert!(t.contains(title), "{title} missing at {at}:\n{t}");
+                        let areas = layout::areas(app.screen, &app).unwrap();
+                        assert!(areas.get(panel).is_some(), "{panel:?} at {at}");
+                        if lanes > 0 {
+                            for (p, r) in &areas.panels {
+                                if p.is_chart() {
+                                    let rows = plot_rows(&buf, *r);
+                                    assert!(rows >= 8, "{p:?}: {rows} plot rows at {at}:\n{t}");
+                                }
+                            }
+                        }
+                        if replay && lanes > 0 {
+                            assert!(t.contains("step") && t.contains("/ 600"), "{at}:\n{t}");
+                        }
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn at_large_sizes_every_lane_and_panel_at_once() {
+        for (w, h) in [(160, 48), (240, 64)] {
+            let mut app = App::live(Instant::now());
+            app.recorder = recorder(8, 600);
+            let t = text(&rendered(w, h, |f, _| draw(f, &app)));
+            for (_, title) in TITLES {
+                assert!(t.contains(title), "{title} missing at {w}×{h}:\n{t}");
+            }
+            for i in 0..8 {
+                let name = crate::tui::synthetic::lane_name(i);
+                assert!(t.contains(&name), "{name} missing:\n{t}");
+            }
+        }
+    }
+
+    #[test]
+    fn zoom_fills_the_middle_with_the_selected_panel() {
+        let mut app = App::live(Instant::now());
+        app.recorder = recorder(5, 600);
+        app.screen = Rect::new(0, 0, 160, 48);
+        app.panel = Panel::Error;
+        app.act(crate::tui::keys::Action::Zoom);
+        let buf = rendered(160, 48, |f, _| draw(f, &app));
+        let t = text(&buf);
+        assert!(
+            t.contains("Held-out error (%)") && !t.contains("Training loss (nats)"),
+            "{t}"
+        );
+        let r = layout::areas(app.screen, &app)
+            .unwrap()
+            .get(Panel::Error)
+            .unwrap();
+        assert!(plot_rows(&buf, r) >= 30, "{t}");
     }
 }

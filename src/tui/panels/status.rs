@@ -17,12 +17,30 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         )),
         None => {
             let hints = match &app.mode {
-                Mode::Live(l) if l.stopping => " stopping the race… (q again leaves at once)",
-                Mode::Live(_) => {
-                    " space pause · n step · tab/1–9 lane · +/- pace · s save · ? help · q quit"
+                Mode::Live(l) if l.stopping => {
+                    " stopping the race… (q again leaves at once)".to_string()
                 }
-                Mode::Replay(_) => {
-                    " space play · ←/→ 1% · pgup/pgdn 10% · +/- speed · tab lane · ? help · q quit"
+                Mode::Live(_) => {
+                    let pause = if app.recorder.paused {
+                        "space resume"
+                    } else {
+                        "space pause"
+                    };
+                    format!(
+                        " {pause} · ? help · q quit · [ ] panel · z zoom · tab/0–9 lane · \
+                         x hide · t x-axis · s save"
+                    )
+                }
+                Mode::Replay(t) => {
+                    let play = if t.playing {
+                        "space pause"
+                    } else {
+                        "space play"
+                    };
+                    format!(
+                        " {play} · ←/→ 1% · pgup/pgdn 10% · +/- speed · ? help · q quit · \
+                         [ ] panel · z zoom · tab lane"
+                    )
                 }
             };
             Line::from(Span::styled(hints, theme::muted()))
@@ -49,5 +67,22 @@ mod tests {
         let t = text(&rendered(100, 1, |f, r| super::render(f, r, &app)));
         assert!(t.contains("? help"), "{t}");
         survives_tiny_areas(&app, super::render);
+    }
+
+    #[test]
+    fn the_hints_follow_the_play_state() {
+        let mut app = App::replay(crate::tui::synthetic::recorder(1, 100), Instant::now());
+        let t = text(&rendered(120, 1, |f, r| super::render(f, r, &app)));
+        assert!(t.contains("space play"), "{t}");
+        app.act(crate::tui::keys::Action::PlayPause);
+        let t = text(&rendered(120, 1, |f, r| super::render(f, r, &app)));
+        assert!(
+            t.contains("space pause") && !t.contains("space play"),
+            "{t}"
+        );
+        let mut live = App::live(Instant::now());
+        live.recorder.paused = true;
+        let t = text(&rendered(120, 1, |f, r| super::render(f, r, &live)));
+        assert!(t.contains("space resume"), "{t}");
     }
 }

@@ -26,12 +26,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let Some(t) = app.timeline() else {
         return;
     };
-    let block = panel(" Timeline ");
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    // On a small screen the timeline is one line without borders.
+    let inner = if area.height >= 3 {
+        let block = panel(" Timeline ");
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        inner
+    } else {
+        area
+    };
+    // "▶" and "||": the pause sign U+23F8 is missing from many terminal fonts.
     let head = format!(
         " {} ×{:<5} step {:>7} / {:<7} ",
-        if t.playing { "▶" } else { "⏸" },
+        if t.playing { "▶" } else { "||" },
         t.speed(),
         t.cursor(),
         t.end()
@@ -72,6 +79,9 @@ mod tests {
         assert!(t.contains("step     900 / 1000"), "{t}");
         assert!(t.contains("×2"), "{t}");
         assert!(t.contains(" 90% "), "{t}");
+        assert!(t.contains(" || ×2"), "{t}");
+        let t = text(&rendered(100, 1, |f, r| super::render(f, r, &app)));
+        assert!(t.contains("step     900 / 1000"), "one line: {t}");
         survives_tiny_areas(&app, super::render);
         let live = App::live(Instant::now());
         assert!(!text(&rendered(100, 3, |f, r| super::render(f, r, &live))).contains("Timeline"));

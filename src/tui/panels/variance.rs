@@ -1,79 +1,126 @@
-//! Estimator variance per lane over steps, on a log scale: the mean per-coordinate variance of
-//! the gater gradient across K gate resamples on a fixed probe minibatch. Toggles to the
-//! signal-to-noise ratio ‖E ĝ‖² / variance.
+//! Estimator variance per visible lane over the chosen x axis, on a log scale: the mean
+//! per-coordinate variance of the gater gradient across K gate resamples on a fixed probe
+//! minibatch. Toggles to the signal-to-noise ratio ‖E ĝ‖² / variance. The dense lane has no
+//! gates, so nothing to probe: the panel says so rather than waiting for a probe that never
+//! comes; nor has a deterministic estimator any variance to draw on a log axis (it is named
+//! instead). Variances differ between estimators by orders of magnitude by nature, so only a
+//! diverged or blowing-up lane is kept from setting the scale here.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::symbols::Marker;
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 
 use super::loss::Y_AXIS_CELLS;
-use super::{message, panel};
+use crate::engine::ProbePoint;
+use crate::engine::metrics::Metrics;
+use crate::estimators::Family;
 use crate::tui::app::App;
-use crate::tui::chart::{self, Axes, Series};
+use crate::tui::lanechart::{self, ChartSpec, RunCurve, XFrame};
 use crate::tui::plot::{self, Reduce};
 use crate::tui::theme;
 
 /// Draws the variance panel.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let view = app.view();
-    let title = if app.snr {
-        " Estimator variance → signal-to-noise ‖Eĝ‖²/var · log "
-    } else {
-        " Estimator variance · per coordinate · log "
+    let title = Line::styled(
+        if app.snr {
+            " Signal-to-noise ‖Eĝ‖²/var · log ".to_string()
+        } else {
+            let metric = ProbePoint::metric("variance").expect("declared");
+            format!(" {} · log ", lanechart::axis_name(metric))
+        },
+        theme::title(),
+    );
+    // Lanes with nothing drawn, and why: said in the bottom line.
+    let visible = || {
+        app.lanes()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| app.is_visible(*i))
+            .filter_map(|(_, runs)| view.lane(*runs.first()?))
     };
-    let silent: Vec<String> = view
-        .lanes()
-        .filter(|l| l.probes.is_empty())
+    let no_gates: Vec<String> = visible()
+        .filter(|l| l.info.family == Family::Dense)
         .map(|l| l.info.name.clone())
         .collect();
-    let mut block = panel(title);
-    if !silent.is_empty() && view.step() > 0 {
-        block = block.title_bottom(Span::styled(
-            format!(" no probe yet: {} ", silent.join(", ")),
+    let noiseless: Vec<String> = visible()
+        .filter(|l| {
+            l.info.family != Family::Dense
+                && !l.probes.is_empty()
+                && l.probes.iter().all(|p| p.variance <= 0.0)
+        })
+        .map(|l| l.info.name.clone())
+        .collect();
+    let waiting: Vec<String> = visible()
+        .filter(|l| l.info.family != Family::Dense && l.probes.is_empty())
+        .map(|l| l.info.name.clone())
+        .collect();
+    let mut notes = Vec::new();
+    if !no_gates.is_empty() {
+        notes.push(Span::styled(
+            format!("no gates: {} ", no_gates.join(", ")),
             theme::muted(),
         ));
     }
-    let inner = block.inner(area);
-    let last = view.step();
-    let columns = 2 * inner.width.saturating_sub(Y_AXIS_CELLS) as usize;
-    let x1 = last.max(1) as f64;
-    let series: Vec<(usize, Vec<(f64, f64)>)> = view
-        .lanes()
-        .enumerate()
-        .map(|(lane, l)| {
-            let pts: Vec<(f64, f64)> = l
-                .probes
-                .iter()
-                .map(|p| {
-                    let v = if app.snr { p.snr() } else { p.variance };
-                    (p.step as f64, plot::scale(v, true))
-                })
-                .collect();
-            (lane, plot::downsample(&pts, 0.0, x1, columns, Reduce::Mean))
-        })
-        .collect();
-    let Some(y) = plot::bounds(series.iter().map(|s| s.1.as_slice())) else {
-        frame.render_widget(block, area);
-        message(frame, inner, "no variance probe yet");
-        return;
-    };
-    let focus = app.focused();
-    let mut order: Vec<&(usize, Vec<(f64, f64)>)> =
-        series.iter().filter(|s| s.0 != focus).collect();
-    order.extend(series.iter().filter(|s| s.0 == focus));
-    let all: Vec<Series> = order
-        .into_iter()
-        .map(|(lane, pts)| Series {
-            points: pts,
-            color: theme::lane(*lane).color,
-            marker: Marker::Braille,
-            line: true,
-            dash: theme::lane(*lane).dash,
-        })
-        .collect();
-    frame.render_widget(block, area);
-    chart::render(frame, inner, &all, &Axes::labelled([0.0, x1], y, true));
+    if !noiseless.is_empty() {
+        notes.push(Span::styled(
+            format!("no noise (variance 0): {} ", noiseless.join(", ")),
+            theme::muted(),
+        ));
+    }
+    if !waiting.is_empty() && view.step() > 0 {
+        notes.push(Span::styled(
+            format!("no probe yet: {} ", waiting.join(", ")),
+            theme::muted(),
+        ));
+    }
+    let x = XFrame::new(app, &view);
+    let columns = 2 * area.width.saturating_sub(Y_AXIS_CELLS + 2) as usize;
+    let curves = lanechart::lane_curves(app, &view, &x, columns, true, |run, l| {
+        let map = &x.maps[run];
+        let pts: Vec<(f64, f64)> = l
+            .probes
+            .iter()
+            .filter(|p| p.step >= x.from_step[run])
+            .map(|p| {
+                let v = if app.snr { p.snr() } else { p.variance };
+                (map.at(p.step), v)
+            })
+            // A log axis has no place for 0 (a noiseless estimator) or ∞ (its SNR): said in
+            // the bottom line instead of stretching the axis to the floor.
+            .filter(|p| p.1.is_finite() && p.1 > 0.0)
+            .collect();
+        let last = pts.last().map(|p| p.1);
+        // Means of the log values per column (the chart's scale), back to values.
+        let logs: Vec<(f64, f64)> = pts
+            .iter()
+            .map(|&(x, v)| (x, plot::scale(v, true)))
+            .collect();
+        let line = plot::downsample(&logs, x.range[0], x.range[1], columns, Reduce::Mean)
+            .into_iter()
+            .map(|(x, l)| (x, 10f64.powf(l)))
+            .collect();
+        RunCurve {
+            line,
+            dots: Vec::new(),
+            last,
+        }
+    });
+    lanechart::draw(
+        frame,
+        area,
+        app,
+        ChartSpec {
+            title,
+            notes,
+            log: true,
+            far_rule: false,
+            x: x.range,
+            end_label: plot::compact,
+            empty: "no variance probe yet",
+        },
+        curves,
+    );
 }
 
 #[cfg(test)]
@@ -91,18 +138,19 @@ mod tests {
         let buf = rendered(80, 18, |f, r| super::render(f, r, &app));
         let t = text(&buf);
         assert!(t.contains("Estimator variance"), "{t}");
-        // Lane 4 is the dense baseline: it has no estimator to probe.
-        assert!(t.contains("no probe yet: dense"), "{t}");
-        // Synthetic variances run from 10^-2.05 (lane 0, step 100) to 10^-4 (lane 3, step 1000);
-        // the axis adds 5% of the (log) range on each side.
+        // Lane 4 is the dense reference lane: it has no gates to probe.
+        assert!(t.contains("no gates: dense"), "{t}");
+        assert!(!t.contains("no probe yet"), "{t}");
+        // Synthetic variances run from 10^-2.05 (lane 0, step 100) to 10^-4 (lane 3, step 1000):
+        // ticks at the three decades, all in one notation.
         let ys = y_axis_labels(&buf);
-        assert!(ys.len() >= 2, "{t}");
-        let (top, bottom) = (ys[0], ys[ys.len() - 1]);
-        assert!((0.009..0.02).contains(&top), "{ys:?}");
-        assert!((5e-5..1.1e-4).contains(&bottom), "{ys:?}");
+        assert_eq!(ys, vec![1e-2, 1e-3, 1e-4], "{t}");
+        assert!(t.contains("1e-2┤") && t.contains("1e-4┤"), "{t}");
         app.act(Action::VarianceMode);
         let t = text(&rendered(80, 18, |f, r| super::render(f, r, &app)));
-        assert!(t.contains("signal-to-noise"), "{t}");
+        assert!(t.contains("Signal-to-noise"), "{t}");
+        // Signal = variance × (lane + 1) in the synthetic race: each lane's ratio at the end.
+        assert!(t.contains("4.00") && t.contains("1.00"), "{t}");
     }
 
     #[test]
@@ -118,5 +166,32 @@ mod tests {
             assert!(buf.content().iter().any(|c| c.fg == theme::lane(0).color));
             survives_tiny_areas(&app, super::render);
         }
+    }
+
+    #[test]
+    fn a_noiseless_lane_is_named_not_drawn_at_the_log_floor() {
+        let mut app = App::live(Instant::now());
+        app.recorder = recorder(3, 1000);
+        let h = &mut app.recorder.lanes[1];
+        let mut probes = crate::history::Downsampled::new(h.probes.capacity());
+        for p in h.probes.iter() {
+            probes.push(ProbePoint {
+                variance: 0.0,
+                signal: 0.0,
+                ..*p
+            });
+        }
+        h.probes = probes;
+        let buf = rendered(100, 18, |f, r| super::render(f, r, &app));
+        let t = text(&buf);
+        assert!(t.contains("no noise (variance 0): sts"), "{t}");
+        assert!(y_axis_labels(&buf).iter().all(|&y| y > 1e-6), "{t}");
+        app.act(crate::tui::keys::Action::VarianceMode);
+        let buf = rendered(100, 18, |f, r| super::render(f, r, &app));
+        assert!(
+            y_axis_labels(&buf).iter().all(|&y| y < 1e6),
+            "{}",
+            text(&buf)
+        );
     }
 }
