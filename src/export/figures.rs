@@ -100,7 +100,7 @@ struct KeyEntry {
     text: String,
     color: RGBColor,
     /// None: a filled swatch; Some: a line with this pattern.
-    line: Option<theme::Dash>,
+    line: Option<Dash>,
 }
 
 /// Columns and rows of the key of `entries` across the figure's width (text about 0.6 em a
@@ -145,12 +145,12 @@ fn draw_key(area: &DrawingArea<SVGBackend, Shift>, entries: &[KeyEntry]) -> Resu
                 [(x, y - 6), (x + 20, y + 6)],
                 e.color.filled(),
             )),
-            Some(theme::Dash::Solid) => area.draw(&PathElement::new(
+            Some(Dash::Solid) => area.draw(&PathElement::new(
                 vec![(x, y), (x + 22, y)],
                 e.color.stroke_width(3),
             )),
             Some(dash) => {
-                let (on, off) = if matches!(dash, theme::Dash::Dashed) {
+                let (on, off) = if matches!(dash, Dash::Dashed) {
                     (7, 4)
                 } else {
                     (2, 3)
@@ -179,8 +179,26 @@ fn draw_key(area: &DrawingArea<SVGBackend, Shift>, entries: &[KeyEntry]) -> Resu
     Ok(())
 }
 
-fn dash(index: usize) -> theme::Dash {
-    theme::lane(index).dash
+/// The line pattern of group `index` on paper: solid for the first set of palette colours, then
+/// dashed, then dotted, in turn (the dashboard marks the later sets with glyphs instead, which
+/// a printed line does not need).
+fn dash(index: usize) -> Dash {
+    match (index / theme::OKABE_ITO.len()) % 3 {
+        0 => Dash::Solid,
+        1 => Dash::Dashed,
+        _ => Dash::Dotted,
+    }
+}
+
+/// A line pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dash {
+    /// Continuous.
+    Solid,
+    /// Long dashes.
+    Dashed,
+    /// Dots.
+    Dotted,
 }
 
 /// The lanes of `r` grouped by name (seeds together), in race order.
@@ -412,9 +430,9 @@ fn draw_curves<'a, Y: Ranged<ValueType = f64>>(
         let style = line_color(*index).stroke_width(2);
         let points: Vec<(f64, f64)> = c.iter().map(|p| (p.0, p.1)).collect();
         match dash(*index) {
-            theme::Dash::Solid => chart.draw_series(LineSeries::new(points, style)),
-            theme::Dash::Dashed => chart.draw_series(DashedLineSeries::new(points, 8, 5, style)),
-            theme::Dash::Dotted => chart.draw_series(DashedLineSeries::new(points, 2, 4, style)),
+            Dash::Solid => chart.draw_series(LineSeries::new(points, style)),
+            Dash::Dashed => chart.draw_series(DashedLineSeries::new(points, 8, 5, style)),
+            Dash::Dotted => chart.draw_series(DashedLineSeries::new(points, 2, 4, style)),
         }
         .map_err(|e| e.to_string())?;
     }
