@@ -15,6 +15,7 @@ pub mod config;
 pub mod data;
 pub mod engine;
 pub mod estimators;
+pub mod export;
 pub mod file_error;
 pub mod history;
 pub mod lab;

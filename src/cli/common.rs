@@ -238,3 +238,37 @@ pub fn finish(recorder: Recorder, writer: Option<SessionWriter>) -> Result<Recor
     shown?;
     Ok(recorder)
 }
+
+/// The sessions given to `replay`, `table`, `export` or `plot`, labelled. An experiment given
+/// instead of a session stands for its latest saved race, and which file that is goes to
+/// standard error.
+pub fn load_sessions(
+    files: &[PathBuf],
+    labels: &[String],
+    options: crate::session::LoadOptions,
+) -> Result<crate::export::Sessions, CliError> {
+    use crate::export::sessions::LoadError;
+    let (sessions, resolved) = crate::export::Sessions::load_given(files, labels, options)
+        .map_err(|e| match e {
+            LoadError::Session(e) => CliError::Session(e),
+            other => CliError::BadInput(other.to_string()),
+        })?;
+    for r in resolved {
+        super::console::note!(
+            "gradrace: {} is an experiment: reading its latest saved race, {}",
+            r.given,
+            r.session.display()
+        );
+    }
+    Ok(sessions)
+}
+
+/// An export's failure to write as a command error: bad input for a directory that cannot be
+/// used as asked, a failure otherwise.
+pub fn output_error(e: crate::export::OutputError) -> CliError {
+    if e.is_bad_input() {
+        CliError::BadInput(e.to_string())
+    } else {
+        CliError::Runtime(e.to_string())
+    }
+}

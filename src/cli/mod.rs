@@ -8,13 +8,16 @@ pub mod common;
 pub mod console;
 pub mod dashboard;
 pub mod error;
+pub mod export;
 pub mod headless;
+pub mod plot;
 pub mod probe;
 pub mod race;
 pub mod replay;
 pub mod resume;
 pub mod sessions;
 pub mod sweep;
+pub mod table;
 
 use std::path::PathBuf;
 
@@ -50,6 +53,10 @@ Examples:
   gradrace race my-experiment.ron --seed 7
   gradrace race paper-mnist --out runs/paper.ron # save the session there (default: sessions/)
   gradrace replay assets/sample-session.ron      # look at a saved race (no data set needed)
+  gradrace replay last-week.ron today.ron        # two saved races as one (lanes A/…, B/…)
+  gradrace table runs/paper.ron --format latex   # the paper's table over seeds (also markdown, csv)
+  gradrace export runs/paper.ron --csv out/      # every recorded series as tidy CSV (or --jsonl)
+  gradrace plot runs/paper.ron --out figures/    # the figures as SVG (--format png)
   gradrace resume runs/paper.ron --steps 5000    # continue a saved race exactly where it stopped
   gradrace sessions                              # list the saved sessions in sessions/
   gradrace sessions --prune --keep 5             # delete all but the 5 newest (asks first)
@@ -83,9 +90,18 @@ pub enum Command {
     /// Train every lane of an experiment side by side and show the race.
     #[command(after_help = EXAMPLES)]
     Race(RaceArgs),
-    /// Show a saved session: leaderboard and held-out error over time (no data set needed).
+    /// Show a saved session, or several as one race: leaderboard and held-out error over time
+    /// (no data set needed).
     #[command(after_help = EXIT_STATUS)]
     Replay(ReplayArgs),
+    /// The paper's table over seeds for saved sessions: held-out error (best and last
+    /// evaluation), test-time firing and savings, mean ± 95% interval.
+    Table(TableArgs),
+    /// Export every recorded series of saved sessions as tidy CSV or JSON Lines files.
+    Export(ExportArgs),
+    /// Draw the figures of saved sessions (SVG or PNG): held-out error, training loss, estimator
+    /// variance, compute savings, a lane's firing heatmap.
+    Plot(PlotArgs),
     /// Continue a saved race from its checkpoint, exactly as if it had never stopped.
     #[command(after_help = EXIT_STATUS)]
     Resume(ResumeArgs),
@@ -154,11 +170,25 @@ impl Default for SaveArgs {
     }
 }
 
+/// Labels of several sessions, shared by `replay`, `table`, `export` and `plot`.
+#[derive(Debug, Args, Clone, PartialEq, Default)]
+pub struct LabelArgs {
+    /// Names for the sessions, in order (default A, B, C, …): with several sessions every lane
+    /// is shown as LABEL/lane.
+    #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
+    pub labels: Vec<String>,
+}
+
 /// Arguments of `gradrace replay`.
 #[derive(Debug, Args, Clone, PartialEq)]
 pub struct ReplayArgs {
-    /// The session file (.ron).
-    pub file: PathBuf,
+    /// The session file (.ron); several are shown as one race, each lane prefixed with its
+    /// session's label.
+    #[arg(required = true, num_args = 1.., value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Session labels.
+    #[command(flatten)]
+    pub labels: LabelArgs,
     /// Print the leaderboard only.
     #[arg(long)]
     pub summary: bool,
@@ -170,6 +200,96 @@ pub struct ReplayArgs {
     /// on purpose; its histories are still validated).
     #[arg(long)]
     pub ignore_checksum: bool,
+}
+
+/// How `gradrace table` writes the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum TableFormat {
+    /// Aligned text.
+    #[default]
+    Text,
+    /// A Markdown pipe table.
+    Markdown,
+    /// CSV, full precision.
+    Csv,
+    /// LaTeX with booktabs rules.
+    Latex,
+}
+
+/// Arguments of `gradrace table`.
+#[derive(Debug, Args, Clone, PartialEq)]
+pub struct TableArgs {
+    /// Session files (.ron); lanes of several sessions are rows of one table.
+    #[arg(required = true, num_args = 1.., value_name = "SESSION")]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+    pub format: TableFormat,
+    /// Write the table to FILE (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Session labels.
+    #[command(flatten)]
+    pub labels: LabelArgs,
+}
+
+/// Arguments of `gradrace export`.
+#[derive(Debug, Args, Clone, PartialEq)]
+pub struct ExportArgs {
+    /// Session files (.ron).
+    #[arg(required = true, num_args = 1.., value_name = "SESSION")]
+    pub files: Vec<PathBuf>,
+    /// Write CSV files into DIR.
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "jsonl",
+        conflicts_with = "jsonl"
+    )]
+    pub csv: Option<PathBuf>,
+    /// Write JSON Lines files into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub jsonl: Option<PathBuf>,
+    /// Write into a directory that is not empty, replacing files of the same names.
+    #[arg(long)]
+    pub force: bool,
+    /// Session labels.
+    #[command(flatten)]
+    pub labels: LabelArgs,
+}
+
+/// Figure file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum FigureFormat {
+    /// SVG (vector; text drawn by the viewer's sans-serif font).
+    #[default]
+    Svg,
+    /// PNG at 3× (1440 pixels wide), text in the embedded DejaVu Sans.
+    Png,
+}
+
+/// Arguments of `gradrace plot`.
+#[derive(Debug, Args, Clone, PartialEq)]
+pub struct PlotArgs {
+    /// Session files (.ron); several are drawn as one race.
+    #[arg(required = true, num_args = 1.., value_name = "SESSION")]
+    pub files: Vec<PathBuf>,
+    /// Directory to write the figures into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// File format.
+    #[arg(long, value_enum, default_value_t = FigureFormat::Svg)]
+    pub format: FigureFormat,
+    /// The lane of the firing heatmap (default: the reference lane, else the first gated lane;
+    /// with several sessions, LABEL/lane).
+    #[arg(long, value_name = "NAME")]
+    pub lane: Option<String>,
+    /// Write into a directory that is not empty, replacing files of the same names.
+    #[arg(long)]
+    pub force: bool,
+    /// Session labels.
+    #[command(flatten)]
+    pub labels: LabelArgs,
 }
 
 /// Arguments of `gradrace resume`.
@@ -278,6 +398,9 @@ pub fn run(cli: Cli) -> Result<Ended, CliError> {
         }),
         Some(Command::Race(args)) => race::run(&args),
         Some(Command::Replay(args)) => replay::run(&args),
+        Some(Command::Table(args)) => done(table::run(&args)),
+        Some(Command::Export(args)) => done(export::run(&args)),
+        Some(Command::Plot(args)) => done(plot::run(&args)),
         Some(Command::Resume(args)) => resume::run(&args),
         Some(Command::Sessions(args)) => done(sessions::run(&args)),
         Some(Command::Bench(args)) => done(bench::run(&args)),
