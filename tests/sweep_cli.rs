@@ -280,4 +280,33 @@ fn a_local_sweep_interrupted_and_resumed_gives_the_uninterrupted_table() {
         "{csv}"
     );
     assert_eq!(csv.lines().count(), 3, "{csv}");
+
+    // --replay: the four runs as one race, each lane over the two seeds of its runs, with the
+    // table's mean ± interval in the leaderboard.
+    let replayed = gradrace()
+        .args(["sweep", file, "--replay", "--out-dir"])
+        .arg(dir.path().join("fresh"))
+        .output()
+        .unwrap();
+    assert!(
+        replayed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replayed.stderr)
+    );
+    let text = String::from_utf8(replayed.stdout).unwrap();
+    for row in csv.lines().skip(1) {
+        let cells: Vec<&str> = row.split(',').collect();
+        let (estimator, mean, half) = (cells[1], cells[3], cells[4]);
+        let (mean, half): (f64, f64) = (mean.parse().unwrap(), half.parse().unwrap());
+        let lane = format!("stop/{estimator} ");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&lane))
+            .unwrap_or_else(|| panic!("no row {lane:?} in\n{text}"));
+        let interval = format!("{:.2} ± {:.2}%", 100.0 * mean, 100.0 * half);
+        assert!(
+            line.contains("  2  ") && line.contains(&interval),
+            "{interval:?} over 2 seeds in {line:?}"
+        );
+    }
 }

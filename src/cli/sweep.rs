@@ -19,10 +19,13 @@ use super::common::data_for;
 use super::console::{note, report};
 use super::error::Ended;
 use crate::engine::Control;
+use crate::export::Sessions;
 use crate::session::Session;
 use crate::session::clock::now_iso8601;
+use crate::sweep::axis::{Axis, Role};
 use crate::sweep::collect::collect;
 use crate::sweep::cost::{BenchFigures, DataShape, human, read_bench, run_cost};
+use crate::sweep::directory::RunStatus;
 use crate::sweep::directory::{Backend, Job, State};
 use crate::sweep::local::{Event, Sharing, cores, run_local};
 use crate::sweep::run::{Outcome, StopSignal, execute, work};
@@ -64,6 +67,11 @@ pub struct SweepArgs {
     /// --slurm).
     #[arg(long, group = "mode")]
     pub collect: bool,
+    /// Show every done run as one race: each lane named by its run's setting, the runs that
+    /// differ only in their seed as that lane's seeds (the dashboard on a terminal, text
+    /// otherwise).
+    #[arg(long, group = "mode", conflicts_with = "resume")]
+    pub replay: bool,
     /// With --slurm: write the job script and do not submit it (for clusters whose headers
     /// need editing).
     #[arg(long, conflicts_with_all = ["local", "collect", "dry_run"])]
@@ -143,6 +151,9 @@ fn dispatch(args: &SweepArgs, stop: &Arc<StopSignal>) -> Result<(), CliError> {
     let dir = SweepDir::new(&args.out_dir, &sweep.name, runs.len());
     if args.collect {
         return finish(&sweep, &runs, &dir, args.format, false);
+    }
+    if args.replay {
+        return replay(&sweep, &runs, &dir);
     }
     if args.resume {
         let state = dir.read_state()?;
@@ -844,6 +855,55 @@ fn finish(
         Format::Markdown => markdown,
         Format::Csv => csv,
     })
+}
+
+/// `--replay`: the done runs as one race ([`Sessions::of`]), each labelled by its setting (the
+/// values of the varied axes other than the lane and the seed: `training.learning_rate=0.2`),
+/// so that a lane is `setting/lane` and the runs of one setting that differ only in their seed
+/// are that lane's seeds — bands in the dashboard's charts, mean ± interval in its leaderboard.
+fn replay(sweep: &Sweep, runs: &[Run], dir: &SweepDir) -> Result<(), CliError> {
+    let setting_axes: Vec<&Axis> = sweep
+        .varied_axes()
+        .into_iter()
+        .filter(|a| a.role == Role::Setting)
+        .collect();
+    let (mut sessions, mut labels) = (Vec::new(), Vec::new());
+    for run in runs {
+        if let RunStatus::Done(session) = dir.status(run) {
+            let setting: Vec<String> = setting_axes
+                .iter()
+                .map(|a| match run.value(a) {
+                    Some(v) => format!("{}={v}", a.name),
+                    None => format!("{}=(base)", a.name),
+                })
+                .collect();
+            labels.push(if setting.is_empty() {
+                sweep.name.clone()
+            } else {
+                setting.join(" ")
+            });
+            sessions.push(*session);
+        }
+    }
+    if sessions.is_empty() {
+        return Err(CliError::BadInput(format!(
+            "no run of sweep \"{}\" is done in {}: race it with --local or --slurm first",
+            sweep.name,
+            dir.root.display()
+        )));
+    }
+    note!(
+        "gradrace: {} of {} runs of sweep \"{}\" as one race",
+        sessions.len(),
+        runs.len(),
+        sweep.name
+    );
+    let sessions = Sessions::of(sessions, &labels);
+    if std::io::stdout().is_terminal() {
+        crate::tui::run_replay(sessions.merged)?;
+        return Ok(());
+    }
+    report(&super::replay::text_of(&sessions, false))
 }
 
 /// `body` with a last line naming the runs left out, if any.
