@@ -490,7 +490,10 @@ fn an_experiment_stands_for_its_latest_saved_race() {
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{given}");
         let err = stderr(&out);
-        assert!(err.contains("is an experiment, not a saved race"), "{err}");
+        assert!(
+            err.contains("not a gradrace session but an experiment"),
+            "{err}"
+        );
         assert!(err.contains("gradrace race"), "{err}");
         assert!(!err.contains("panicked"), "{err}");
     }

@@ -25,8 +25,8 @@ pub enum LoadError {
     Session(#[from] SessionError),
     /// The argument names an experiment of which no race has been saved in `sessions/`.
     #[error(
-        "{given} is an experiment, not a saved race, and sessions/ holds no saved race of \
-         {experiment}: run the race first (`gradrace race {given} --headless`, with `--seeds N` \
+        "{given}: not a gradrace session but an experiment, and sessions/ holds no saved race \
+         of {experiment}: run the race first (`gradrace race {given} --headless`, with `--seeds N` \
          for intervals), then give its session, or the experiment again"
     )]
     NoSavedRace {
