@@ -107,15 +107,19 @@ pub fn race_leaderboard(recorder: &Recorder) -> String {
 /// A lane's leaderboard rows over its seeds, as (seed, row), in the race's lane order.
 pub fn rows_by_lane(recorder: &Recorder) -> Vec<(String, Vec<(u64, LaneSummary)>)> {
     let race_seed = recorder.info.as_ref().map_or(0, |i| i.seed);
-    let mut groups: Vec<(String, Vec<(u64, LaneSummary)>)> = Vec::new();
-    for (lane, row) in recorder.lanes.iter().zip(recorder.summaries()) {
-        let seed = lane.info.seed_or(race_seed);
-        match groups.iter_mut().find(|(name, _)| *name == lane.info.name) {
-            Some((_, rows)) => rows.push((seed, row)),
-            None => groups.push((lane.info.name.clone(), vec![(seed, row)])),
-        }
-    }
-    groups
+    let rows = recorder.summaries();
+    recorder
+        .lanes_by_name()
+        .into_iter()
+        .map(|group| {
+            let name = recorder.lanes[group[0]].info.name.clone();
+            let runs = group
+                .into_iter()
+                .map(|i| (recorder.lanes[i].info.seed_or(race_seed), rows[i].clone()))
+                .collect();
+            (name, runs)
+        })
+        .collect()
 }
 
 /// `mean ± half-width` of `values` in percent (the mean alone with one value; "–" with none).

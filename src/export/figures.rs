@@ -203,14 +203,31 @@ enum Dash {
 
 /// The lanes of `r` grouped by name (seeds together), in race order.
 pub fn groups(r: &Recorder) -> Vec<(String, Vec<&LaneHistory>)> {
-    let mut out: Vec<(String, Vec<&LaneHistory>)> = Vec::new();
-    for h in &r.lanes {
-        match out.iter_mut().find(|(n, _)| *n == h.info.name) {
-            Some((_, g)) => g.push(h),
-            None => out.push((h.info.name.clone(), vec![h])),
-        }
-    }
-    out
+    r.lanes_by_name()
+        .into_iter()
+        .map(|g| {
+            let lanes: Vec<&LaneHistory> = g.into_iter().map(|i| &r.lanes[i]).collect();
+            (lanes[0].info.name.clone(), lanes)
+        })
+        .collect()
+}
+
+/// One curve per lane of `r` with any points: `series` of each of its seeds (x, y), combined
+/// by [`across_seeds`] (as log₁₀ when `log`), numbered by the lane's place.
+fn lane_curves(
+    r: &Recorder,
+    log: bool,
+    series: impl Fn(&LaneHistory) -> Vec<(f64, f64)>,
+) -> Vec<(usize, String, Curve)> {
+    groups(r)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, lanes))| {
+            let per_seed: Vec<Vec<(f64, f64)>> = lanes.iter().map(|h| series(h)).collect();
+            (i, name, across_seeds(&per_seed, log))
+        })
+        .filter(|c| !c.2.is_empty())
+        .collect()
 }
 
 /// A lane's curve over seeds: (x, mean, lower, upper) per x.
@@ -448,23 +465,12 @@ fn plain_label(v: &f64) -> String {
 /// Held-out error (%) of every lane over training: mean over seeds ± 95% interval.
 pub fn heldout_error(r: &Recorder) -> Result<Figure, FigureError> {
     let x = epoch_of(r);
-    let curves = groups(r)
-        .into_iter()
-        .enumerate()
-        .map(|(i, (name, lanes))| {
-            let per_seed: Vec<Vec<(f64, f64)>> = lanes
-                .iter()
-                .map(|h| {
-                    h.evals
-                        .iter()
-                        .map(|e| (x(e.step), 100.0 * f64::from(e.error)))
-                        .collect()
-                })
-                .collect();
-            (i, name, across_seeds(&per_seed, false))
-        })
-        .filter(|c| !c.2.is_empty())
-        .collect();
+    let curves = lane_curves(r, false, |h| {
+        h.evals
+            .iter()
+            .map(|e| (x(e.step), 100.0 * f64::from(e.error)))
+            .collect()
+    });
     line_chart(
         "heldout-error",
         "Held-out error with the test-time gates over training; lines: mean over seeds, bands: \
@@ -487,35 +493,24 @@ pub fn training_loss(r: &Recorder) -> Result<Figure, FigureError> {
     let x = epoch_of(r);
     let last = r.step().max(1);
     let bin = last.div_ceil(LOSS_BINS).max(1);
-    let curves = groups(r)
-        .into_iter()
-        .enumerate()
-        .map(|(i, (name, lanes))| {
-            let per_seed: Vec<Vec<(f64, f64)>> = lanes
-                .iter()
-                .map(|h| {
-                    // (bin, Σ loss × count, Σ count)
-                    let mut bins: Vec<(u64, f64, f64)> = Vec::new();
-                    for p in h.steps.iter() {
-                        let b = p.step.saturating_sub(1) / bin;
-                        let w = f64::from(p.count);
-                        match bins.last_mut() {
-                            Some(last) if last.0 == b => {
-                                last.1 += f64::from(p.cross_entropy) * w;
-                                last.2 += w;
-                            }
-                            _ => bins.push((b, f64::from(p.cross_entropy) * w, w)),
-                        }
-                    }
-                    bins.into_iter()
-                        .map(|(b, s, w)| (x(((b + 1) * bin).min(last)), s / w))
-                        .collect()
-                })
-                .collect();
-            (i, name, across_seeds(&per_seed, true))
-        })
-        .filter(|c| !c.2.is_empty())
-        .collect();
+    let curves = lane_curves(r, true, |h| {
+        // (bin, Σ loss × count, Σ count)
+        let mut bins: Vec<(u64, f64, f64)> = Vec::new();
+        for p in h.steps.iter() {
+            let b = p.step.saturating_sub(1) / bin;
+            let w = f64::from(p.count);
+            match bins.last_mut() {
+                Some(last) if last.0 == b => {
+                    last.1 += f64::from(p.cross_entropy) * w;
+                    last.2 += w;
+                }
+                _ => bins.push((b, f64::from(p.cross_entropy) * w, w)),
+            }
+        }
+        bins.into_iter()
+            .map(|(b, s, w)| (x(((b + 1) * bin).min(last)), s / w))
+            .collect()
+    });
     line_chart(
         "training-loss",
         format!(
@@ -535,18 +530,9 @@ pub fn training_loss(r: &Recorder) -> Result<Figure, FigureError> {
 /// gates, deterministic gates) have no curve.
 pub fn estimator_variance(r: &Recorder) -> Result<Figure, FigureError> {
     let x = epoch_of(r);
-    let curves = groups(r)
-        .into_iter()
-        .enumerate()
-        .map(|(i, (name, lanes))| {
-            let per_seed: Vec<Vec<(f64, f64)>> = lanes
-                .iter()
-                .map(|h| h.probes.iter().map(|p| (x(p.step), p.variance)).collect())
-                .collect();
-            (i, name, across_seeds(&per_seed, true))
-        })
-        .filter(|c| !c.2.is_empty())
-        .collect();
+    let curves = lane_curves(r, true, |h| {
+        h.probes.iter().map(|p| (x(p.step), p.variance)).collect()
+    });
     line_chart(
         "estimator-variance",
         "Variance of the gate layer's gradient estimate on a fixed probe minibatch at the \

@@ -277,6 +277,22 @@ impl Recorder {
             .unwrap_or(0)
     }
 
+    /// The lanes grouped by name — a lane over its seeds — as indices into [`Self::lanes`], in
+    /// the order the names first appear, each group in recorded (seed) order.
+    pub fn lanes_by_name(&self) -> Vec<Vec<usize>> {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (i, h) in self.lanes.iter().enumerate() {
+            match groups
+                .iter_mut()
+                .find(|g| self.lanes[g[0]].info.name == h.info.name)
+            {
+                Some(g) => g.push(i),
+                None => groups.push(vec![i]),
+            }
+        }
+        groups
+    }
+
     /// How a lane is named in text: its name in a race of one seed, "name (seed s)" in a race
     /// of several, where each name stands once per seed.
     pub fn lane_label(&self, lane: &LaneHistory) -> String {

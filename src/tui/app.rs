@@ -13,7 +13,7 @@ use super::heatgrid::HeatCache;
 use super::keys::Action;
 use super::layout::{self, Panel};
 use super::panels::{header, heatmap, leaderboard, legend, tabs};
-use super::seeds::{self, SeedView};
+use super::seeds::SeedView;
 use super::timeline::Timeline;
 use super::xaxis::XAxis;
 use crate::engine::{Control, EngineEvent};
@@ -359,7 +359,7 @@ impl App {
     /// The lanes as the dashboard shows them: each lane's runs (indices into the recorder's
     /// lanes), one per seed (see [`super::seeds`]).
     pub fn lanes(&self) -> Vec<Vec<usize>> {
-        seeds::lanes(&self.recorder)
+        self.recorder.lanes_by_name()
     }
 
     /// Number of lanes (a lane run with several seeds counts once).

@@ -10,7 +10,7 @@
 //! (a geometric mean and a band of a factor). The leaderboard gives the mean ± the 95%
 //! confidence interval (Student's t, see [`crate::stats::MeanInterval`]) and n.
 
-use crate::history::{LaneSummary, Recorder};
+use crate::history::LaneSummary;
 use crate::stats::MeanInterval;
 
 /// How the charts draw a lane that ran with several seeds.
@@ -43,23 +43,6 @@ impl SeedView {
             SeedView::Mean => "mean",
         }
     }
-}
-
-/// The runs of every lane: indices into `recorder.lanes`, grouped by lane name in the order
-/// the names first appear, each group in seed order as recorded.
-pub fn lanes(recorder: &Recorder) -> Vec<Vec<usize>> {
-    let mut out: Vec<Vec<usize>> = Vec::new();
-    let mut names: Vec<&str> = Vec::new();
-    for (i, h) in recorder.lanes.iter().enumerate() {
-        match names.iter().position(|n| *n == h.info.name) {
-            Some(k) => out[k].push(i),
-            None => {
-                names.push(&h.info.name);
-                out.push(vec![i]);
-            }
-        }
-    }
-    out
 }
 
 /// One pixel column of a lane over its runs.
@@ -177,18 +160,19 @@ pub fn interval(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::Recorder;
     use crate::tui::synthetic;
 
     #[test]
     fn runs_of_one_name_are_one_lane() {
         let r = synthetic::seeded(3, 2, 50);
         assert_eq!(r.lanes.len(), 6);
-        assert_eq!(lanes(&r), vec![vec![0, 3], vec![1, 4], vec![2, 5]]);
+        assert_eq!(r.lanes_by_name(), vec![vec![0, 3], vec![1, 4], vec![2, 5]]);
         assert_eq!(
-            lanes(&synthetic::recorder(3, 10)),
+            synthetic::recorder(3, 10).lanes_by_name(),
             vec![vec![0], vec![1], vec![2]]
         );
-        assert!(lanes(&Recorder::new()).is_empty());
+        assert!(Recorder::new().lanes_by_name().is_empty());
     }
 
     #[test]
