@@ -322,3 +322,62 @@ fn sigterm_and_ctrl_c_end_the_dashboard_with_their_exit_codes() {
         assert_eq!(s.load_checkpoint().unwrap().step(), s.recorder.step());
     }
 }
+
+/// The terminal of a dashboard vanishes (its tmux session killed, as when an ssh connection
+/// drops), once while the race runs and once after it has finished: the process must end within
+/// seconds instead of lingering, and its session must be saved with everything the race did.
+#[test]
+fn a_dashboard_whose_terminal_vanishes_saves_its_race_and_exits() {
+    let bin = env!("CARGO_BIN_EXE_gradrace");
+    let tiny = std::fs::canonicalize("tests/fixtures/tiny-experiment.ron").unwrap();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (case, steps) in [("running", 100_000_000u64), ("finished", 30)] {
+        let Some(tmux) = Tmux::start_sized("gradrace-vanish", "a vanished terminal", 80, 24) else {
+            return;
+        };
+        let session = dir.path().join(format!("{case}.ron"));
+        let pidfile = dir.path().join(format!("{case}.pid"));
+        // The pane runs gradrace itself (no shell that would outlive it).
+        let cmd = format!(
+            "sh -c 'echo $$ > {}; exec {bin} race {} --steps {steps} --out {}'",
+            pidfile.display(),
+            tiny.display(),
+            session.display()
+        );
+        let out = tmux.run(&["respawn-pane", "-k", "-t", "race", &cmd]);
+        assert!(out.status.success(), "respawn-pane: {out:?}");
+        let state = if case == "running" { "running" } else { "done" };
+        tmux.wait_for("the race", Duration::from_secs(60), |s| {
+            progress_line(s).contains(state)
+        });
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        let pid = pid.trim().to_string();
+        let out = tmux.run(&["kill-session", "-t", "race"]);
+        assert!(out.status.success(), "kill-session: {out:?}");
+        let start = std::time::Instant::now();
+        // Gone, or a zombie nobody has reaped yet (its exit is what matters).
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .is_some_and(|r| !r.trim_start().starts_with('Z'))
+            })
+        };
+        while alive() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{case}: gradrace (pid {pid}) is still running 30 s after its terminal vanished"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let s = gradrace::session::Session::load(&session)
+            .unwrap_or_else(|e| panic!("{case}: the session was not saved: {e}"));
+        assert!(s.recorder.step() > 0, "{case}");
+        if case == "finished" {
+            assert!(s.recorder.finished, "{case}");
+            assert_eq!(s.recorder.step(), steps, "{case}");
+        } else {
+            assert_eq!(s.load_checkpoint().unwrap().step(), s.recorder.step());
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! went, printed on the restored screen.
 
 use super::common::{SavePlan, finish};
+use super::console::note;
 use super::{CliError, Ended};
 use crate::engine::Race;
 use crate::history::Recorder;
@@ -29,9 +30,30 @@ pub fn run_saving(
         saver: writer.as_ref().map(SessionWriter::saver),
         history: recorder,
     };
-    let end = tui::run_live(handle, options)?;
+    let end = match tui::run_live(handle, options) {
+        Ok(end) => end,
+        Err(e) => {
+            // The dashboard failed (its terminal may be gone) but the race ran: its session is
+            // saved before the failure is reported.
+            if let Some(w) = writer {
+                saved_after_failure(w);
+            }
+            drop(lock);
+            return Err(e.into());
+        }
+    };
     let recorder = finish(end.recorder, writer)?;
     // Released once the last save is written (and on every way out before).
     drop(lock);
     Ok((recorder, Ended::from_stop(end.stopped)))
+}
+
+/// Waits for the last save of a race whose dashboard failed, and says on standard error where
+/// it went (or why it could not be written); the dashboard's failure is the command's error.
+fn saved_after_failure(writer: SessionWriter) {
+    match writer.finish() {
+        Some(Ok(saved)) => note!("gradrace: {}", saved.describe()),
+        Some(Err(e)) => note!("gradrace: the session could not be saved: {e}"),
+        None => {}
+    }
 }

@@ -32,6 +32,9 @@ pub const STOP_WAIT: Duration = Duration::from_secs(30);
 /// Engine events folded into the state between two looks at the input.
 const BATCH: usize = 4096;
 
+/// Longest wait of the engine-event forwarder before it checks whether the loop is still there.
+const FORWARD_POLL: Duration = Duration::from_millis(50);
+
 /// The live race's channels.
 pub struct EngineLink {
     /// Controls for the engine.
@@ -161,10 +164,19 @@ where
         Some(link) => {
             let (tx, rx) = mpsc::unbounded_channel();
             let source = link.events;
+            // Ends when the engine's channel closes or, at the latest one poll after, when the
+            // loop has returned (the engine's sender may outlive the loop: a session writer
+            // holds it until it has written the last save).
             tokio::task::spawn_blocking(move || {
-                for e in source.iter() {
-                    if tx.send(e).is_err() {
-                        break;
+                while !tx.is_closed() {
+                    match source.recv_timeout(FORWARD_POLL) {
+                        Ok(e) => {
+                            if tx.send(e).is_err() {
+                                break;
+                            }
+                        }
+                        Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
                     }
                 }
             });

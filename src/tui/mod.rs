@@ -22,7 +22,7 @@ pub mod theme;
 pub mod timeline;
 pub mod xaxis;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossterm::event::EventStream;
 
@@ -70,6 +70,12 @@ fn with_terminal<T>(
     let guard = terminal::Guard;
     let out = f(&mut tui);
     drop(guard);
+    // The guard has shown the cursor already. ratatui's `Terminal` shows it again when dropped
+    // and reports a failure with `eprintln!`, which panics when standard error is the same
+    // vanished terminal; such a terminal is not dropped (its buffers go with the process).
+    if tui.show_cursor().is_err() {
+        std::mem::forget(tui);
+    }
     out
 }
 
@@ -115,7 +121,9 @@ pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<LiveEnd, Tui
             .await
         })
     });
-    rt.shutdown_timeout(Duration::from_millis(200));
+    // Nothing left on the runtime needs waiting for: the engine-event forwarder ends on its own
+    // once the loop has gone, and the terminal's reader thread is crossterm's.
+    rt.shutdown_background();
     let stopped = match outcome {
         Ok(Exit::Done) => {
             thread.join().map_err(|_| TuiError::EngineCrashed)?;
@@ -130,7 +138,10 @@ pub fn run_live(handle: RaceHandle, options: LiveOptions) -> Result<LiveEnd, Tui
             Some(why)
         }
         Err(e) => {
+            // The terminal failed (or vanished): the race is stopped and its end awaited, so
+            // that whoever saves it (a session writer) saves all of it.
             let _ = stop.send(Control::Stop);
+            let _ = thread.join();
             return Err(e);
         }
     };
@@ -155,7 +166,7 @@ pub fn run_replay(recorder: Recorder) -> Result<Option<Stop>, TuiError> {
             event_loop::run(tui, &mut app, None, &mut saver, EventStream::new(), signals).await
         })
     });
-    rt.shutdown_timeout(Duration::from_millis(200));
+    rt.shutdown_background();
     outcome.map(|exit| match exit {
         Exit::Done => None,
         Exit::Stopped(why) | Exit::Abandoned(why) => Some(why),
