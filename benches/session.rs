@@ -68,6 +68,7 @@ fn main() {
                 count: 1,
                 variance: rng.random(),
                 signal: rng.random(),
+                variance_se: rng.random(),
             };
             recorder.apply(EngineEvent::Probe { lane, point });
         }

@@ -207,9 +207,9 @@ fn lane_hash(spec: EstimatorSpec, path: MainPathChoice, relu: bool) -> u64 {
     }
 
     let probe_x = x.clone();
-    if let Some((variance, signal)) = lane.probe(probe_x.view(), &y, 4, &mut rng_for(3, "probe")) {
-        h.u64(variance.to_bits());
-        h.u64(signal.to_bits());
+    if let Some(p) = lane.probe(probe_x.view(), &y, 4, &mut rng_for(3, "probe")) {
+        h.u64(p.variance.to_bits());
+        h.u64(p.signal.to_bits());
     }
     let e = lane.evaluate(&data.heldout, 500);
     h.f32s([&e.loss, &e.error, &e.firing_rate]);

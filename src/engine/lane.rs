@@ -133,6 +133,17 @@ pub struct ProbeBuffers {
     sum_squares: Vec<f64>,
 }
 
+/// What one variance probe measured (see [`Lane::probe_with`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProbeReading {
+    /// Mean over coordinates of the per-coordinate sample variance.
+    pub variance: f64,
+    /// Its jackknife standard error over the K samples (NaN with fewer than three).
+    pub variance_se: f64,
+    /// Squared norm of the mean gradient.
+    pub signal: f64,
+}
+
 /// An estimator training one gated network.
 pub struct Lane {
     /// The network's parameters (the experts' weights possibly one update behind: see
@@ -384,15 +395,15 @@ impl Lane {
     /// the minibatch (x, labels) and computes each time the estimator's gradient of the
     /// batch-mean loss with respect to the gate layer (W₂, b₂) — without touching the lane's
     /// own random stream, baselines or parameters. Returns the mean over coordinates of the
-    /// per-coordinate sample variance and the squared norm of the mean gradient; `None` for a
-    /// lane without gates.
+    /// per-coordinate sample variance, its standard error and the squared norm of the mean
+    /// gradient; `None` for a lane without gates.
     pub fn probe(
         &mut self,
         x: ArrayView2<f32>,
         labels: &[u8],
         samples: usize,
         rng: &mut Rng,
-    ) -> Option<(f64, f64)> {
+    ) -> Option<ProbeReading> {
         self.probe_with(x, labels, samples, rng, &mut ProbeBuffers::default())
     }
 
@@ -400,9 +411,11 @@ impl Lane {
     /// steps; the buffers are sized on first use).
     ///
     /// With gᵏ the k-th sample of a coordinate's gradient, S₁ = Σₖ gᵏ and S₂ = Σₖ (gᵏ)²
-    /// (in f64): sample variance (S₂ − S₁²/K)/(K − 1), mean S₁/K. The gater's forward pass is
-    /// shared by the K samples (the parameters do not change), and the experts' weight gradient
-    /// is not computed (the probe does not need it).
+    /// (in f64): sample variance (S₂ − S₁²/K)/(K − 1), mean S₁/K; the standard error of their
+    /// mean over coordinates by the jackknife over the K samples
+    /// ([`crate::lab::measure::mean_variance_se`]), which are kept for it during the call. The
+    /// gater's forward pass is shared by the K samples (the parameters do not change), and the
+    /// experts' weight gradient is not computed (the probe does not need it).
     pub fn probe_with(
         &mut self,
         x: ArrayView2<f32>,
@@ -410,7 +423,7 @@ impl Lane {
         samples: usize,
         rng: &mut Rng,
         buffers: &mut ProbeBuffers,
-    ) -> Option<(f64, f64)> {
+    ) -> Option<ProbeReading> {
         if !self.estimator.is_gated() || samples < 2 {
             return None;
         }
@@ -441,6 +454,9 @@ impl Lane {
         sum_squares.resize(dims, 0.0);
         net.forward_gater(x, acts);
         let mut f = MainPathLoss::new(net, x, labels, estimator, main_path, &mut buffers.loss);
+        // The K samples, one after the other, for the standard error (only for this call: a
+        // race has many lanes, and a sample is the size of the gate layer).
+        let mut kept: Vec<f32> = Vec::with_capacity(samples * dims);
         for _ in 0..samples {
             estimate(
                 estimator,
@@ -473,6 +489,8 @@ impl Lane {
                 *s1 += v;
                 *s2 += v * v;
             }
+            kept.extend_from_slice(w);
+            kept.extend_from_slice(b);
         }
         let k = samples as f64;
         let variance = sum
@@ -482,7 +500,11 @@ impl Lane {
             .sum::<f64>()
             / ((k - 1.0) * dims as f64);
         let signal = sum.iter().map(|s1| (s1 / k) * (s1 / k)).sum::<f64>();
-        Some((variance, signal))
+        Some(ProbeReading {
+            variance,
+            variance_se: crate::lab::measure::mean_variance_se(&kept, samples),
+            signal,
+        })
     }
 
     /// Loss, error and firing rate on `data` with the test-time deterministic gates (the

@@ -201,6 +201,10 @@ macro_rules! probe_metrics {
                 variance: f64 => Mean, "estimator variance", "per coordinate";
                 /// Squared norm of the mean gradient (the signal).
                 signal: f64 => Mean, "squared norm of the mean gradient", "";
+                /// Jackknife standard error of `variance` over the K resamples (NaN in sessions
+                /// saved before it was measured).
+                variance_se: f64 => Mean, "standard error of the estimator variance",
+                    "per coordinate", older: f64::NAN;
             }
         }
     };

@@ -16,7 +16,7 @@ pub mod updater;
 pub use crate::net::MainPathChoice;
 pub use checkpoint::{LaneCheckpoint, LaneState, RaceCheckpoint};
 pub use error::{RaceError, RestoreError};
-pub use lane::{Evaluation, Lane, ProbeBuffers, StepStats};
+pub use lane::{Evaluation, Lane, ProbeBuffers, ProbeReading, StepStats};
 pub use metrics::{
     ClassFiring, EvalPoint, HeatRow, LaneStatus, ProbePoint, StepPoint, TrajectoryPoint,
 };

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use super::checkpoint::{LaneCheckpoint, RaceCheckpoint};
 use super::error::RaceError;
 use super::lane::{Lane, ProbeBuffers};
-use super::metrics::LaneStatus;
+use super::metrics::{LaneStatus, TrajectoryPoint};
 use super::protocol::{Control, EngineEvent, LaneInfo, RaceInfo};
 use super::runner::{Context, LaneRunner};
 use super::scheduler;
@@ -123,6 +123,7 @@ impl Race {
                     class_fired: vec![0; units * CLASSES],
                     class_seen: [0; CLASSES],
                     probe_buffers: ProbeBuffers::default(),
+                    step_seconds: 0.0,
                 });
             }
             let probe_n = experiment.metrics.probe_batch.min(data.train.len());
@@ -430,7 +431,9 @@ impl Race {
     }
 
     /// The same-trajectory probe at the reference lane's current step (see
-    /// [`super::trajectory`]), one event per lane with gates.
+    /// [`super::trajectory`]), one event per lane with gates: seed by seed, that seed's lanes at
+    /// that seed's reference lane's parameters. The seeds' reference gradients are computed one
+    /// seed after the other (each in parallel blocks), then every lane's point in parallel.
     fn probe_same_trajectory(&mut self) -> Vec<EngineEvent> {
         let Some((reference, samples)) = self.same_trajectory else {
             return Vec::new();
@@ -438,43 +441,55 @@ impl Race {
         let step = self.lanes[reference].lane.steps();
         self.trajectory_probed_at = step;
         let per_seed = self.lanes_per_seed.max(1);
-        let mut events = Vec::new();
-        // Seed by seed: that seed's lanes at that seed's reference lane's parameters.
-        for (group, (probe_x, probe_y)) in self.probes.iter().enumerate() {
-            let lanes = &mut self.lanes[group * per_seed..(group + 1) * per_seed];
-            if lanes[reference].lane.steps() != step {
-                continue;
-            }
-            lanes[reference].lane.parameters();
-            let lanes = &*lanes;
-            let net = lanes[reference]
-                .lane
-                .current_parameters()
-                .expect("brought up to date above");
-            let runners: Vec<&super::lane::Lane> = lanes.iter().map(|r| &r.lane).collect();
-            let names: Vec<&str> = lanes.iter().map(|r| r.info.name.as_str()).collect();
-            let seed = lanes[reference].seed;
-            let points = self.pool.install(|| {
-                super::trajectory::probe(
-                    net,
-                    &runners,
-                    probe_x.view(),
-                    probe_y,
-                    self.metrics.probe_samples,
-                    samples,
-                    seed,
-                    step,
-                    &names,
-                )
-            });
-            events.extend(points.into_iter().enumerate().filter_map(|(lane, point)| {
+        let groups: Vec<usize> = (0..self.probes.len())
+            .filter(|&g| self.lanes[g * per_seed + reference].lane.steps() == step)
+            .collect();
+        for &g in &groups {
+            self.lanes[g * per_seed + reference].lane.parameters();
+        }
+        let lanes = &self.lanes;
+        let sites: Vec<super::trajectory::Site<'_>> = groups
+            .iter()
+            .map(|&g| {
+                let (probe_x, probe_y) = &self.probes[g];
+                let at = &lanes[g * per_seed + reference];
+                let net = at
+                    .lane
+                    .current_parameters()
+                    .expect("brought up to date above");
+                self.pool.install(|| {
+                    super::trajectory::Site::new(
+                        net,
+                        probe_x.view(),
+                        probe_y,
+                        samples,
+                        at.seed,
+                        step,
+                    )
+                })
+            })
+            .collect();
+        let jobs: Vec<(usize, usize)> = (0..sites.len())
+            .flat_map(|s| (0..per_seed).map(move |l| (s, l)))
+            .collect();
+        let k = self.metrics.probe_samples;
+        let points: Vec<Option<TrajectoryPoint>> = self.pool.install(|| {
+            jobs.par_iter()
+                .map(|&(s, l)| {
+                    let runner = &lanes[groups[s] * per_seed + l];
+                    sites[s].point(&runner.lane, &runner.info.name, k)
+                })
+                .collect()
+        });
+        jobs.iter()
+            .zip(points)
+            .filter_map(|(&(s, l), point)| {
                 point.map(|point| EngineEvent::Trajectory {
-                    lane: group * per_seed + lane,
+                    lane: groups[s] * per_seed + l,
                     point,
                 })
-            }));
-        }
-        events
+            })
+            .collect()
     }
 
     /// Marks every running lane as stopped.

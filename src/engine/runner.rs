@@ -51,6 +51,9 @@ pub(super) struct LaneRunner {
     pub(super) class_fired: Vec<u32>,
     pub(super) class_seen: [u32; CLASSES],
     pub(super) probe_buffers: ProbeBuffers,
+    /// Seconds per training step, averaged over the recent steps (0 until the first): the
+    /// scheduler's estimate of what the lane's next steps cost.
+    pub(super) step_seconds: f64,
 }
 
 impl LaneRunner {
@@ -99,6 +102,11 @@ impl LaneRunner {
             self.lane.parameters();
         }
         let seconds = started.elapsed().as_secs_f32();
+        self.step_seconds = if self.step_seconds > 0.0 {
+            0.8 * self.step_seconds + 0.2 * f64::from(seconds)
+        } else {
+            f64::from(seconds)
+        };
         if !stats.cross_entropy.is_finite() {
             self.set_status(LaneStatus::Diverged { step }, events);
             return false;
@@ -262,7 +270,7 @@ impl LaneRunner {
     fn probe(&mut self, step: u64, ctx: &Context<'_>) -> Option<ProbePoint> {
         let mut rng = rng_for(self.seed, &format!("probe/{}/{step}", self.info.name));
         let (probe_x, probe_y) = &ctx.probes[self.seed_index];
-        let (variance, signal) = self.lane.probe_with(
+        let reading = self.lane.probe_with(
             probe_x.view(),
             probe_y,
             ctx.metrics.probe_samples,
@@ -272,8 +280,9 @@ impl LaneRunner {
         Some(ProbePoint {
             step,
             count: 1,
-            variance,
-            signal,
+            variance: reading.variance,
+            signal: reading.signal,
+            variance_se: reading.variance_se,
         })
     }
 }

@@ -89,6 +89,7 @@ fn long_history_events(lane: usize, units: usize, raw: u64) -> Vec<EngineEvent> 
                 count: 1,
                 variance: step as f64 * 1e-9,
                 signal: 1e300,
+                variance_se: step as f64 * 1e-10,
             },
         });
     }

@@ -46,6 +46,9 @@ pub struct RunCurve {
     pub line: Vec<(f64, f64)>,
     /// Points marked on their own (held-out evaluations).
     pub dots: Vec<(f64, f64)>,
+    /// The run's own uncertainty around its line, (x, lo, hi), when it measures one (the
+    /// variance probe's standard error); drawn only for a lane of one seed.
+    pub band: Vec<(f64, f64, f64)>,
     /// The value labelled at the right end.
     pub last: Option<f64>,
 }
@@ -60,7 +63,7 @@ pub struct LaneCurve {
     pub line: Vec<(f64, f64)>,
     /// Points marked on their own (held-out evaluations).
     pub dots: Vec<(f64, f64)>,
-    /// With several seeds: the band around the mean, (x, lo, hi).
+    /// With several seeds: the band around the mean, (x, lo, hi); with one, the run's own band.
     pub band: Vec<(f64, f64, f64)>,
     /// With several seeds shown one by one: every seed's line.
     pub seeds: Vec<Vec<(f64, f64)>>,
@@ -221,7 +224,7 @@ pub fn lane_curves(
             };
             if curves.len() == 1 {
                 let c = curves.pop().unwrap_or_default();
-                (out.line, out.dots, out.last) = (c.line, c.dots, c.last);
+                (out.line, out.dots, out.band, out.last) = (c.line, c.dots, c.band, c.last);
                 return out;
             }
             let lasts: Vec<f64> = curves

@@ -210,6 +210,7 @@ pub fn seeded_events(lanes: usize, seeds: usize, steps: u64, units: usize) -> Ve
                         count: 1,
                         variance,
                         signal: variance * (1.0 + lane as f64),
+                        variance_se: 0.2 * variance,
                     },
                 });
                 out.push(EngineEvent::Trajectory {

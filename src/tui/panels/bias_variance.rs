@@ -181,8 +181,8 @@ fn cosines(frame: &mut Frame, area: Rect, app: &App, notes: Vec<Span<'_>>) {
         let line = plot::downsample(&pts, x.range[0], x.range[1], columns, Reduce::Mean);
         RunCurve {
             line,
-            dots: Vec::new(),
             last,
+            ..RunCurve::default()
         }
     });
     lanechart::draw(

@@ -49,7 +49,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             let line = plot::downsample(&points, x.range[0], x.range[1], columns, Reduce::MinMax);
             (line, Vec::new())
         };
-        RunCurve { line, dots, last }
+        RunCurve {
+            line,
+            dots,
+            last,
+            ..RunCurve::default()
+        }
     });
     lanechart::draw(
         frame,

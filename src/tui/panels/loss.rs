@@ -97,8 +97,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         };
         RunCurve {
             line,
-            dots: Vec::new(),
             last,
+            ..RunCurve::default()
         }
     });
     let empty = if view.step() == 0 {

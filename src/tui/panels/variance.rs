@@ -5,6 +5,11 @@
 //! comes; nor has a deterministic estimator any variance to draw on a log axis (it is named
 //! instead). Variances differ between estimators by orders of magnitude by nature, so only a
 //! diverged or blowing-up lane is kept from setting the scale here.
+//!
+//! A lane of one seed carries a band: the 95% interval of each probe's variance from the
+//! jackknife standard error over its K resamples, on the log scale by the delta method,
+//! V·exp(±1.96·SE/V), so that it stays positive and symmetric on the log axis. (Lanes of several
+//! seeds carry the band across seeds instead.)
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -100,9 +105,30 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             .into_iter()
             .map(|(x, l)| (x, 10f64.powf(l)))
             .collect();
+        let band = if app.snr {
+            Vec::new()
+        } else {
+            let edges: Vec<(f64, f64, f64)> = l
+                .probes
+                .iter()
+                .filter(|p| p.step >= x.from_step[run])
+                .filter_map(|p| interval(p.variance, p.variance_se).map(|e| (map.at(p.step), e)))
+                .map(|(x, (lo, hi))| (x, plot::scale(lo, true), plot::scale(hi, true)))
+                .collect();
+            let edge = |pick: fn(&(f64, f64, f64)) -> f64| {
+                let pts: Vec<(f64, f64)> = edges.iter().map(|e| (e.0, pick(e))).collect();
+                plot::downsample(&pts, x.range[0], x.range[1], columns, Reduce::Mean)
+            };
+            edge(|e| e.1)
+                .into_iter()
+                .zip(edge(|e| e.2))
+                .map(|((x, lo), (_, hi))| (x, 10f64.powf(lo), 10f64.powf(hi)))
+                .collect()
+        };
         RunCurve {
             line,
             dots: Vec::new(),
+            band,
             last,
         }
     });
@@ -121,6 +147,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         },
         curves,
     );
+}
+
+/// The 95% interval of a variance `v` with standard error `se`, on the log scale:
+/// v·exp(±1.96·se/v). None when either is not a positive finite number (a noiseless lane, or a
+/// session saved before the standard error was measured).
+pub fn interval(v: f64, se: f64) -> Option<(f64, f64)> {
+    let ok = |x: f64| x.is_finite() && x > 0.0;
+    if !ok(v) || !ok(se) {
+        return None;
+    }
+    let spread = (1.96 * se / v).exp();
+    Some((v / spread, v * spread))
 }
 
 #[cfg(test)]
@@ -166,6 +204,46 @@ mod tests {
             assert!(buf.content().iter().any(|c| c.fg == theme::lane(0).color));
             survives_tiny_areas(&app, super::render);
         }
+    }
+
+    /// One seed: each lane's variance carries its 95% band from the probes' standard errors,
+    /// none in the SNR view and none for a session without standard errors (older ones).
+    #[test]
+    fn the_variance_carries_its_band_from_the_k_resamples() {
+        use crate::tui::chart::band_color;
+        let shaded = |app: &App| {
+            let buf = rendered(100, 20, |f, r| super::render(f, r, app));
+            let bg = band_color(theme::lane(0).color);
+            buf.content().iter().filter(|c| c.bg == bg).count()
+        };
+        let mut app = App::live(Instant::now());
+        app.recorder = recorder(2, 2000);
+        assert!(shaded(&app) > 10, "no band");
+        app.act(Action::VarianceMode);
+        assert_eq!(shaded(&app), 0, "a band in the SNR view");
+        app.act(Action::VarianceMode);
+        for lane in &mut app.recorder.lanes {
+            let mut probes = crate::history::Downsampled::new(lane.probes.capacity());
+            for p in lane.probes.iter() {
+                probes.push(ProbePoint {
+                    variance_se: f64::NAN,
+                    ..*p
+                });
+            }
+            lane.probes = probes;
+        }
+        assert_eq!(shaded(&app), 0, "a band without standard errors");
+        survives_tiny_areas(&app, super::render);
+    }
+
+    #[test]
+    fn the_interval_is_symmetric_on_the_log_scale() {
+        let (lo, hi) = interval(2.0, 0.5).unwrap();
+        assert!((lo * hi - 4.0).abs() < 1e-12);
+        assert!((hi / 2.0 - (1.96f64 * 0.25).exp()).abs() < 1e-12);
+        assert_eq!(interval(0.0, 0.1), None);
+        assert_eq!(interval(1.0, 0.0), None);
+        assert_eq!(interval(1.0, f64::NAN), None);
     }
 
     #[test]
