@@ -449,7 +449,9 @@ fn mutate(text: &str, m: &Mutation) -> Vec<u8> {
         }
         Mutation::SwapValues(i) => {
             // The first two neighbouring values of a `Text([a,b,...])` list at or after i.
-            let Some(list) = text[i % n..].find("Text([").map(|p| i % n + p + 6) else {
+            // (From a character boundary: an earlier mutation may have left a '�' behind.)
+            let from = (i % n..n).find(|&j| text.is_char_boundary(j)).unwrap_or(n);
+            let Some(list) = text[from..].find("Text([").map(|p| from + p + 6) else {
                 return out;
             };
             let end = list + text[list..].find(']').unwrap_or(0);
@@ -599,6 +601,16 @@ fn small_data() -> DataSplit {
 }
 
 proptest! {
+
+    // A fixed seed: the same cases on every run (a failure is reproducible).
+
+    #![proptest_config(proptest::test_runner::Config {
+
+        rng_seed: proptest::test_runner::RngSeed::Fixed(2028),
+
+        ..proptest::test_runner::Config::default()
+
+    })]
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = Session::parse(&bytes, Path::new("x.ron"));
@@ -630,7 +642,12 @@ const IGNORE_CHECKSUM: LoadOptions = LoadOptions {
 fn mutated_sessions_are_refused_with_a_position() {
     let (_dir, path, text) = sample_document();
     assert!(Session::parse(text.as_bytes(), &path).is_ok());
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::default());
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+        ProptestConfig::default(),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
     runner
         .run(&proptest::collection::vec(mutation(), 1..4), |ms| {
             let bytes = mutated(&text, &ms);
@@ -662,7 +679,12 @@ fn mutated_sessions_are_refused_with_a_position() {
 #[test]
 fn mutated_sessions_read_without_checksum_keep_every_invariant_and_never_panic() {
     let (_dir, path, text) = sample_document();
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::default());
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+        ProptestConfig::default(),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
     runner
         .run(&proptest::collection::vec(mutation(), 1..4), |ms| {
             let bytes = mutated(&text, &ms);
