@@ -35,20 +35,16 @@ impl StepSchedule {
     /// `prev` (the lane the thread just ran) unless it has no steps left or another free lane is
     /// critical; else the free lane with the most time left.
     fn take(&mut self, prev: Option<usize>) -> Option<(usize, bool)> {
-        let free: Vec<usize> = (0..self.left.len())
-            .filter(|&i| !self.busy[i] && self.left[i] > 0)
-            .collect();
+        let free = || (0..self.left.len()).filter(|&i| !self.busy[i] && self.left[i] > 0);
         let total: f64 = (0..self.left.len()).map(|i| self.time_left(i)).sum();
         let per_thread = total / self.workers as f64;
         let keep = prev.filter(|&p| {
             self.left[p] > 0
                 && !self.busy[p]
-                && !free
-                    .iter()
-                    .any(|&j| j != p && self.time_left(j) >= per_thread)
+                && !free().any(|j| j != p && self.time_left(j) >= per_thread)
         });
         let next = keep.or_else(|| {
-            free.iter().copied().max_by(|&a, &b| {
+            free().max_by(|&a, &b| {
                 self.time_left(a)
                     .total_cmp(&self.time_left(b))
                     .then(b.cmp(&a))
@@ -138,4 +134,73 @@ pub(super) fn advance(
             lane.finish_chunk(out)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a chunk of `steps` steps of lanes costing `cost` seconds a step on `workers`
+    /// simulated threads, each taking its next lane when its step ends; returns the chunk's
+    /// length in seconds and how many times a thread changed lanes.
+    fn simulate(cost: &[f64], steps: u64, workers: usize) -> (f64, usize) {
+        let mut s = StepSchedule {
+            left: vec![steps; cost.len()],
+            cost: cost.to_vec(),
+            busy: vec![false; cost.len()],
+            workers,
+        };
+        // Per thread: when its current step ends, and its lane.
+        let mut threads: Vec<(f64, Option<usize>)> = vec![(0.0, None); workers];
+        let (mut end, mut switches) = (0.0f64, 0);
+        loop {
+            let Some(t) = (0..workers)
+                .filter(|&t| threads[t].0.is_finite())
+                .min_by(|&a, &b| threads[a].0.total_cmp(&threads[b].0).then(a.cmp(&b)))
+            else {
+                return (end, switches);
+            };
+            let (now, prev) = threads[t];
+            if let Some(p) = prev {
+                s.give_back(p, true);
+            }
+            end = end.max(now);
+            match s.take(prev) {
+                Some((i, _)) => {
+                    switches += usize::from(prev.is_some_and(|p| p != i));
+                    threads[t] = (now + cost[i], Some(i));
+                }
+                None => threads[t] = (f64::INFINITY, None),
+            }
+        }
+    }
+
+    /// The chunk ends when the work allows, max(total / threads, longest lane), with lanes kept
+    /// on their thread: a handful of changes, not one a step.
+    #[test]
+    fn lanes_stay_on_their_thread_and_the_chunk_ends_on_time() {
+        for (cost, workers) in [
+            (vec![1.0; 3], 2),
+            (vec![1.0; 5], 2),
+            (vec![1.0; 20], 2),
+            (vec![1.0, 1.0, 3.0], 2),
+            (vec![2.0, 1.0, 1.0, 1.5, 0.5, 1.0, 3.0], 2),
+            (vec![1.0; 7], 3),
+        ] {
+            let steps = 10;
+            let (end, switches) = simulate(&cost, steps, workers);
+            let total: f64 = cost.iter().map(|c| c * steps as f64).sum();
+            let longest = cost.iter().fold(0.0f64, |m, c| m.max(c * steps as f64));
+            let bound = (total / workers as f64).max(longest);
+            let slowest = cost.iter().fold(0.0f64, |m, &c| m.max(c));
+            assert!(
+                end <= bound + slowest,
+                "{cost:?} on {workers}: {end} s, the work allows {bound}"
+            );
+            assert!(
+                switches <= cost.len() + 2 * workers,
+                "{cost:?} on {workers}: {switches} lane changes"
+            );
+        }
+    }
 }
