@@ -17,7 +17,7 @@ use ratatui::text::{Line, Span};
 use super::app::App;
 use super::chart::{self, Axes, Band, EndLabel, Overlay, Series};
 use super::panels::{message, panel};
-use super::plot;
+use super::plot::{self, Reduce};
 use super::seeds::{self, SeedView};
 use super::theme;
 use super::xaxis::{XAxis, XMap};
@@ -83,6 +83,29 @@ pub struct XFrame {
     pub range: [f64; 2],
     /// The first step shown by every lane (with the recent window).
     pub from_step: Vec<u64>,
+}
+
+impl XFrame {
+    /// `points` reduced to `columns` columns over the range shown: each column's mean on the
+    /// chart's scale (of the log values on a `log` axis, then back to values).
+    pub fn column_means(
+        &self,
+        points: &[(f64, f64)],
+        columns: usize,
+        log: bool,
+    ) -> Vec<(f64, f64)> {
+        if !log {
+            return plot::downsample(points, self.range[0], self.range[1], columns, Reduce::Mean);
+        }
+        let logs: Vec<(f64, f64)> = points
+            .iter()
+            .map(|&(x, v)| (x, plot::scale(v, true)))
+            .collect();
+        plot::downsample(&logs, self.range[0], self.range[1], columns, Reduce::Mean)
+            .into_iter()
+            .map(|(x, l)| (x, 10f64.powf(l)))
+            .collect()
+    }
 }
 
 /// Steps shown by the recent window: the last fifth of the run so far, at least 200.

@@ -29,7 +29,6 @@ use crate::history::LaneView;
 use crate::tui::app::App;
 use crate::tui::chart::{self, Axes, Overlay, Series};
 use crate::tui::lanechart::{self, ChartSpec, RunCurve, XFrame};
-use crate::tui::plot::{self, Reduce};
 use crate::tui::seeds::SeedView;
 use crate::tui::theme;
 
@@ -178,7 +177,7 @@ fn cosines(frame: &mut Frame, area: Rect, app: &App, notes: Vec<Span<'_>>) {
             .map(|p| (map.at(p.step), p.cosine))
             .collect();
         let last = pts.last().map(|p| p.1);
-        let line = plot::downsample(&pts, x.range[0], x.range[1], columns, Reduce::Mean);
+        let line = x.column_means(&pts, columns, false);
         RunCurve {
             line,
             last,

@@ -21,7 +21,7 @@ use crate::engine::metrics::Metrics;
 use crate::estimators::Family;
 use crate::tui::app::App;
 use crate::tui::lanechart::{self, ChartSpec, RunCurve, XFrame};
-use crate::tui::plot::{self, Reduce};
+use crate::tui::plot;
 use crate::tui::theme;
 
 /// Draws the variance panel.
@@ -96,33 +96,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             .filter(|p| p.1.is_finite() && p.1 > 0.0)
             .collect();
         let last = pts.last().map(|p| p.1);
-        // Means of the log values per column (the chart's scale), back to values.
-        let logs: Vec<(f64, f64)> = pts
-            .iter()
-            .map(|&(x, v)| (x, plot::scale(v, true)))
-            .collect();
-        let line = plot::downsample(&logs, x.range[0], x.range[1], columns, Reduce::Mean)
-            .into_iter()
-            .map(|(x, l)| (x, 10f64.powf(l)))
-            .collect();
+        let line = x.column_means(&pts, columns, true);
         let band = if app.snr {
             Vec::new()
         } else {
-            let edges: Vec<(f64, f64, f64)> = l
+            let edges: Vec<(f64, (f64, f64))> = l
                 .probes
                 .iter()
                 .filter(|p| p.step >= x.from_step[run])
                 .filter_map(|p| interval(p.variance, p.variance_se).map(|e| (map.at(p.step), e)))
-                .map(|(x, (lo, hi))| (x, plot::scale(lo, true), plot::scale(hi, true)))
                 .collect();
-            let edge = |pick: fn(&(f64, f64, f64)) -> f64| {
-                let pts: Vec<(f64, f64)> = edges.iter().map(|e| (e.0, pick(e))).collect();
-                plot::downsample(&pts, x.range[0], x.range[1], columns, Reduce::Mean)
+            let edge = |pick: fn((f64, f64)) -> f64| {
+                let pts: Vec<(f64, f64)> = edges.iter().map(|&(x, e)| (x, pick(e))).collect();
+                x.column_means(&pts, columns, true)
             };
-            edge(|e| e.1)
+            edge(|e| e.0)
                 .into_iter()
-                .zip(edge(|e| e.2))
-                .map(|((x, lo), (_, hi))| (x, 10f64.powf(lo), 10f64.powf(hi)))
+                .zip(edge(|e| e.1))
+                .map(|((x, lo), (_, hi))| (x, lo, hi))
                 .collect()
         };
         RunCurve {
