@@ -52,19 +52,40 @@ impl Tmux {
     }
 
     /// Waits up to `limit` for the screen to satisfy `ok`; returns the screen or fails showing
-    /// it.
+    /// it. A screen that satisfies `ok` is returned once it has settled (a capture 30 ms later is
+    /// the same), so that a caller never reads a frame tmux has only half drawn; a screen that
+    /// keeps changing (a live race) is returned after a few tries, still satisfying `ok`.
     pub fn wait_for(&self, what: &str, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let s = self.screen();
-            if ok(&s) {
-                return s;
+            if ok(&s)
+                && let Some(settled) = self.settle(s.clone(), &ok)
+            {
+                return settled;
             }
             if start.elapsed() > limit {
                 panic!("timed out after {limit:?} waiting for {what}; the screen:\n{s}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// `screen` once a later capture equals it, or the last of a few captures that all satisfy
+    /// `ok`; `None` when one of them does not (the frame was caught mid-draw).
+    fn settle(&self, mut screen: String, ok: &impl Fn(&str) -> bool) -> Option<String> {
+        for _ in 0..10 {
+            std::thread::sleep(Duration::from_millis(30));
+            let next = self.screen();
+            if next == screen {
+                return Some(screen);
+            }
+            if !ok(&next) {
+                return None;
+            }
+            screen = next;
+        }
+        Some(screen)
     }
 }
 
