@@ -481,6 +481,45 @@ fn the_table_of_seeds_has_intervals_and_several_sessions_are_prefixed_and_compar
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `table --out FILE` writes what standard output would show; an existing FILE needs --force,
+/// and a session being read is never replaced, even with --force (exit code 2, file untouched).
+#[test]
+fn table_out_writes_a_new_file_and_replaces_only_with_force_and_never_a_session() {
+    let tmp = tempfile::tempdir().unwrap();
+    let session = tmp.path().join("run.ron");
+    std::fs::copy(V1, &session).unwrap();
+    let shown = stdout(&gradrace().arg("table").arg(&session).output().unwrap());
+    let file = tmp.path().join("tables/run.txt");
+    let table = |file: &Path, force: bool| {
+        let mut cmd = gradrace();
+        cmd.arg("table").arg(&session).arg("--out").arg(file);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.output().unwrap()
+    };
+    let out = table(&file, false);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), shown.trim());
+    std::fs::write(&file, "mine").unwrap();
+    let out = table(&file, false);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    let out = table(&file, true);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), shown.trim());
+    let before = std::fs::read(&session).unwrap();
+    let out = table(&tmp.path().join("tables/../run.ron"), true);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("files being read"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&session).unwrap(), before);
+}
+
 /// An experiment given instead of a session stands for its latest saved race in `sessions/`
 /// (said on standard error); with none saved, exit code 2 and the command that makes one.
 #[test]

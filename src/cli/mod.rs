@@ -228,6 +228,9 @@ pub struct TableArgs {
     /// Write the table to FILE (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace FILE when it exists (never one of the sessions read).
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Session labels.
     #[command(flatten)]
     pub labels: LabelArgs,

@@ -6,7 +6,7 @@
 
 use super::common::{load_sessions, output_error};
 use super::{CliError, TableArgs, TableFormat, console};
-use crate::export::{OutputDir, PaperTable, csv, latex, markdown, text};
+use crate::export::{PaperTable, csv, latex, markdown, text, write_file};
 
 /// The table of `table` in `format`.
 pub fn render(table: &PaperTable, format: TableFormat) -> String {
@@ -31,21 +31,10 @@ pub fn run(args: &TableArgs) -> Result<(), CliError> {
     match &args.out {
         None => console::report(&out),
         Some(file) => {
-            let dir = file
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let name = file
-                .file_name()
-                .ok_or_else(|| {
-                    CliError::BadInput(format!("--out {}: not a file name", file.display()))
-                })?
-                .to_string_lossy()
-                .into_owned();
-            let mut target = OutputDir::prepare(dir, true).map_err(output_error)?;
-            target
-                .write(&name, |w| w.write_all(out.as_bytes()))
-                .map_err(output_error)?;
+            write_file(file, args.force, &args.files, |w| {
+                w.write_all(out.as_bytes())
+            })
+            .map_err(output_error)?;
             console::note!("gradrace: wrote {}", file.display());
             Ok(())
         }

@@ -25,6 +25,6 @@ pub mod sessions;
 pub mod table;
 pub mod text;
 
-pub use output::{OutputDir, OutputError};
+pub use output::{OutputDir, OutputError, write_file};
 pub use sessions::Sessions;
 pub use table::PaperTable;

@@ -20,6 +20,12 @@ pub enum OutputError {
     /// The path exists and is not a directory (bad input).
     #[error("{0}: exists and is not a directory")]
     NotADirectory(PathBuf),
+    /// The output file exists and overwriting was not allowed (bad input).
+    #[error("{0}: the file exists; choose another name, or give --force to replace it")]
+    Exists(PathBuf),
+    /// The output file is one of the files being read, which no flag may replace (bad input).
+    #[error("{0}: is one of the files being read; choose another name")]
+    IsAnInput(PathBuf),
     /// Creating, listing or writing failed.
     #[error("{path}: {source}")]
     Io {
@@ -36,9 +42,55 @@ impl OutputError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            OutputError::NotEmpty(_) | OutputError::NotADirectory(_)
+            OutputError::NotEmpty(_)
+                | OutputError::NotADirectory(_)
+                | OutputError::Exists(_)
+                | OutputError::IsAnInput(_)
         )
     }
+}
+
+/// Writes `file` atomically with what `write` writes, creating its directory if missing. An
+/// existing `file` is refused unless `force`, and refused whatever `force` says when it is one
+/// of `inputs` (the same file under any path).
+pub fn write_file<F>(
+    file: &Path,
+    force: bool,
+    inputs: &[PathBuf],
+    write: F,
+) -> Result<(), OutputError>
+where
+    F: FnOnce(&mut dyn Write) -> io::Result<()>,
+{
+    let io = |source| OutputError::Io {
+        path: file.to_path_buf(),
+        source,
+    };
+    if file.is_dir() {
+        return Err(io(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a directory, not a file name",
+        )));
+    }
+    if file.exists() {
+        let target = file.canonicalize().map_err(io)?;
+        if inputs
+            .iter()
+            .any(|i| i.canonicalize().is_ok_and(|i| i == target))
+        {
+            return Err(OutputError::IsAnInput(file.to_path_buf()));
+        }
+        if !force {
+            return Err(OutputError::Exists(file.to_path_buf()));
+        }
+    }
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    write_atomically(file, write).map_err(io)
 }
 
 /// A directory files are exported into.
@@ -130,5 +182,40 @@ mod tests {
             OutputDir::prepare(&file, true),
             Err(OutputError::NotADirectory(_))
         ));
+    }
+
+    #[test]
+    fn an_existing_file_needs_force_and_an_input_is_never_replaced() {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("run.ron");
+        std::fs::write(&input, "session").unwrap();
+        let out = tmp.path().join("new/table.md");
+        write_file(&out, false, std::slice::from_ref(&input), |w| {
+            w.write_all(b"1\n")
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "1\n");
+        let err = write_file(&out, false, &[], |w| w.write_all(b"2\n")).unwrap_err();
+        assert!(
+            matches!(err, OutputError::Exists(_)) && err.is_bad_input(),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--force"), "{err}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "1\n");
+        write_file(&out, true, &[], |w| w.write_all(b"2\n")).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "2\n");
+        // The input under another spelling of its path, with --force: refused, untouched.
+        let aliased = tmp.path().join("new/../run.ron");
+        let err = write_file(&aliased, true, std::slice::from_ref(&input), |w| {
+            w.write_all(b"table")
+        })
+        .unwrap_err();
+        assert!(matches!(err, OutputError::IsAnInput(_)), "{err}");
+        assert_eq!(std::fs::read_to_string(&input).unwrap(), "session");
+        assert!(
+            !write_file(tmp.path(), true, &[], |w| w.write_all(b"x"))
+                .unwrap_err()
+                .is_bad_input()
+        );
     }
 }
