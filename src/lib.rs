@@ -21,6 +21,7 @@ pub mod history;
 pub mod lab;
 pub mod net;
 pub mod nn;
+pub mod palette;
 pub mod report;
 pub mod sampling;
 pub mod seed;

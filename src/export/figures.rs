@@ -19,8 +19,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::history::{FIRING_WINDOW, LaneHistory, Recorder};
+use crate::palette;
 use crate::stats::MeanInterval;
-use crate::tui::theme;
 
 /// Width of a figure (SVG user units, pixels at 1×).
 pub const WIDTH: u32 = 480;
@@ -75,10 +75,8 @@ fn registered_font() {
 
 /// The colour of group `index`, as in the dashboard.
 fn lane_color(index: usize) -> RGBColor {
-    match theme::lane(index).color {
-        ratatui::style::Color::Rgb(r, g, b) => RGBColor(r, g, b),
-        _ => RGBColor(0x99, 0x99, 0x99),
-    }
+    let (r, g, b) = palette::lane(index);
+    RGBColor(r, g, b)
 }
 
 /// The colour of group `index`'s lines on white paper: its colour, darkened by a quarter when
@@ -183,7 +181,7 @@ fn draw_key(area: &DrawingArea<SVGBackend, Shift>, entries: &[KeyEntry]) -> Resu
 /// dashed, then dotted, in turn (the dashboard marks the later sets with glyphs instead, which
 /// a printed line does not need).
 fn dash(index: usize) -> Dash {
-    match (index / theme::OKABE_ITO.len()) % 3 {
+    match palette::lane_set(index) % 3 {
         0 => Dash::Solid,
         1 => Dash::Dashed,
         _ => Dash::Dotted,
@@ -674,10 +672,8 @@ pub fn firing_heatmap(r: &Recorder, lane: &str) -> Result<Figure, FigureError> {
 }
 
 fn viridis(t: f64) -> RGBColor {
-    match theme::heat(t as f32) {
-        ratatui::style::Color::Rgb(r, g, b) => RGBColor(r, g, b),
-        _ => BLACK,
-    }
+    let (r, g, b) = palette::viridis(t as f32);
+    RGBColor(r, g, b)
 }
 
 /// The top of the heatmap's colour scale: the highest of `rates` rounded up to 0.05, 0.1, 0.2,
