@@ -5,6 +5,7 @@ use crate::engine::metrics::Metrics;
 use crate::engine::{LaneStatus, StepPoint};
 use crate::history::view::{BLOWUP_FACTOR, BLOWUP_WINDOW};
 use crate::history::{FIRING_WINDOW, LaneSummary, RaceEventKind, Recorder};
+use crate::lab::variance_interval;
 use crate::stats::{MeanInterval, PairedDifference};
 
 fn opt(v: Option<f32>, f: impl Fn(f32) -> String) -> String {
@@ -324,6 +325,45 @@ pub fn recent_metrics(recorder: &Recorder) -> String {
     aligned(&header, 1, false, &rows)
 }
 
+/// The latest probe of every lane with gates, at its own parameters on the probe minibatch:
+/// mean per-coordinate variance of the gate layer's gradient estimate, its 95% interval
+/// v·exp(±1.96·SE/v) ([`variance_interval`]; "–" in sessions saved before the standard error
+/// was recorded, or for a noiseless lane), and the signal-to-noise ratio ‖E ĝ‖² / variance
+/// (per coordinate, as the dashboard's; the same-trajectory table's SNR divides by tr Σ); None
+/// without probes.
+pub fn probe_table(recorder: &Recorder) -> Option<String> {
+    let rows: Vec<[String; 5]> = recorder
+        .lanes
+        .iter()
+        .filter_map(|l| {
+            let p = l.probes.last()?;
+            let interval = variance_interval(p.variance, p.variance_se).map_or_else(
+                || "–".to_string(),
+                |(lo, hi)| format!("{} – {}", significant(lo), significant(hi)),
+            );
+            let snr = p.snr();
+            Some([
+                recorder.lane_label(l),
+                p.step.to_string(),
+                significant(p.variance),
+                interval,
+                if snr.is_finite() {
+                    significant(snr)
+                } else {
+                    "∞".into()
+                },
+            ])
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    Some(table(
+        &["lane", "step", "variance", "95% interval", "‖Eĝ‖²/var"],
+        &rows,
+    ))
+}
+
 /// The latest same-trajectory probe of every lane with gates: at the reference lane's
 /// parameters, cosine to the reference gradient, relative bias ± its standard error, total
 /// variance and signal-to-noise ratio (see [`crate::lab::measure`]); None without probes.
@@ -528,6 +568,44 @@ mod tests {
         assert_eq!(significant(1.5e9), "1.500e9");
         assert_eq!(significant(0.001234), "0.001234");
         assert_eq!(significant(0.0), "0.000");
+    }
+
+    /// Every gated lane's latest probe: its variance inside the interval v·exp(±1.96·SE/v)
+    /// (the synthetic SE is 0.2 v), the dense lane left out, and "–" without a standard error.
+    #[test]
+    fn the_probe_table_gives_each_gated_lanes_latest_variance_and_interval() {
+        let r = crate::tui::synthetic::recorder(5, 1000);
+        let t = probe_table(&r).unwrap();
+        let spread = (1.96f64 * 0.2).exp();
+        let mut rows = 0;
+        for l in &r.lanes {
+            let Some(p) = l.probes.last() else {
+                assert!(!t.contains(&r.lane_label(l)), "{t}");
+                continue;
+            };
+            let row = t
+                .lines()
+                .find(|line| line.starts_with(&format!("{} ", r.lane_label(l))))
+                .unwrap_or_else(|| panic!("{} missing:\n{t}", r.lane_label(l)));
+            let interval = format!(
+                "{} – {}",
+                significant(p.variance / spread),
+                significant(p.variance * spread)
+            );
+            assert!(row.contains(&significant(p.variance)), "{row}");
+            assert!(row.contains(&interval), "{interval} in {row}");
+            rows += 1;
+        }
+        assert_eq!(rows, 4, "{t}");
+        let mut old = Recorder::new();
+        for mut e in crate::tui::synthetic::events(1, 400, 8) {
+            if let crate::engine::EngineEvent::Probe { point, .. } = &mut e {
+                point.variance_se = f64::NAN;
+            }
+            old.apply(e);
+        }
+        let t = probe_table(&old).unwrap();
+        assert!(t.lines().nth(1).unwrap().contains('–'), "{t}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::{CliError, Ended, ReplayArgs, console};
 use crate::export::Sessions;
 use crate::history::FIRING_WINDOW;
 use crate::report::{
-    eval_timeline, lane_events, race_leaderboard, recent_metrics, trajectory_table,
+    eval_timeline, lane_events, probe_table, race_leaderboard, recent_metrics, trajectory_table,
 };
 use crate::session::{LoadOptions, Session};
 
@@ -81,6 +81,12 @@ pub fn text_of(sessions: &Sessions, summary: bool) -> String {
             "\nTraining metrics over the last {FIRING_WINDOW} steps\n\n"
         ));
         out.push_str(&recent_metrics(r));
+        if let Some(t) = probe_table(r) {
+            out.push_str(
+                "\nEstimator variance (latest probe, each lane at its own parameters)\n\n",
+            );
+            out.push_str(&t);
+        }
         if let Some(t) = trajectory_table(r) {
             out.push_str("\nSame-trajectory probe (latest)\n\n");
             out.push_str(&t);

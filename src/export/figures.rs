@@ -6,7 +6,8 @@
 //! firing rates use viridis.
 //!
 //! Over seeds, a lane is drawn as the mean of its seeds at each x with a band for the 95%
-//! Student-t interval of that mean, x̄ ± t₀.₉₇₅,ₙ₋₁·s/√n (no band with one seed). Quantities
+//! Student-t interval of that mean, x̄ ± t₀.₉₇₅,ₙ₋₁·s/√n (no band with one seed, except the
+//! estimator variance's: the interval of the measurement itself, see [`estimator_variance`]). Quantities
 //! that span decades and are drawn on a log scale — the training loss, the estimator variance —
 //! are averaged as log₁₀: the geometric mean 10^(mean log₁₀ v), with the interval of the mean
 //! log₁₀ v mapped back.
@@ -19,6 +20,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::history::{FIRING_WINDOW, LaneHistory, Recorder};
+use crate::lab::variance_interval;
 use crate::palette;
 use crate::stats::MeanInterval;
 
@@ -523,26 +525,61 @@ pub fn training_loss(r: &Recorder) -> Result<Figure, FigureError> {
     )
 }
 
-/// Estimator variance on the probe minibatch over training (log scale), geometric mean over
-/// seeds with the interval of mean log₁₀ variance; lanes whose gradient has no variance (no
-/// gates, deterministic gates) have no curve.
+/// Estimator variance on the probe minibatch over training (log scale). A lane with several
+/// seeds: the geometric mean over seeds with the interval of mean log₁₀ variance. A lane with one
+/// seed: its measured variance with the 95% interval of that measurement,
+/// [`variance_interval`] of its jackknife standard error (none in sessions saved before the
+/// standard error was recorded). Lanes whose gradient has no variance (no gates, deterministic
+/// gates) have no curve.
 pub fn estimator_variance(r: &Recorder) -> Result<Figure, FigureError> {
-    let x = epoch_of(r);
-    let curves = lane_curves(r, true, |h| {
-        h.probes.iter().map(|p| (x(p.step), p.variance)).collect()
-    });
+    let curves = variance_curves(r);
     line_chart(
         "estimator-variance",
         "Variance of the gate layer's gradient estimate on a fixed probe minibatch at the \
          current parameters (mean over coordinates of the variance across resampled gates); \
-         lines: geometric mean over seeds, bands: 95% interval of the mean log variance; lanes \
-         without gate noise have none."
+         lines: geometric mean over seeds, bands: 95% interval of the mean log variance over \
+         seeds, or with one seed the 95% interval of the measurement itself, \
+         v·exp(±1.96·SE/v) from its jackknife standard error; lanes without gate noise have \
+         none."
             .into(),
         x_title(r),
         "estimator variance (per coordinate)",
         curves,
         true,
     )
+}
+
+/// The curves of [`estimator_variance`]: a lane with one seed drawn with its measurement's
+/// interval, a lane with several with the interval over seeds.
+fn variance_curves(r: &Recorder) -> Vec<(usize, String, Curve)> {
+    let x = epoch_of(r);
+    groups(r)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, lanes))| {
+            let curve = match lanes.as_slice() {
+                [one] => one
+                    .probes
+                    .iter()
+                    .filter(|p| p.variance.is_finite() && p.variance > 0.0)
+                    .map(|p| {
+                        let (lo, hi) = variance_interval(p.variance, p.variance_se)
+                            .unwrap_or((p.variance, p.variance));
+                        (x(p.step), p.variance, lo, hi)
+                    })
+                    .collect(),
+                seeds => {
+                    let per_seed: Vec<Vec<(f64, f64)>> = seeds
+                        .iter()
+                        .map(|h| h.probes.iter().map(|p| (x(p.step), p.variance)).collect())
+                        .collect();
+                    across_seeds(&per_seed, true)
+                }
+            };
+            (i, name, curve)
+        })
+        .filter(|c| !c.2.is_empty())
+        .collect()
 }
 
 /// Columns and rows of the heatmap at most.
@@ -909,4 +946,73 @@ pub fn all(r: &Recorder, heat_lane: Option<&str>) -> Result<Vec<Figure>, FigureE
         out.push(firing_heatmap(r, &lane)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::synthetic;
+
+    /// One seed: every probe drawn at its variance with v·exp(±1.96·SE/v) around it; several
+    /// seeds: the geometric mean with the interval over seeds; and a band in the SVG either way.
+    #[test]
+    fn the_variance_band_is_the_measurement_with_one_seed_and_the_seeds_with_several() {
+        let one = synthetic::seeded(3, 1, 400);
+        let curves = variance_curves(&one);
+        assert!(!curves.is_empty());
+        for (i, _, curve) in &curves {
+            let probes: Vec<&crate::engine::ProbePoint> = one.lanes[*i]
+                .probes
+                .iter()
+                .filter(|p| p.variance > 0.0)
+                .collect();
+            assert_eq!(curve.len(), probes.len());
+            for (c, p) in curve.iter().zip(probes) {
+                let spread = (1.96 * p.variance_se / p.variance).exp();
+                assert_eq!(c.1, p.variance);
+                assert!(
+                    (c.2 * spread / p.variance - 1.0).abs() < 1e-12,
+                    "{c:?} {p:?}"
+                );
+                assert!(
+                    (c.3 / (spread * p.variance) - 1.0).abs() < 1e-12,
+                    "{c:?} {p:?}"
+                );
+            }
+        }
+        // Three seeds whose variances differ (the synthetic seeds share theirs): run r is seed
+        // r / 3 + 1.
+        let mut three = Recorder::new();
+        for mut e in synthetic::seeded_events(3, 3, 400, 64) {
+            if let crate::engine::EngineEvent::Probe { lane, point } = &mut e {
+                point.variance *= 1.0 + 0.3 * (*lane / 3) as f64;
+            }
+            three.apply(e);
+        }
+        for (i, name, curve) in variance_curves(&three) {
+            let lanes: Vec<&LaneHistory> =
+                three.lanes.iter().filter(|h| h.info.name == name).collect();
+            assert_eq!(lanes.len(), 3, "{name}");
+            let (x, mean, lo, hi) = curve[curve.len() / 2];
+            let logs: Vec<f64> = lanes
+                .iter()
+                .map(|h| {
+                    let p = h.probes.iter().find(|p| epoch_of(&three)(p.step) == x);
+                    p.unwrap().variance.log10()
+                })
+                .collect();
+            let m = MeanInterval::of(&logs).unwrap();
+            let (l, h) = m.bounds();
+            for (got, want) in [(mean, m.mean), (lo, l), (hi, h)] {
+                assert!(
+                    (got.log10() - want).abs() < 1e-9,
+                    "lane {i}: {got} vs 10^{want}"
+                );
+            }
+        }
+        for r in [&one, &three] {
+            let svg = estimator_variance(r).unwrap().svg;
+            assert_eq!(svg.matches("<polygon").count(), variance_curves(r).len());
+        }
+    }
 }

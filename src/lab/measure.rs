@@ -231,6 +231,19 @@ pub fn mean_variance_se(samples: &[f32], k: usize) -> f64 {
     ((kf - 1.0) / kf * left_out.iter().map(|v| (v - mean).powi(2)).sum::<f64>()).sqrt()
 }
 
+/// The 95% interval of a variance `v` measured with standard error `se`, symmetric on the log
+/// scale (a variance is positive and its error roughly proportional to it):
+/// v·exp(±1.96·se/v). None when either is not a positive finite number (a noiseless lane, or a
+/// session saved before the standard error was measured).
+pub fn variance_interval(v: f64, se: f64) -> Option<(f64, f64)> {
+    let ok = |x: f64| x.is_finite() && x > 0.0;
+    if !ok(v) || !ok(se) {
+        return None;
+    }
+    let spread = (1.96 * se / v).exp();
+    Some((v / spread, v * spread))
+}
+
 /// A gradient to measure estimates against: exact, or itself the mean of estimates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reference {
@@ -378,6 +391,16 @@ mod tests {
     use super::*;
     use crate::seed::rng_for;
     use rand::Rng as _;
+
+    #[test]
+    fn the_interval_is_symmetric_on_the_log_scale() {
+        let (lo, hi) = variance_interval(2.0, 0.5).unwrap();
+        assert!((lo * hi - 4.0).abs() < 1e-12);
+        assert!((hi / 2.0 - (1.96f64 * 0.25).exp()).abs() < 1e-12);
+        assert_eq!(variance_interval(0.0, 0.1), None);
+        assert_eq!(variance_interval(1.0, 0.0), None);
+        assert_eq!(variance_interval(1.0, f64::NAN), None);
+    }
 
     /// The closed form of the leave-one-out variances equals computing them one by one.
     #[test]

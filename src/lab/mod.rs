@@ -14,7 +14,7 @@ pub mod problem;
 pub mod toy;
 
 pub use enumeration::{ExactGradient, MAX_ORACLE_GATES, OracleError, exact_binary_gate_gradient};
-pub use measure::{BiasVariance, Estimates, Reference};
+pub use measure::{BiasVariance, Estimates, Reference, variance_interval};
 pub use probe::{
     Candidate, Measured, Measurement, Objective, ProbeError, ProbeReport, ProbeRow, ProbeSettings,
     ProblemInfo, ReferenceChoice, ReferenceGradient, ReferenceInfo, candidates_for, measure, probe,

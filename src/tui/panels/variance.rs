@@ -19,6 +19,7 @@ use super::loss::Y_AXIS_CELLS;
 use crate::engine::ProbePoint;
 use crate::engine::metrics::Metrics;
 use crate::estimators::Family;
+use crate::lab::measure::variance_interval;
 use crate::tui::app::App;
 use crate::tui::lanechart::{self, ChartSpec, RunCurve, XFrame};
 use crate::tui::plot;
@@ -104,7 +105,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 .probes
                 .iter()
                 .filter(|p| p.step >= x.from_step[run])
-                .filter_map(|p| interval(p.variance, p.variance_se).map(|e| (map.at(p.step), e)))
+                .filter_map(|p| {
+                    variance_interval(p.variance, p.variance_se).map(|e| (map.at(p.step), e))
+                })
                 .collect();
             let edge = |pick: fn((f64, f64)) -> f64| {
                 let pts: Vec<(f64, f64)> = edges.iter().map(|&(x, e)| (x, pick(e))).collect();
@@ -138,18 +141,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         },
         curves,
     );
-}
-
-/// The 95% interval of a variance `v` with standard error `se`, on the log scale:
-/// v·exp(±1.96·se/v). None when either is not a positive finite number (a noiseless lane, or a
-/// session saved before the standard error was measured).
-pub fn interval(v: f64, se: f64) -> Option<(f64, f64)> {
-    let ok = |x: f64| x.is_finite() && x > 0.0;
-    if !ok(v) || !ok(se) {
-        return None;
-    }
-    let spread = (1.96 * se / v).exp();
-    Some((v / spread, v * spread))
 }
 
 #[cfg(test)]
@@ -225,16 +216,6 @@ mod tests {
         }
         assert_eq!(shaded(&app), 0, "a band without standard errors");
         survives_tiny_areas(&app, super::render);
-    }
-
-    #[test]
-    fn the_interval_is_symmetric_on_the_log_scale() {
-        let (lo, hi) = interval(2.0, 0.5).unwrap();
-        assert!((lo * hi - 4.0).abs() < 1e-12);
-        assert!((hi / 2.0 - (1.96f64 * 0.25).exp()).abs() < 1e-12);
-        assert_eq!(interval(0.0, 0.1), None);
-        assert_eq!(interval(1.0, 0.0), None);
-        assert_eq!(interval(1.0, f64::NAN), None);
     }
 
     #[test]
