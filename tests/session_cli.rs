@@ -452,7 +452,7 @@ fn sessions_checks_the_checkpoint_and_shows_sizes() {
 
 /// Damaged documents are refused by `replay` and `resume` with the file and position (exit 2);
 /// `--ignore-checksum` reads a deliberate edit, but not one that breaks the history (an
-/// evaluation step out of order).
+/// evaluation step out of order); `table`, `export` and `plot` likewise.
 #[test]
 fn damaged_documents_are_refused_and_deliberate_edits_read_with_ignore_checksum() {
     let dir = tempfile::tempdir().unwrap();
@@ -523,6 +523,35 @@ fn damaged_documents_are_refused_and_deliberate_edits_read_with_ignore_checksum(
         "{}",
         stdout(&out)
     );
+    // The publishing commands read sessions the same way: refused, then read with the flag the
+    // refusal names.
+    for (i, command) in [
+        vec!["table"],
+        vec!["export", "--csv"],
+        vec!["plot", "--out"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let publish = |extra: &[&str]| {
+            let mut cmd = gradrace();
+            cmd.arg(command[0]).arg(&path);
+            if command.len() > 1 {
+                cmd.arg(command[1])
+                    .arg(dir.path().join(format!("out-{i}-{}", extra.len())));
+            }
+            cmd.args(extra).output().unwrap()
+        };
+        let out = publish(&[]);
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        assert!(
+            stderr(&out).contains("--ignore-checksum"),
+            "{}",
+            stderr(&out)
+        );
+        let out = publish(&["--ignore-checksum"]);
+        assert!(out.status.success(), "{command:?}: {}", stderr(&out));
+    }
 }
 
 /// Places that cannot hold a session are refused before training (exit 2), saying why: a path

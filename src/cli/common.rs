@@ -244,11 +244,13 @@ pub fn finish(recorder: Recorder, writer: Option<SessionWriter>) -> Result<Recor
 /// standard error.
 pub fn load_sessions(
     files: &[PathBuf],
-    labels: &[String],
-    options: crate::session::LoadOptions,
+    read: &super::ReadArgs,
 ) -> Result<crate::export::Sessions, CliError> {
     use crate::export::sessions::LoadError;
-    let (sessions, resolved) = crate::export::Sessions::load_given(files, labels, options)
+    let options = crate::session::LoadOptions {
+        ignore_checksum: read.ignore_checksum,
+    };
+    let (sessions, resolved) = crate::export::Sessions::load_given(files, &read.labels, options)
         .map_err(|e| match e {
             LoadError::Session(e) => CliError::Session(e),
             other => CliError::BadInput(other.to_string()),

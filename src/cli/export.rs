@@ -20,7 +20,7 @@ pub fn run(args: &ExportArgs) -> Result<(), CliError> {
             ));
         }
     };
-    let sessions = load_sessions(&args.files, &args.labels.labels, Default::default())?;
+    let sessions = load_sessions(&args.files, &args.read)?;
     let mut out = OutputDir::prepare(dir, args.force).map_err(output_error)?;
     let ext = if jsonl { "jsonl" } else { "csv" };
     for (name, _) in FILES {

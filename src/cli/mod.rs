@@ -170,13 +170,17 @@ impl Default for SaveArgs {
     }
 }
 
-/// Labels of several sessions, shared by `replay`, `table`, `export` and `plot`.
+/// How saved sessions are read, shared by `replay`, `table`, `export` and `plot`.
 #[derive(Debug, Args, Clone, PartialEq, Default)]
-pub struct LabelArgs {
+pub struct ReadArgs {
     /// Names for the sessions, in order (default A, B, C, …): with several sessions every lane
     /// is shown as LABEL/lane.
     #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
     pub labels: Vec<String>,
+    /// Read a session even though its checksum does not match its content (a file you edited
+    /// on purpose; its histories are still validated).
+    #[arg(long)]
+    pub ignore_checksum: bool,
 }
 
 /// Arguments of `gradrace replay`.
@@ -186,9 +190,9 @@ pub struct ReplayArgs {
     /// session's label.
     #[arg(required = true, num_args = 1.., value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Session labels.
+    /// How the sessions are read.
     #[command(flatten)]
-    pub labels: LabelArgs,
+    pub read: ReadArgs,
     /// Print the leaderboard only.
     #[arg(long)]
     pub summary: bool,
@@ -196,10 +200,6 @@ pub struct ReplayArgs {
     /// terminal).
     #[arg(long)]
     pub text: bool,
-    /// Read the session even though its checksum does not match its content (a file you edited
-    /// on purpose; its histories are still validated).
-    #[arg(long)]
-    pub ignore_checksum: bool,
 }
 
 /// How `gradrace table` writes the table.
@@ -231,9 +231,9 @@ pub struct TableArgs {
     /// Replace FILE when it exists (never one of the sessions read).
     #[arg(long, requires = "out")]
     pub force: bool,
-    /// Session labels.
+    /// How the sessions are read.
     #[command(flatten)]
-    pub labels: LabelArgs,
+    pub read: ReadArgs,
 }
 
 /// Arguments of `gradrace export`.
@@ -256,9 +256,9 @@ pub struct ExportArgs {
     /// Write into a directory that is not empty, replacing files of the same names.
     #[arg(long)]
     pub force: bool,
-    /// Session labels.
+    /// How the sessions are read.
     #[command(flatten)]
-    pub labels: LabelArgs,
+    pub read: ReadArgs,
 }
 
 /// Figure file format.
@@ -290,9 +290,9 @@ pub struct PlotArgs {
     /// Write into a directory that is not empty, replacing files of the same names.
     #[arg(long)]
     pub force: bool,
-    /// Session labels.
+    /// How the sessions are read.
     #[command(flatten)]
-    pub labels: LabelArgs,
+    pub read: ReadArgs,
 }
 
 /// Arguments of `gradrace resume`.

@@ -8,7 +8,7 @@ use crate::export::{OutputDir, figures, png};
 
 /// Runs `gradrace plot`.
 pub fn run(args: &PlotArgs) -> Result<(), CliError> {
-    let sessions = load_sessions(&args.files, &args.labels.labels, Default::default())?;
+    let sessions = load_sessions(&args.files, &args.read)?;
     let r = &sessions.merged;
     if let Some(lane) = &args.lane
         && !r.lanes.iter().any(|h| &h.info.name == lane)

@@ -14,7 +14,7 @@ use crate::history::FIRING_WINDOW;
 use crate::report::{
     eval_timeline, lane_events, probe_table, race_leaderboard, recent_metrics, trajectory_table,
 };
-use crate::session::{LoadOptions, Session};
+use crate::session::Session;
 
 /// Rows of the text timeline.
 const TIMELINE_ROWS: usize = 30;
@@ -105,10 +105,7 @@ pub fn text_of(sessions: &Sessions, summary: bool) -> String {
 /// Runs `gradrace replay`: the dashboard with a timeline when stdout is a terminal (unless
 /// `--summary` or `--text`), the text replay otherwise.
 pub fn run(args: &ReplayArgs) -> Result<Ended, CliError> {
-    let options = LoadOptions {
-        ignore_checksum: args.ignore_checksum,
-    };
-    let sessions = load_sessions(&args.files, &args.labels.labels, options)?;
+    let sessions = load_sessions(&args.files, &args.read)?;
     if !args.summary && !args.text && std::io::stdout().is_terminal() {
         let stopped = crate::tui::run_replay(sessions.merged)?;
         return Ok(Ended::from_stop(stopped));

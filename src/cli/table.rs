@@ -25,7 +25,7 @@ pub fn render(table: &PaperTable, format: TableFormat) -> String {
 
 /// Runs `gradrace table`.
 pub fn run(args: &TableArgs) -> Result<(), CliError> {
-    let sessions = load_sessions(&args.files, &args.labels.labels, Default::default())?;
+    let sessions = load_sessions(&args.files, &args.read)?;
     let table = PaperTable::of(&sessions);
     let out = render(&table, args.format);
     match &args.out {
