@@ -571,4 +571,32 @@ mod tests {
         }
         assert!(text.starts_with("#!/bin/bash\n"));
     }
+
+    /// A failed task is explained by the last lines of its error log, else of its output log
+    /// (blank lines skipped); a task with neither (never started) has none.
+    #[test]
+    fn the_failure_log_is_the_error_logs_tail_else_the_outputs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = SweepDir::new(tmp.path(), "grid", 12);
+        std::fs::create_dir_all(dir.logs_dir()).unwrap();
+        assert_eq!(failure_log(&dir, 7, 3, 2), None);
+        std::fs::write(dir.log(7, 3, "err"), "\n  \n").unwrap();
+        std::fs::write(dir.log(7, 3, "out"), "step 10\nstep 20\n\nstep 30\n").unwrap();
+        assert_eq!(
+            failure_log(&dir, 7, 3, 2),
+            Some((
+                dir.log(7, 3, "out"),
+                vec!["step 20".into(), "step 30".into()]
+            ))
+        );
+        std::fs::write(dir.log(7, 3, "err"), "warning\nerror: no data\n\n").unwrap();
+        assert_eq!(
+            failure_log(&dir, 7, 3, 8),
+            Some((
+                dir.log(7, 3, "err"),
+                vec!["warning".into(), "error: no data".into()]
+            ))
+        );
+        assert_eq!(failure_log(&dir, 7, 4, 8), None, "another task's log");
+    }
 }
