@@ -1,11 +1,12 @@
 //! The gate heatmap of the focused lane: gate units (rows) × time (columns) or × class, the
-//! colour of a cell its mean firing rate on the viridis scale. Each terminal line holds two rows
-//! (a half block '▀' with the upper row as foreground and the lower as background). Either every
-//! unit is binned into the rows available (the panel says how many units a row stands for), or,
-//! with `r`, each row is one unit and `j`/`k` (or the mouse wheel) scroll through them; units are
-//! ordered by index, firing rate or class selectivity (`u`). The colour scale runs from 0 to the
-//! highest rate on screen rounded up to 5% (see [`scale_top`]), so gates trained to fire 10% of
-//! the time still use the whole scale; the legend gives its top.
+//! colour of a cell its mean firing rate on the viridis scale, the columns spread over the whole
+//! width. Each terminal line holds two rows (a half block '▀' with the upper row as foreground
+//! and the lower as background). Either every unit is binned into the rows available (the panel
+//! says how many units a row stands for), or, with `r`, each row is one unit and `j`/`k` (or the
+//! mouse wheel) scroll through them; units are ordered by index, firing rate or class
+//! selectivity (`u`). The colour scale runs from 0 to the highest rate on screen rounded up to 5%
+//! (see [`scale_top`]), so gates trained to fire 10% of the time still use the whole scale; the
+//! legend gives its top.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -144,9 +145,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     };
-    // Fewer windows (or classes) than columns: each one a few cells wide.
-    let cell_width = (plot.width as usize / grid.columns.max(1)).max(1);
-    paint(frame.buffer_mut(), plot, &grid, cell_width);
+    paint(frame.buffer_mut(), plot, &grid);
     if gutter > 0 {
         gutter_labels(
             frame,
@@ -160,7 +159,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         let mut labels = String::new();
         for c in 0..grid.columns {
             let label = c.to_string();
-            let w = cell_width;
+            let w = span(c, grid.columns, plot.width as usize).len();
             labels.push_str(&format!("{label:^w$}"));
         }
         frame.render_widget(
@@ -220,8 +219,16 @@ pub fn scale_top(grid: &HeatGrid) -> f32 {
     ((grid.max() * 20.0).ceil() / 20.0).clamp(0.05, 1.0)
 }
 
-/// Fills `area` with the grid: terminal line r shows rows 2r (upper half) and 2r + 1 (lower).
-fn paint(buf: &mut Buffer, area: Rect, grid: &HeatGrid, cell_width: usize) {
+/// The cells of column `col` of `columns` spread over `width` cells: ⌊col·width/columns⌋ up to
+/// ⌊(col + 1)·width/columns⌋, so that the columns fill the width and differ by at most one cell.
+fn span(col: usize, columns: usize, width: usize) -> std::ops::Range<usize> {
+    let columns = columns.max(1);
+    col * width / columns..(col + 1) * width / columns
+}
+
+/// Fills `area` with the grid (every column as wide as [`span`] says): terminal line r shows
+/// rows 2r (upper half) and 2r + 1 (lower).
+fn paint(buf: &mut Buffer, area: Rect, grid: &HeatGrid) {
     let top_of_scale = scale_top(grid);
     let colour = |v: f32| theme::heat(v / top_of_scale);
     for line in 0..area.height {
@@ -232,11 +239,8 @@ fn paint(buf: &mut Buffer, area: Rect, grid: &HeatGrid, cell_width: usize) {
         for col in 0..grid.columns {
             let top = grid.get(upper, col);
             let bottom = grid.get(lower, col);
-            for k in 0..cell_width {
-                let x = area.x as usize + col * cell_width + k;
-                if x >= (area.x + area.width) as usize {
-                    break;
-                }
+            for k in span(col, grid.columns, area.width as usize) {
+                let x = area.x as usize + k;
                 if let Some(cell) = buf.cell_mut((x as u16, area.y + line)) {
                     let mut style = Style::new().fg(colour(top.unwrap_or(0.0)));
                     if let Some(b) = bottom {
@@ -330,6 +334,28 @@ mod tests {
         };
         assert!(green(top) > green(bottom), "{top:?} vs {bottom:?}");
         assert_eq!(buf[(1 + GUTTER, 1)].symbol(), "▀");
+    }
+
+    /// Fewer windows than columns (24 for a plot 62 cells wide): the windows, 2 or 3 cells each,
+    /// fill the plot to its right edge, as the line charts' x axes run to the latest step.
+    #[test]
+    fn few_windows_fill_the_plots_width() {
+        let a = app(2, 240, 64);
+        let buf = rendered(70, 14, |f, r| super::render(f, r, &a));
+        let t = text(&buf);
+        assert!(t.contains("steps 10–240"), "{t}");
+        let (left, right) = (1 + GUTTER, 70 - 1);
+        let row: String = (left..right).map(|x| buf[(x, 1)].symbol()).collect();
+        assert_eq!(row, "▀".repeat((right - left) as usize), "{t}");
+        // Every window 2 or 3 cells wide, none twice as wide as another.
+        let widths: Vec<usize> = (0..24).map(|c| span(c, 24, 62).len()).collect();
+        assert!(widths.iter().all(|w| (2..=3).contains(w)), "{widths:?}");
+        assert_eq!(widths.iter().sum::<usize>(), 62);
+        assert_eq!(
+            span(0, 0, 5),
+            0..5,
+            "no columns: one span of the whole width"
+        );
     }
 
     #[test]
