@@ -188,15 +188,26 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             + 6
     };
     let words = inner.width as usize >= name_w + 1 + numbers_w + note_w;
-    let bar_w = (inner.width as usize).saturating_sub(name_w + numbers_w + note_w + 2);
-    let bar_w = if bar_w >= 6 { bar_w.min(40) } else { 0 };
+    // The bar takes what the name, the numbers and the notes as drawn ("  (k)" without their
+    // words) leave; none when the numbers lose their words (the first line names the columns).
+    let note_drawn = match (notes.is_empty(), words) {
+        (true, _) => 0,
+        (false, true) => note_w,
+        (false, false) => 5,
+    };
+    let bar_w = (inner.width as usize).saturating_sub(name_w + numbers_w + note_drawn + 2);
+    let bar_w = if bar_w >= 6 && !tight {
+        bar_w.min(40)
+    } else {
+        0
+    };
     let mut lines = vec![Line::from(Span::styled(
         match dense {
-            Some((i, _)) if tight => format!(
+            Some((i, _)) if bar_w == 0 => format!(
                 "saved · net of the gater · time per step, ×{} = 1",
                 rows[i].name
             ),
-            None if tight => "saved · net of the gater · time per step".into(),
+            None if bar_w == 0 => "saved · net of the gater · time per step".into(),
             Some((i, _)) => format!(
                 "█ net saving  ░ gater's cost  ·  time per step, ×{} = 1",
                 rows[i].name
@@ -385,6 +396,16 @@ mod tests {
         // Narrow: the notes wrap instead of being cut.
         let t = text(&rendered(50, 14, |f, r| super::render(f, r, &app)));
         assert!(t.contains("backward sparse"), "{t}");
+        // The first line explains the bars exactly when there are bars; wide enough, there are.
+        for width in 40..=170 {
+            let t = text(&rendered(width, 12, |f, r| super::render(f, r, &app)));
+            let lines: Vec<&str> = t.lines().collect();
+            let bars = lines[2..].iter().any(|l| l.contains('█') || l.contains('░'));
+            assert_eq!(lines[1].contains("█ net saving"), bars, "{width}:\n{t}");
+            if width >= 110 {
+                assert!(bars, "{width}:\n{t}");
+            }
+        }
     }
 
     #[test]
