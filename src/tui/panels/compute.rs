@@ -400,7 +400,9 @@ mod tests {
         for width in 40..=170 {
             let t = text(&rendered(width, 12, |f, r| super::render(f, r, &app)));
             let lines: Vec<&str> = t.lines().collect();
-            let bars = lines[2..].iter().any(|l| l.contains('█') || l.contains('░'));
+            let bars = lines[2..]
+                .iter()
+                .any(|l| l.contains('█') || l.contains('░'));
             assert_eq!(lines[1].contains("█ net saving"), bars, "{width}:\n{t}");
             if width >= 110 {
                 assert!(bars, "{width}:\n{t}");
