@@ -566,6 +566,21 @@ fn an_experiment_stands_for_its_latest_saved_race() {
     for row in r.records() {
         assert_eq!(&row.unwrap()[n], "3", "the three-seed race, saved last");
     }
+    // The session an experiment stood for is one of the files read: --out never replaces it.
+    let before = std::fs::read(&newer).unwrap();
+    let out = gradrace()
+        .current_dir(tmp.path())
+        .args(["table", &tiny, "--force", "--out"])
+        .arg(&newer)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("files being read"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&newer).unwrap(), before);
 }
 
 /// A damaged or foreign file is refused by every command with exit code 2, its name and the

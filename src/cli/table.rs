@@ -31,10 +31,11 @@ pub fn run(args: &TableArgs) -> Result<(), CliError> {
     match &args.out {
         None => console::report(&out),
         Some(file) => {
-            write_file(file, args.force, &args.files, |w| {
-                w.write_all(out.as_bytes())
-            })
-            .map_err(output_error)?;
+            // The files read, experiments resolved to their sessions included.
+            let read: Vec<std::path::PathBuf> =
+                sessions.parts.iter().map(|(_, s)| s.path.clone()).collect();
+            write_file(file, args.force, &read, |w| w.write_all(out.as_bytes()))
+                .map_err(output_error)?;
             console::note!("gradrace: wrote {}", file.display());
             Ok(())
         }

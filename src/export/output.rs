@@ -26,6 +26,9 @@ pub enum OutputError {
     /// The output file is one of the files being read, which no flag may replace (bad input).
     #[error("{0}: is one of the files being read; choose another name")]
     IsAnInput(PathBuf),
+    /// The output file names a directory (bad input).
+    #[error("{0}: is a directory; give a file name")]
+    IsADirectory(PathBuf),
     /// Creating, listing or writing failed.
     #[error("{path}: {source}")]
     Io {
@@ -46,6 +49,7 @@ impl OutputError {
                 | OutputError::NotADirectory(_)
                 | OutputError::Exists(_)
                 | OutputError::IsAnInput(_)
+                | OutputError::IsADirectory(_)
         )
     }
 }
@@ -67,10 +71,7 @@ where
         source,
     };
     if file.is_dir() {
-        return Err(io(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            "is a directory, not a file name",
-        )));
+        return Err(OutputError::IsADirectory(file.to_path_buf()));
     }
     if file.exists() {
         let target = file.canonicalize().map_err(io)?;
@@ -212,10 +213,10 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, OutputError::IsAnInput(_)), "{err}");
         assert_eq!(std::fs::read_to_string(&input).unwrap(), "session");
+        let err = write_file(tmp.path(), true, &[], |w| w.write_all(b"x")).unwrap_err();
         assert!(
-            !write_file(tmp.path(), true, &[], |w| w.write_all(b"x"))
-                .unwrap_err()
-                .is_bad_input()
+            matches!(err, OutputError::IsADirectory(_)) && err.is_bad_input(),
+            "{err}"
         );
     }
 }
