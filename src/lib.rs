@@ -28,6 +28,8 @@ pub mod seed;
 pub mod session;
 pub mod stats;
 pub mod sweep;
+#[cfg(test)]
+mod testing;
 pub mod tui;
 
 pub use config::{GaterReduction, LaneSettings};

@@ -6,15 +6,10 @@ use gradrace::config::parse_experiment;
 use proptest::prelude::*;
 
 proptest! {
-
     // A fixed seed: the same cases on every run (a failure is reproducible).
-
     #![proptest_config(proptest::test_runner::Config {
-
         rng_seed: proptest::test_runner::RngSeed::Fixed(2030),
-
         ..proptest::test_runner::Config::default()
-
     })]
     #[test]
     fn arbitrary_text_never_panics(text in ".{0,400}") {

@@ -573,16 +573,7 @@ mod tests {
     }
 
     proptest! {
-
-        // A fixed seed: the same cases on every run (a failure is reproducible).
-
-        #![proptest_config(proptest::test_runner::Config {
-
-            rng_seed: proptest::test_runner::RngSeed::Fixed(2029),
-
-            ..proptest::test_runner::Config::default()
-
-        })]
+        #![proptest_config(crate::testing::proptest_config(2029))]
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
             let _ = parse_images(&bytes, name());

@@ -223,16 +223,7 @@ mod tests {
     }
 
     proptest! {
-
-        // A fixed seed: the same cases on every run (a failure is reproducible).
-
-        #![proptest_config(proptest::test_runner::Config {
-
-            rng_seed: proptest::test_runner::RngSeed::Fixed(2026),
-
-            ..proptest::test_runner::Config::default()
-
-        })]
+        #![proptest_config(crate::testing::proptest_config(2026))]
         /// Whatever the firing rates, λ stays within the bounds and the next step above the
         /// dead band raises it (unless at the ceiling), the next below lowers it (unless at the
         /// floor): no sequence of updates leaves it unable to move.

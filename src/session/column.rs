@@ -121,16 +121,7 @@ mod tests {
     }
 
     proptest! {
-
-        // A fixed seed: the same cases on every run (a failure is reproducible).
-
-        #![proptest_config(proptest::test_runner::Config {
-
-            rng_seed: proptest::test_runner::RngSeed::Fixed(2027),
-
-            ..proptest::test_runner::Config::default()
-
-        })]
+        #![proptest_config(crate::testing::proptest_config(2027))]
         #[test]
         fn floats_roundtrip_bit_exactly_in_text(bits in proptest::collection::vec(any::<u32>(), 0..64)) {
             let values: Vec<f32> = bits.iter().map(|&b| f32::from_bits(b)).collect();

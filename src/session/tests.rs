@@ -601,16 +601,7 @@ fn small_data() -> DataSplit {
 }
 
 proptest! {
-
-    // A fixed seed: the same cases on every run (a failure is reproducible).
-
-    #![proptest_config(proptest::test_runner::Config {
-
-        rng_seed: proptest::test_runner::RngSeed::Fixed(2028),
-
-        ..proptest::test_runner::Config::default()
-
-    })]
+    #![proptest_config(crate::testing::proptest_config(2028))]
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = Session::parse(&bytes, Path::new("x.ron"));
@@ -642,12 +633,7 @@ const IGNORE_CHECKSUM: LoadOptions = LoadOptions {
 fn mutated_sessions_are_refused_with_a_position() {
     let (_dir, path, text) = sample_document();
     assert!(Session::parse(text.as_bytes(), &path).is_ok());
-    let mut runner = proptest::test_runner::TestRunner::new_with_rng(
-        ProptestConfig::default(),
-        proptest::test_runner::TestRng::deterministic_rng(
-            proptest::test_runner::RngAlgorithm::ChaCha,
-        ),
-    );
+    let mut runner = proptest::test_runner::TestRunner::new(crate::testing::proptest_config(2031));
     runner
         .run(&proptest::collection::vec(mutation(), 1..4), |ms| {
             let bytes = mutated(&text, &ms);
@@ -679,12 +665,7 @@ fn mutated_sessions_are_refused_with_a_position() {
 #[test]
 fn mutated_sessions_read_without_checksum_keep_every_invariant_and_never_panic() {
     let (_dir, path, text) = sample_document();
-    let mut runner = proptest::test_runner::TestRunner::new_with_rng(
-        ProptestConfig::default(),
-        proptest::test_runner::TestRng::deterministic_rng(
-            proptest::test_runner::RngAlgorithm::ChaCha,
-        ),
-    );
+    let mut runner = proptest::test_runner::TestRunner::new(crate::testing::proptest_config(2032));
     runner
         .run(&proptest::collection::vec(mutation(), 1..4), |ms| {
             let bytes = mutated(&text, &ms);
